@@ -1,0 +1,1 @@
+"""Adapters: one module per place alerts go. Each implements bot.dispatch.Adapter."""

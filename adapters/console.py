@@ -1,0 +1,47 @@
+"""Alerts on standard output, for ``make run`` and ``policybot check`` without chat tokens.
+
+Logs go to standard error, so standard output carries only alerts and can be piped.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from bot.model import Alert, Severity
+
+_MARK = {
+    Severity.CRITICAL: "[CRITICAL]",
+    Severity.WARNING: "[WARNING] ",
+    Severity.NOTICE: "[NOTICE]  ",
+    Severity.INFO: "[INFO]    ",
+}
+
+
+def render_text(alert: Alert) -> str:
+    """A plain-text alert: severity and title, then what changed, fields, excerpt, links."""
+    head = f"{_MARK[alert.severity]} {alert.title} ({alert.source_label})"
+    body = [f"  {line}" for line in alert.lines]
+    body += [f"  {name}: {value}" for name, value in alert.fields]
+    if alert.excerpt:
+        body += ["  " + line for line in alert.excerpt.splitlines()]
+    body += [f"  {link.label}: {link.url}" for link in alert.links]
+    if alert.detected_at:
+        body.append(f"  detected {alert.detected_at:%Y-%m-%d %H:%M} UTC")
+    return "\n".join([head, *body])
+
+
+class ConsoleAdapter:
+    platform = "console"
+    min_interval = 0.0
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self._stream = stream
+
+    async def deliver(
+        self, address: str, alert: Alert, *, reply_to: str | None, nonce: str
+    ) -> str | None:
+        stream = self._stream or sys.stdout
+        stream.write(render_text(alert) + "\n\n")
+        stream.flush()
+        return None

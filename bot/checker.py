@@ -1,0 +1,312 @@
+"""The imperative shell of a check: fetch → normalise → detect → ONE transaction.
+
+Everything that decides is pure and lives elsewhere (sources' ``detect``, :mod:`bot.render`,
+:mod:`bot.schedule`); this module only moves data between the source, the store and the
+outbox, and turns every failure into a recorded value so one bad target never stops a tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.config import Settings
+from bot.errors import SourceError
+from bot.model import Change, Gone, NotModified, Observation, Severity, Validators
+from bot.render import alert_for, health_change
+from bot.schedule import next_check_after_failure, next_check_after_success
+from bot.sources.base import History, Source
+from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckOutcome:
+    """What one check did, for the CLI summary, chat replies and tests."""
+
+    ref: str
+    status: str  # baseline | unchanged | not-modified | changed | failed | unconfirmed
+    changes: tuple[Change, ...] = ()
+    message: str | None = None
+    reason: str | None = None
+    facts: Mapping[str, Any] | None = None
+    queued: int = 0
+
+
+@dataclass
+class CycleResult:
+    outcomes: list[CheckOutcome] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    def summary(self) -> str:
+        changed = self.count("changed")
+        failed = self.count("failed")
+        quiet = len(self.outcomes) - changed - failed
+        alerts = sum(o.queued for o in self.outcomes)
+        return (
+            f"checked {len(self.outcomes)} target{'s' if len(self.outcomes) != 1 else ''}: "
+            f"{changed} changed, {failed} failed, {quiet} unchanged or baseline; "
+            f"{alerts} alert{'s' if alerts != 1 else ''} queued"
+        )
+
+
+def route(
+    severity: Severity, subs: Sequence[SubscriptionRow], now: datetime, *, health: bool = False
+) -> list[str]:
+    """Channels that should hear about a change of ``severity``. Pure.
+
+    Health alerts ignore the minimum severity: a watch that went blind must be heard of.
+    """
+    channels: list[str] = []
+    for sub in subs:
+        if sub.muted_until is not None and sub.muted_until > now:
+            continue
+        if not health and severity.rank < Severity(sub.min_severity).rank:
+            continue
+        if sub.channel not in channels:
+            channels.append(sub.channel)
+    return channels
+
+
+class Checker:
+    def __init__(
+        self,
+        store: Store,
+        sources: Mapping[str, Source],
+        settings: Settings,
+        clock: Callable[[], datetime],
+        owner: str,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.store = store
+        self.sources = sources
+        self.settings = settings
+        self.clock = clock
+        self.owner = owner
+        self.rng = rng or random.Random()
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._lease = timedelta(seconds=settings.lease_seconds)
+
+    async def check_due(self) -> CycleResult:
+        """Check every target that is due now, in claimed batches."""
+        result = CycleResult()
+        while True:
+            batch = self.store.claim_due(
+                self.clock(), self.owner, self._lease, self.settings.claim_batch
+            )
+            if not batch:
+                return result
+            result.outcomes.extend(await self.check_targets(batch))
+
+    async def check_ids(self, target_ids: Sequence[int]) -> CycleResult:
+        """Check the given targets now, whatever their schedule."""
+        batch = self.store.claim_due(
+            self.clock(), self.owner, self._lease, len(target_ids) or 1, target_ids=target_ids
+        )
+        return CycleResult(await self.check_targets(batch))
+
+    async def check_targets(self, batch: Sequence[TargetRow]) -> list[CheckOutcome]:
+        return list(await asyncio.gather(*(self._guarded(t) for t in batch)))
+
+    async def _guarded(self, target: TargetRow) -> CheckOutcome:
+        async with self._slots:
+            try:
+                return await self.check_one(target)
+            except Exception as e:  # a bug must cost one target one check, never the tick
+                log.exception("check crashed target=%s", target.ref)
+                return self._failed(target, "internal", f"internal error: {type(e).__name__}")
+
+    async def check_one(self, target: TargetRow) -> CheckOutcome:
+        source = self.sources.get(target.kind)
+        if source is None:
+            return self._failed(
+                target, "unsupported", f"no source for {target.kind}: targets in this version"
+            )
+        ref = target.target_ref
+        try:
+            result = await source.fetch(
+                ref, Validators(target.etag, target.last_modified), target.options
+            )
+        except SourceError as e:
+            return self._failed(target, e.reason, str(e), e.retry_after)
+        now = self.clock()
+        prev = self.store.latest_snapshot(target)
+        if isinstance(result, NotModified):
+            self.store.record_check(
+                target.id, now, self._next_ok(now), None, queue=self._recovery(target, now)
+            )
+            return CheckOutcome(target.ref, "not-modified", facts=prev.facts if prev else None)
+        if isinstance(result, Gone):
+            if prev is None or not prev.facts.get("exists", True):
+                if prev is not None:  # still gone: nothing new to say
+                    self.store.record_check(
+                        target.id, now, self._next_ok(now), None, queue=self._recovery(target, now)
+                    )
+                    return CheckOutcome(target.ref, "unchanged", facts=prev.facts)
+                return self._failed(target, "not-found", result.reason)
+            streak = target.gone_streak + 1
+            if streak < self.settings.gone_confirmations:
+                log.info(
+                    "target answers not-found, confirming before alerting target=%s streak=%d",
+                    target.ref,
+                    streak,
+                )
+                soon = now + timedelta(
+                    seconds=min(self.settings.retry_base, self.settings.check_interval)
+                )
+                self.store.record_failure(
+                    target.id,
+                    now,
+                    soon,
+                    reason="unconfirmed-gone",
+                    message=result.reason,
+                    failures=target.failures,
+                    gone_streak=streak,
+                )
+                return CheckOutcome(target.ref, "unconfirmed", message=result.reason)
+            result = Observation(facts={"exists": False, "partial": True})
+        return self._compare(target, source, prev, result, now)
+
+    def _compare(
+        self, target: TargetRow, source: Source, prev: Any, obs: Observation, now: datetime
+    ) -> CheckOutcome:
+        facts = dict(obs.facts)
+        if facts.pop("partial", False) and prev is not None:
+            facts = {**prev.facts, **facts}
+        obs = Observation(facts=facts, evidence=obs.evidence, validators=obs.validators)
+        recovery = self._recovery(target, now)
+        next_at = self._next_ok(now)
+        if prev is None:
+            self.store.record_check(target.id, now, next_at, obs, queue=recovery)
+            return CheckOutcome(target.ref, "baseline", facts=facts)
+        if prev.digest == obs.digest:
+            self.store.record_check(
+                target.id, now, next_at, obs, queue=recovery, new_snapshot=False
+            )
+            return CheckOutcome(target.ref, "unchanged", facts=facts)
+        older = self.store.snapshots_of(target.id, 2)
+        history = History(
+            earlier=older[1].facts if len(older) > 1 else None, prev_since=prev.taken_at, now=now
+        )
+        found = source.detect(prev.facts, facts, history)
+        queue = list(recovery)
+        if found:
+            ref = target.target_ref
+            alert = alert_for(
+                target.ref,
+                source.label(ref),
+                found,
+                links=source.links(ref, obs.evidence),
+                detected_at=now,
+            )
+            severity = alert.severity
+            for channel in route(severity, self.store.subscriptions_for(target.id), now):
+                queue.append(NewDelivery(channel, alert.to_json()))
+            for change in found:
+                log.info(
+                    "change detected target=%s kind=%s severity=%s summary=%r",
+                    target.ref,
+                    change.kind.value,
+                    change.severity.value,
+                    change.summary,
+                )
+        self.store.record_check(target.id, now, next_at, obs, found, queue)
+        status = "changed" if found else "unchanged"
+        return CheckOutcome(
+            target.ref, status, tuple(found), facts=facts, queued=len(queue) - len(recovery)
+        )
+
+    def _recovery(self, target: TargetRow, now: datetime) -> list[NewDelivery]:
+        """The one "watch recovered" message owed after a health alert."""
+        if target.failures and (target.health_alerted or target.failures > 1):
+            log.info("target recovered target=%s after_failures=%d", target.ref, target.failures)
+        if not target.health_alerted:
+            return []
+        change = health_change(
+            False, target.last_error_reason or "failing", "", target.failures, None
+        )
+        return self._health_deliveries(target, change, now)
+
+    def _health_deliveries(
+        self, target: TargetRow, change: Change, now: datetime
+    ) -> list[NewDelivery]:
+        source = self.sources.get(target.kind)
+        label = source.label(target.target_ref) if source else target.kind
+        alert = alert_for(target.ref, label, [change], detected_at=now, actions=False)
+        subs = self.store.subscriptions_for(target.id)
+        return [
+            NewDelivery(ch, alert.to_json())
+            for ch in route(change.severity, subs, now, health=True)
+        ]
+
+    def _failed(
+        self, target: TargetRow, reason: str, message: str, retry_after: float | None = None
+    ) -> CheckOutcome:
+        now = self.clock()
+        failures = target.failures + 1
+        if target.failures == 0 or reason != target.last_error_reason:
+            log.warning(
+                "check failed target=%s reason=%s: %s (retrying with backoff; repeats "
+                "are logged at debug level)",
+                target.ref,
+                reason,
+                message,
+            )
+        else:
+            log.debug(
+                "check failed again target=%s reason=%s failures=%d", target.ref, reason, failures
+            )
+        queue: list[NewDelivery] = []
+        found: list[Change] = []
+        alerted = target.health_alerted
+        if failures >= self.settings.health_after_failures and not target.health_alerted:
+            since = target.last_checked_at if target.failures == 0 else None
+            change = health_change(True, reason, message, failures, since)
+            queue = self._health_deliveries(target, change, now)
+            found = [change]
+            alerted = True
+            log.warning(
+                "watch is failing, channels told target=%s failures=%d reason=%s",
+                target.ref,
+                failures,
+                reason,
+            )
+        next_at = next_check_after_failure(
+            now,
+            failures,
+            base=self.settings.retry_base,
+            max_backoff=self.settings.max_backoff,
+            retry_after=retry_after,
+            rng=self.rng,
+        )
+        self.store.record_failure(
+            target.id,
+            now,
+            next_at,
+            reason=reason,
+            message=message,
+            failures=failures,
+            gone_streak=0,
+            found=found,
+            queue=queue,
+            health_alerted=alerted,
+        )
+        return CheckOutcome(
+            target.ref, "failed", tuple(found), message=message, reason=reason, queued=len(queue)
+        )
+
+    def _next_ok(self, now: datetime) -> datetime:
+        return next_check_after_success(
+            now, self.settings.check_interval, self.settings.check_jitter, self.rng
+        )
+
+
+__all__ = ["CheckOutcome", "Checker", "CycleResult", "route"]

@@ -1,0 +1,247 @@
+"""``policybot``: the command line and the composition root.
+
+This is the one place that builds real things (settings, store, sources, adapters) and wires
+them together; everything else receives what it needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+
+from adapters.console import ConsoleAdapter
+from adapters.webhooks import WebhookAdapter
+from bot import commands as cmds
+from bot.config import Settings, load_settings
+from bot.dispatch import Adapter
+from bot.errors import BotError, ConfigError, UsageError
+from bot.logs import setup_logging
+from bot.model import Severity
+from bot.refs import parse_channel
+from bot.runner import run_forever
+from bot.service import Invocation, Service
+from bot.sources import build_sources
+from bot.store import Store
+from bot.store.migrate import upgrade
+from bot.watchlist import load as load_watchlist
+
+app = typer.Typer(
+    help="Watch platforms for licence, access and terms changes; alert in chat.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Database maintenance.")
+app.add_typer(db_app, name="db")
+log = logging.getLogger("policybot")
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def build_adapters(settings: Settings) -> dict[str, Adapter]:
+    """Every adapter whose credentials are set; the console and plain webhooks always."""
+    adapters: dict[str, Adapter] = {"console": ConsoleAdapter()}
+    webhook = WebhookAdapter(settings)
+    adapters[webhook.platform] = webhook
+    return adapters
+
+
+def build_service(settings: Settings) -> Service:
+    store = Store.open(settings.database_url)
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    return Service(
+        settings, store, build_sources(settings), build_adapters(settings), utcnow, owner
+    )
+
+
+def _main(work: Callable[[Service, Settings], Awaitable[T]]) -> T:
+    """Load settings, build the service, run ``work``, close everything; exit 2 on bad config."""
+    try:
+        settings = load_settings()
+    except ConfigError as e:
+        typer.echo(f"policybot: {e}", err=True)
+        raise typer.Exit(2) from None
+    setup_logging(settings.log_level, settings.log_format, settings.secrets())
+
+    async def go() -> T:
+        service = build_service(settings)
+        try:
+            return await work(service, settings)
+        finally:
+            await service.aclose()
+
+    try:
+        return asyncio.run(go())
+    except UsageError as e:
+        typer.echo(f"policybot: {e}", err=True)
+        raise typer.Exit(2) from None
+    except BotError as e:
+        typer.echo(f"policybot: {e}", err=True)
+        raise typer.Exit(1) from None
+
+
+def _cli_invocation(settings: Settings) -> Invocation:
+    return Invocation(
+        channel=str(parse_channel(settings.default_channel)), actor="cli", allow_to=True
+    )
+
+
+def _print_reply(reply: cmds.Reply) -> None:
+    typer.echo(reply.text, err=not reply.ok)
+    if not reply.ok:
+        raise typer.Exit(2)
+
+
+@app.command()
+def run() -> None:
+    """Run the bot: scheduled checks, deliveries, and every adapter whose credentials are set."""
+
+    async def work(service: Service, settings: Settings) -> None:
+        if settings.watchlist:
+            for line in service.apply_watchlist(
+                load_watchlist(Path(settings.watchlist), settings.default_channel)
+            ):
+                log.info("watch list: %s", line)
+        await run_forever(service, settings)
+
+    _main(work)
+
+
+@app.command()
+def check(
+    refs: Annotated[list[str] | None, typer.Argument(help="targets (default: all)")] = None,
+) -> None:
+    """Check all (or the given) targets now, deliver what was found, print a summary."""
+
+    async def work(service: Service, settings: Settings) -> None:
+        result, sent = await service.check_and_deliver(refs or [])
+        typer.echo(
+            f"{result.summary()}; {sent.sent} delivered"
+            + (f", {sent.retried} waiting for retry" if sent.retried else "")
+            + (f", {sent.dropped} dropped" if sent.dropped else ""),
+            err=True,
+        )
+        for outcome in result.outcomes:
+            if outcome.status == "failed":
+                typer.echo(f"  {outcome.ref}: check failed: {outcome.message}", err=True)
+
+    _main(work)
+
+
+@app.command()
+def watch(
+    refs: Annotated[list[str], typer.Argument(help="hf:owner/name, hf:datasets/…, URLs …")],
+    to: Annotated[str | None, typer.Option(help="channel, e.g. slack:C0123ABCD")] = None,
+    select: Annotated[str | None, typer.Option(help="CSS selector (pages)")] = None,
+    ignore: Annotated[list[str] | None, typer.Option(help="regex of lines to drop (pages)")] = None,
+    keywords: Annotated[str | None, typer.Option(help="comma-separated (feeds)")] = None,
+    min_severity: Annotated[str, typer.Option(help="info|notice|warning|critical")] = "info",
+) -> None:
+    """Subscribe to targets and take their baseline now."""
+    try:
+        severity = Severity.parse(min_severity)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--min-severity") from None
+    command = cmds.Watch(
+        tuple(refs),
+        to=to,
+        select=select,
+        ignore=tuple(ignore or ()),
+        keywords=tuple(k.strip() for k in (keywords or "").split(",") if k.strip()),
+        min_severity=severity,
+    )
+    _run_command(command)
+
+
+@app.command()
+def unwatch(
+    ref: Annotated[str, typer.Argument(help="target or #id")],
+    to: Annotated[str | None, typer.Option(help="channel")] = None,
+) -> None:
+    """Stop watching a target in a channel."""
+    _run_command(cmds.Unwatch(ref, to=to))
+
+
+@app.command("list")
+def list_(to: Annotated[str | None, typer.Option(help="only this channel")] = None) -> None:
+    """List watches with their state."""
+    _run_command(cmds.ListWatches(to=to))
+
+
+@app.command()
+def history(
+    ref: Annotated[str | None, typer.Argument(help="target (default: all)")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+) -> None:
+    """Show recorded changes, newest first."""
+    _run_command(cmds.History(ref, limit))
+
+
+@app.command()
+def diff(ref: Annotated[str, typer.Argument(help="target")]) -> None:
+    """Show what differs between a target's last two versions."""
+    _run_command(cmds.Diff(ref))
+
+
+@app.command()
+def mute(
+    ref: Annotated[str, typer.Argument(help="target or #id")],
+    duration: Annotated[str, typer.Argument(help="e.g. 7d, 12h; 0 unmutes")] = "7d",
+    to: Annotated[str | None, typer.Option(help="channel")] = None,
+) -> None:
+    """Mute a watch for a while."""
+    try:
+        days = cmds.parse_duration_days(duration)
+    except UsageError as e:
+        raise typer.BadParameter(str(e), param_hint="duration") from None
+    _run_command(cmds.Mute(ref, days, to=to))
+
+
+@app.command("import")
+def import_(path: Annotated[Path, typer.Argument(help="watch list (TOML)")]) -> None:
+    """Apply a watch list file; re-importing changes nothing."""
+
+    async def work(service: Service, settings: Settings) -> None:
+        for line in service.apply_watchlist(load_watchlist(path, settings.default_channel)):
+            typer.echo(line)
+
+    _main(work)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply database migrations (``run`` also does this at start)."""
+    settings = load_settings()
+    store = Store.open(settings.database_url, migrate_schema=False)
+    upgrade(store.engine)
+    store.close()
+    typer.echo("database is up to date")
+
+
+def _run_command(command: cmds.Command) -> None:
+    async def work(service: Service, settings: Settings) -> cmds.Reply:
+        reply = await service.execute(command, _cli_invocation(settings))
+        if isinstance(command, (cmds.Check, cmds.Watch)):
+            await service.dispatcher.flush()
+        return reply
+
+    _print_reply(_main(work))
+
+
+def main() -> None:  # pragma: no cover - console-script shim
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

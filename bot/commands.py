@@ -1,0 +1,246 @@
+"""One command grammar for the CLI, Slack and Discord: text → Command → Reply.
+
+``parse`` is pure and raises :class:`~bot.errors.UsageError` with a message written for the
+person who typed the command (naming the mistake, suggesting the closest word). The executor
+(:class:`bot.service.Service`) runs a Command against the store and returns a neutral
+:class:`Reply` that each adapter renders its own way.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from bot.errors import UsageError
+from bot.model import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    refs: tuple[str, ...]
+    to: str | None = None
+    select: str | None = None
+    ignore: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    min_severity: Severity = Severity.INFO
+
+
+@dataclass(frozen=True, slots=True)
+class Unwatch:
+    ref: str
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListWatches:
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    ref: str | None = None
+    limit: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    ref: str
+    days: float = 7.0
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    topic: str | None = None
+
+
+Command = Watch | Unwatch | ListWatches | History | Diff | Check | Mute | Help
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A platform-neutral answer: plain-text lines; ``ok`` False marks a refusal or error."""
+
+    lines: tuple[str, ...]
+    ok: bool = True
+    ephemeral: bool = True
+    code: str | None = None  # optional preformatted block (a diff)
+    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        body = "\n".join(self.lines)
+        return f"{body}\n{self.code}" if self.code else body
+
+
+USAGE = {
+    "watch": "watch <target> [<target>…] [--select CSS] [--ignore REGEX]… [--keywords a,b] "
+    "[--min-severity info|notice|warning|critical]",
+    "unwatch": "unwatch <target or #id>",
+    "list": "list",
+    "history": "history [<target>] [--limit N]",
+    "diff": "diff <target>",
+    "check": "check [<target>…]",
+    "mute": "mute <target> [7d]",
+    "help": "help [command]",
+}
+
+HELP_TEXT = (
+    "Targets: hf:owner/name, hf:datasets/owner/name, hf:spaces/owner/name, or any "
+    "huggingface.co URL.",
+    "Commands:",
+    *(f"  {usage}" for usage in USAGE.values()),
+)
+
+_OPTIONS: dict[str, dict[str, str]] = {
+    # option → kind: "value" (one), "multi" (repeatable), "int", "severity"
+    "watch": {
+        "--to": "value",
+        "--select": "value",
+        "--ignore": "multi",
+        "--keywords": "value",
+        "--min-severity": "severity",
+    },
+    "unwatch": {"--to": "value"},
+    "list": {"--to": "value"},
+    "history": {"--limit": "int"},
+    "diff": {},
+    "check": {},
+    "mute": {"--to": "value"},
+    "help": {},
+}
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([dhw]?)$")
+
+
+def parse(text: str, *, allow_to: bool = False) -> Command:
+    """Parse one command line (without the ``/policy`` prefix)."""
+    try:
+        words = shlex.split(text)
+    except ValueError as e:
+        raise UsageError(f"cannot read that command: {e} (check your quotes)") from None
+    if not words:
+        return Help()
+    name, rest = words[0].lower(), words[1:]
+    if name not in USAGE:
+        raise UsageError(
+            f"unknown command {words[0]!r}{_suggest(name, USAGE)}. Try: {', '.join(USAGE)}"
+        )
+    args, opts = _split_options(name, rest, allow_to)
+    try:
+        return _build(name, args, opts)
+    except UsageError as e:
+        raise UsageError(f"{e}\nUsage: {USAGE[name]}") from None
+
+
+def _split_options(
+    name: str, words: list[str], allow_to: bool
+) -> tuple[list[str], dict[str, list[str]]]:
+    known = _OPTIONS[name]
+    args: list[str] = []
+    opts: dict[str, list[str]] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.startswith("--"):
+            key, eq, inline = word.partition("=")
+            if key not in known or (key == "--to" and not allow_to):
+                hint = _suggest(key, known)
+                raise UsageError(f"{name}: unknown option {key!r}{hint}\nUsage: {USAGE[name]}")
+            if eq:
+                value = inline
+            else:
+                if i + 1 >= len(words):
+                    raise UsageError(f"{name}: option {key} needs a value\nUsage: {USAGE[name]}")
+                i += 1
+                value = words[i]
+            if known[key] != "multi" and key in opts:
+                raise UsageError(f"{name}: option {key} given twice")
+            opts.setdefault(key, []).append(value)
+        else:
+            args.append(word)
+        i += 1
+    return args, opts
+
+
+def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
+    one = {k: v[0] for k, v in opts.items()}
+    to = one.get("--to")
+    if name == "watch":
+        if not args:
+            raise UsageError("watch: which target? e.g. watch hf:meta-llama/Llama-2-7b-hf")
+        keywords = tuple(k.strip() for k in one.get("--keywords", "").split(",") if k.strip())
+        severity = Severity.INFO
+        if "--min-severity" in one:
+            try:
+                severity = Severity.parse(one["--min-severity"])
+            except ValueError as e:
+                raise UsageError(f"watch: {e}") from None
+        for pattern in opts.get("--ignore", []):
+            try:
+                re.compile(pattern)
+            except re.error as e:
+                raise UsageError(f"watch: --ignore {pattern!r} is not a valid regex: {e}") from None
+        return Watch(
+            tuple(args),
+            to=to,
+            select=one.get("--select"),
+            ignore=tuple(opts.get("--ignore", [])),
+            keywords=keywords,
+            min_severity=severity,
+        )
+    if name in ("unwatch", "diff"):
+        if len(args) != 1:
+            raise UsageError(
+                f"{name}: give exactly one target" + (f" (got {len(args)})" if args else "")
+            )
+        return Unwatch(args[0], to=to) if name == "unwatch" else Diff(args[0])
+    if name == "list":
+        if args:
+            raise UsageError(f"list takes no target (got {args[0]!r})")
+        return ListWatches(to=to)
+    if name == "history":
+        if len(args) > 1:
+            raise UsageError("history: give at most one target")
+        limit = 10
+        if "--limit" in one:
+            if not one["--limit"].isdigit() or not 1 <= int(one["--limit"]) <= 100:
+                raise UsageError("history: --limit must be a number from 1 to 100")
+            limit = int(one["--limit"])
+        return History(args[0] if args else None, limit)
+    if name == "check":
+        return Check(tuple(args))
+    if name == "mute":
+        if not 1 <= len(args) <= 2:
+            raise UsageError("mute: give a target and optionally a duration like 7d")
+        days = parse_duration_days(args[1]) if len(args) == 2 else 7.0
+        return Mute(args[0], days, to=to)
+    return Help(args[0] if args else None)
+
+
+def parse_duration_days(text: str) -> float:
+    """``7d``, ``12h``, ``2w`` or a bare number of days; 0 unmutes."""
+    match = _DURATION.match(text.strip().lower())
+    if not match:
+        raise UsageError(f"{text!r} is not a duration: use e.g. 7d, 12h or 2w")
+    amount, unit = float(match.group(1)), match.group(2) or "d"
+    days = {"d": amount, "h": amount / 24, "w": amount * 7}[unit]
+    if days > 365:
+        raise UsageError("mute for at most 365 days")
+    return days
+
+
+def _suggest(word: str, choices: object) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)  # type: ignore[call-overload]
+    return f" (did you mean {close[0]!r}?)" if close else ""

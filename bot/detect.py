@@ -1,0 +1,167 @@
+"""Decide what changed between two snapshots of a repository (Hub or GitHub). Pure.
+
+Facts shape shared by repository sources::
+
+    {"exists": bool, "id": "org/name", "licence": {"ids": [...], "name": str | None},
+     "gated": False | "auto" | "manual", "private": bool, "disabled": bool, "archived": bool}
+
+Keys a source cannot know (e.g. the licence of a repo that answers 404) are simply absent from
+the merged facts of that check, and a comparison needs the key on both sides: a missing fact
+is never read as a change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.licences import Direction, LicenceSet, classify_hub, consequence, direction
+from bot.model import Change, ChangeKind, Severity
+
+_LICENCE_SEVERITY = {
+    Direction.MORE_RESTRICTIVE: Severity.CRITICAL,
+    Direction.UNKNOWN: Severity.WARNING,
+    Direction.LESS_RESTRICTIVE: Severity.NOTICE,
+    Direction.LATERAL: Severity.NOTICE,
+}
+
+
+def licence_set(facts: Mapping[str, Any]) -> LicenceSet:
+    lic = facts.get("licence") or {}
+    return classify_hub(list(lic.get("ids") or []), lic.get("name"))
+
+
+def access_state(facts: Mapping[str, Any]) -> str:
+    """One word-ish label for who can reach the repo: ordered from open to closed."""
+    if not facts.get("exists", True):
+        return "unreachable"
+    if facts.get("disabled"):
+        return "disabled"
+    if facts.get("private"):
+        return "private"
+    gated = facts.get("gated")
+    if gated in ("manual", "auto"):
+        return f"gated ({gated})"
+    if facts.get("archived"):
+        return "archived"
+    return "public"
+
+
+_ACCESS_MEANING = {
+    "unreachable": "deleted, or made private (not found twice in a row)",
+    "disabled": "disabled by the platform: files can no longer be downloaded",
+    "private": "now private: only members can see it",
+    "gated (manual)": "now gated: downloads need a request approved by the authors",
+    "gated (auto)": "now gated: downloads need accepting the authors' terms",
+    "archived": "archived: read-only, no further updates",
+}
+_ACCESS_SEVERITY = {
+    "unreachable": Severity.CRITICAL,
+    "disabled": Severity.CRITICAL,
+    "private": Severity.WARNING,
+    "gated (manual)": Severity.WARNING,
+    "gated (auto)": Severity.WARNING,
+    "archived": Severity.NOTICE,
+}
+
+
+def detect_repo(
+    prev: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    earlier: Mapping[str, Any] | None = None,
+    prev_since: datetime | None = None,
+    now: datetime | None = None,
+) -> list[Change]:
+    """Changes from ``prev`` to ``new``.
+
+    ``earlier`` is the snapshot ``prev`` replaced and ``prev_since`` when ``prev`` was taken:
+    with them, a licence that flips back is reported as a reversal ("reverted after 255 days").
+    """
+    found: list[Change] = []
+    found.extend(_licence_change(prev, new, earlier, prev_since, now))
+    found.extend(_access_change(prev, new))
+    if prev.get("id") and new.get("id") and prev["id"] != new["id"]:
+        found.append(
+            Change(
+                ChangeKind.ACCESS,
+                Severity.NOTICE,
+                f"moved: {prev['id']} is now {new['id']}",
+                before=prev["id"],
+                after=new["id"],
+            )
+        )
+    return found
+
+
+def _licence_change(
+    prev: Mapping[str, Any],
+    new: Mapping[str, Any],
+    earlier: Mapping[str, Any] | None,
+    prev_since: datetime | None,
+    now: datetime | None,
+) -> list[Change]:
+    if "licence" not in prev or "licence" not in new:
+        return []
+    before, after = licence_set(prev), licence_set(new)
+    if _identity(before) == _identity(after):
+        return []
+    way = direction(before, after)
+    summary = f"{before.describe()} → {after.describe()} · {way.value}"
+    meaning = consequence(before, after)
+    detail_lines = [meaning] if meaning else []
+    if (
+        earlier is not None
+        and "licence" in earlier
+        and _identity(licence_set(earlier)) == _identity(after)
+    ):
+        if prev_since is not None and now is not None:
+            days = max(0, (now - prev_since).days)
+            detail_lines.append(f"reverted after {days} day{'s' if days != 1 else ''}")
+        else:
+            detail_lines.append("reverted to the earlier licence")
+    return [
+        Change(
+            ChangeKind.LICENCE,
+            _LICENCE_SEVERITY[way],
+            summary,
+            before=before.describe(),
+            after=after.describe(),
+            detail="; ".join(detail_lines) or None,
+        )
+    ]
+
+
+def _identity(licences: LicenceSet) -> tuple[tuple[str, str], ...]:
+    """What makes two licence declarations the same: the resolved key or the verbatim id."""
+    return tuple(
+        sorted((lic.key or lic.raw.lower(), lic.label.lower()) for lic in licences.licences)
+    )
+
+
+def _access_change(prev: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+    before, after = access_state(prev), access_state(new)
+    if before == after:
+        return []
+    if after == "public":
+        closed = before in ("unreachable", "disabled", "private")
+        meaning = "restored: reachable again" if closed else "no longer gated"
+        severity = Severity.NOTICE
+    else:
+        meaning = _ACCESS_MEANING[after]
+        severity = _ACCESS_SEVERITY[after]
+        if before.startswith("gated") and after.startswith("gated"):
+            severity = Severity.NOTICE
+            meaning = f"gating changed to {after.removeprefix('gated ').strip('()')} approval"
+        elif after == "archived" and before in ("unreachable", "disabled", "private"):
+            meaning = "restored: reachable again (archived)"
+    return [
+        Change(
+            ChangeKind.ACCESS,
+            severity,
+            f"{before} → {after}: {meaning}",
+            before=before,
+            after=after,
+        )
+    ]

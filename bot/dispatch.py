@@ -1,0 +1,189 @@
+"""The outbox → adapters: claim pending deliveries, post them in order, mark them sent.
+
+A delivery is marked sent right after the platform accepts it (invariant 2). Per channel,
+deliveries go out in the order they were queued: when one must wait (429, 5xx), the later ones
+in that channel wait behind it. A channel that is gone is disabled with one log line instead of
+a retry storm.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from bot.config import Settings
+from bot.errors import ChannelGone, DeliveryError
+from bot.model import Alert
+from bot.refs import parse_channel
+from bot.schedule import delivery_backoff
+from bot.store import DeliveryRow, Store
+
+log = logging.getLogger(__name__)
+
+
+class Adapter(Protocol):
+    """What a chat platform (or the console, or a webhook) provides to the dispatcher."""
+
+    platform: str
+    min_interval: float  # seconds between two posts to one channel (Slack: about 1)
+
+    async def deliver(
+        self, address: str, alert: Alert, *, reply_to: str | None, nonce: str
+    ) -> str | None:
+        """Post ``alert``; return the platform's message id (for threading) if any.
+
+        Raises ChannelGone when the channel is gone, DeliveryError (with retry_after when the
+        platform gave one) when it may work later.
+        """
+        ...
+
+
+@dataclass
+class DispatchResult:
+    sent: int = 0
+    retried: int = 0
+    dropped: int = 0
+    failed: int = 0
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: Store,
+        adapters: Mapping[str, Adapter],
+        settings: Settings,
+        clock: Callable[[], datetime],
+        owner: str,
+    ) -> None:
+        self.store = store
+        self.adapters = adapters
+        self.settings = settings
+        self.clock = clock
+        self.owner = owner
+        self._last_post: dict[str, float] = {}
+        self._warned_missing: set[str] = set()
+        self._lock = asyncio.Lock()
+
+    async def flush(self) -> DispatchResult:
+        """Send everything that is due now. One flush at a time per process."""
+        async with self._lock:
+            result = DispatchResult()
+            lease = timedelta(seconds=self.settings.lease_seconds)
+            while True:
+                batch = self.store.claim_deliveries(self.clock(), self.owner, lease, 200)
+                if not batch:
+                    return result
+                by_channel: dict[str, list[DeliveryRow]] = {}
+                for row in batch:
+                    by_channel.setdefault(row.channel, []).append(row)
+                await asyncio.gather(
+                    *(self._send_channel(ch, rows, result) for ch, rows in by_channel.items())
+                )
+                if result.retried or result.dropped:
+                    # Something must wait: don't spin on the same rows in this flush.
+                    return result
+
+    async def _send_channel(
+        self, channel: str, rows: list[DeliveryRow], result: DispatchResult
+    ) -> None:
+        address = parse_channel(channel)
+        adapter = self.adapters.get(address.platform)
+        for index, row in enumerate(rows):
+            if adapter is None:
+                self._no_adapter(channel, address.platform, rows[index:], result)
+                return
+            await self._pace(channel, adapter.min_interval)
+            reply_to = self.store.thread_parent(row.target_id, channel)
+            try:
+                alert = Alert.from_json(row.payload)
+                message_id = await asyncio.wait_for(
+                    adapter.deliver(address.address, alert, reply_to=reply_to, nonce=row.nonce),
+                    timeout=self.settings.delivery_timeout,
+                )
+            except ChannelGone as e:
+                dropped = self.store.disable_channel(channel, self.clock(), str(e))
+                result.dropped += dropped
+                log.error(
+                    "channel is gone, deliveries to it stopped channel=%s reason=%s dropped=%d",
+                    _safe(channel),
+                    e,
+                    dropped,
+                )
+                return
+            except (DeliveryError, TimeoutError, OSError) as e:
+                retry_after = getattr(e, "retry_after", None)
+                self._retry(row, str(e) or type(e).__name__, retry_after, result)
+                self.store.release_deliveries([r.id for r in rows[index + 1 :]])
+                return
+            except Exception as e:  # an adapter bug: keep the alert, log it, try later
+                log.exception("delivery crashed channel=%s delivery=%d", _safe(channel), row.id)
+                self._retry(row, f"internal error: {type(e).__name__}", None, result)
+                self.store.release_deliveries([r.id for r in rows[index + 1 :]])
+                return
+            self._last_post[channel] = time.monotonic()
+            self.store.mark_sent(row.id, self.clock(), message_id, reply_to)
+            result.sent += 1
+
+    def _retry(
+        self, row: DeliveryRow, error: str, retry_after: float | None, result: DispatchResult
+    ) -> None:
+        attempts = row.attempts + 1
+        give_up = attempts >= self.settings.delivery_max_attempts
+        delay = delivery_backoff(attempts, retry_after)
+        self.store.mark_retry(
+            row.id, self.clock() + timedelta(seconds=delay), error, give_up=give_up
+        )
+        if give_up:
+            result.failed += 1
+            log.error(
+                "delivery abandoned after %d attempts delivery=%d channel=%s error=%s",
+                attempts,
+                row.id,
+                _safe(row.channel),
+                error,
+            )
+        else:
+            result.retried += 1
+            log.warning(
+                "delivery will be retried in %.0f s delivery=%d channel=%s error=%s",
+                delay,
+                row.id,
+                _safe(row.channel),
+                error,
+            )
+
+    def _no_adapter(
+        self, channel: str, platform: str, rows: list[DeliveryRow], result: DispatchResult
+    ) -> None:
+        if platform not in self._warned_missing:
+            self._warned_missing.add(platform)
+            log.warning(
+                "deliveries to %s wait: no %s credentials are configured in this process",
+                platform,
+                platform,
+            )
+        for row in rows:
+            self.store.mark_retry(
+                row.id, self.clock() + timedelta(minutes=5), f"no {platform} adapter configured"
+            )
+        result.retried += len(rows)
+
+    async def _pace(self, channel: str, min_interval: float) -> None:
+        last = self._last_post.get(channel)
+        if last is not None and min_interval > 0:
+            wait = last + min_interval - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+
+
+def _safe(channel: str) -> str:
+    """Channel addresses of webhooks carry a credential in their path: never log it."""
+    platform, _, address = channel.partition(":")
+    if "webhook" in platform and address:
+        return f"{platform}:<redacted>"
+    return channel

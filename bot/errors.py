@@ -1,0 +1,67 @@
+"""One error tree for the whole bot.
+
+Library exceptions are converted at the edge (``raise ... from e``) so the core only ever sees
+these. Per-target failures are recorded as values; they never stop a scheduler tick.
+
+    BotError
+    ├── ConfigError            startup: a setting is missing or invalid
+    ├── UsageError             bad command input; the message is shown to the user verbatim
+    │   └── InvalidTarget      a reference or URL we cannot watch
+    ├── SourceError            one check of one target failed (reason is a short machine tag)
+    │   ├── AccessDenied       401/403 that is not "gone"
+    │   └── RateLimited        429 / rate-limit headers; carries retry_after
+    └── DeliveryError          one delivery failed; retryable unless ChannelGone
+        └── ChannelGone        the channel is gone or we lost access: stop delivering there
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base of every error policybot raises on purpose."""
+
+
+class ConfigError(BotError):
+    """A setting is missing or invalid; raised at startup only."""
+
+
+class UsageError(BotError):
+    """Bad command input. ``str(err)`` is written for the user who typed it."""
+
+
+class InvalidTarget(UsageError):
+    """A target reference or URL that policybot cannot watch."""
+
+
+class SourceError(BotError):
+    """A failed check: the fetch did not give a trustworthy answer.
+
+    ``reason`` is a short tag used for logs, metrics and health alerts (``timeout``,
+    ``http-500``, ``network``, ``malformed``, ``rate-limited`` ...); ``str(err)`` is the
+    human sentence.
+    """
+
+    def __init__(self, message: str, *, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class AccessDenied(SourceError):
+    """Upstream refused us (401/403) for a reason other than the target being gone."""
+
+
+class RateLimited(SourceError):
+    """Upstream asked us to slow down; ``retry_after`` says for how long (seconds)."""
+
+
+class DeliveryError(BotError):
+    """A delivery failed. ``retry_after`` is honoured when the platform gave one."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ChannelGone(DeliveryError):
+    """The channel no longer accepts our messages (deleted, archived, kicked, bad token)."""

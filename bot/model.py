@@ -1,0 +1,199 @@
+"""Neutral domain types shared by sources, detection, rendering, store and adapters.
+
+Standard library only: every other layer translates to and from these.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    """How loudly a change should be announced; ordered by ``rank``."""
+
+    INFO = "info"
+    NOTICE = "notice"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_ORDER.index(self)
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            names = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown severity {text!r} (choose one of {names})") from None
+
+
+_SEVERITY_ORDER = (Severity.INFO, Severity.NOTICE, Severity.WARNING, Severity.CRITICAL)
+
+
+class ChangeKind(StrEnum):
+    LICENCE = "licence"
+    ACCESS = "access"
+    CONTENT = "content"
+    ENTRY = "entry"
+    HEALTH = "health"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRef:
+    """A canonical target reference such as ``hf:datasets/HuggingFaceFW/fineweb``."""
+
+    kind: str
+    locator: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.locator}"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What the next conditional request sends back (ETag / Last-Modified)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """What one successful fetch saw.
+
+    ``facts`` is the normalised state that is compared between checks; ``evidence`` (commit
+    sha, last-modified time, URLs) is kept for alerts but never compared, so a new commit that
+    leaves the licence alone is not a change.
+    """
+
+    facts: Mapping[str, Any]
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    validators: Validators = Validators()
+
+    @property
+    def digest(self) -> str:
+        return facts_digest(self.facts)
+
+
+@dataclass(frozen=True, slots=True)
+class NotModified:
+    """The upstream said nothing changed (HTTP 304): no parse, no snapshot."""
+
+    validators: Validators = Validators()
+
+
+@dataclass(frozen=True, slots=True)
+class Gone:
+    """The upstream says the target is missing or hidden (401/404).
+
+    Not a change by itself: it must be confirmed by consecutive checks first.
+    """
+
+    reason: str
+
+
+FetchResult = Observation | NotModified | Gone
+
+
+def facts_digest(facts: Mapping[str, Any]) -> str:
+    """A stable digest of facts: canonical JSON, so key order never matters."""
+    canonical = json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One typed, meaningful difference between two snapshots."""
+
+    kind: ChangeKind
+    severity: Severity
+    summary: str
+    before: str | None = None
+    after: str | None = None
+    detail: str | None = None
+    links: tuple[Link, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """A button on an alert; adapters that have buttons render it, others ignore it."""
+
+    kind: str  # "unwatch" | "mute" | "diff"
+    label: str
+    value: str
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """What a channel receives for one check of one target: platform-neutral, no markup."""
+
+    title: str
+    severity: Severity
+    target: str
+    source_label: str
+    lines: tuple[str, ...]
+    fields: tuple[tuple[str, str], ...] = ()
+    excerpt: str | None = None
+    links: tuple[Link, ...] = ()
+    actions: tuple[Action, ...] = ()
+    detected_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "severity": self.severity.value,
+            "target": self.target,
+            "source_label": self.source_label,
+            "lines": list(self.lines),
+            "fields": [list(f) for f in self.fields],
+            "excerpt": self.excerpt,
+            "links": [{"label": lk.label, "url": lk.url} for lk in self.links],
+            "actions": [{"kind": a.kind, "label": a.label, "value": a.value} for a in self.actions],
+            "detected_at": self.detected_at.isoformat() if self.detected_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Alert:
+        detected = data.get("detected_at")
+        return cls(
+            title=data["title"],
+            severity=Severity(data["severity"]),
+            target=data["target"],
+            source_label=data.get("source_label", ""),
+            lines=tuple(data.get("lines", ())),
+            fields=tuple((str(k), str(v)) for k, v in data.get("fields", ())),
+            excerpt=data.get("excerpt"),
+            links=tuple(Link(lk["label"], lk["url"]) for lk in data.get("links", ())),
+            actions=tuple(
+                Action(a["kind"], a["label"], a["value"]) for a in data.get("actions", ())
+            ),
+            detected_at=datetime.fromisoformat(detected) if detected else None,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAddress:
+    """Where alerts go: ``console``, ``slack:C0123``, ``webhook:https://...``.
+
+    The core treats ``address`` as opaque; only the adapter for ``platform`` interprets it.
+    """
+
+    platform: str
+    address: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.address}" if self.address else self.platform

@@ -1,0 +1,144 @@
+"""Parse what users type into canonical target references and channel addresses.
+
+Pure functions. ``hf:meta-llama/Llama-2-7b-hf``, ``https://huggingface.co/meta-llama/Llama-2-7b-hf/tree/main``
+and ``huggingface.co/meta-llama/Llama-2-7b-hf`` all name the same target, so they must become
+the same string: that string is the target's identity in the store.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+from bot.errors import InvalidTarget
+from bot.model import ChannelAddress, TargetRef
+
+_SEGMENT = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,95})"
+_SEGMENT_RE = re.compile(rf"^{_SEGMENT}$")
+HF_REPO_TYPES = ("models", "datasets", "spaces")
+_HF_HOSTS = {"huggingface.co", "www.huggingface.co", "hf.co"}
+_GITHUB_HOSTS = {"github.com", "www.github.com"}
+# Path segments after owner/name that only say "which view of the repo".
+_HF_VIEW_WORDS = {
+    "tree",
+    "blob",
+    "resolve",
+    "raw",
+    "commits",
+    "commit",
+    "discussions",
+    "discussion",
+}
+
+CHANNEL_PLATFORMS = ("console", "slack", "slack-webhook", "discord", "discord-webhook", "webhook")
+
+
+def parse_target(text: str, *, hub_hosts: frozenset[str] = frozenset()) -> TargetRef:
+    """Turn a reference or URL into a canonical :class:`TargetRef`.
+
+    ``hub_hosts`` adds hosts of a configured Hub mirror (``HF_ENDPOINT``) whose URLs are read
+    like huggingface.co URLs.
+    """
+    raw = text.strip()
+    if not raw:
+        raise InvalidTarget("missing target: give a reference like hf:owner/name or a URL")
+    lowered = raw.lower()
+    if lowered.startswith("hf:"):
+        return _hf_path(raw[3:], raw)
+    if lowered.startswith("github:"):
+        return _github_path(raw[7:], raw)
+    if lowered.startswith(("page:", "feed:")):
+        kind, _, url = raw.partition(":")
+        return TargetRef(kind.lower(), _web_url(url, raw))
+    if lowered.startswith(("http://", "https://")) or "/" in raw:
+        return _from_url(raw, hub_hosts)
+    raise InvalidTarget(
+        f"cannot read {raw!r} as a target: use hf:owner/name, hf:datasets/owner/name, "
+        "hf:spaces/owner/name, github:owner/repo, page:<url>, feed:<url> or a URL"
+    )
+
+
+def _from_url(raw: str, hub_hosts: frozenset[str]) -> TargetRef:
+    candidate = raw if "://" in raw else "https://" + raw
+    parts = urlsplit(candidate)
+    host = (parts.hostname or "").lower()
+    netloc = parts.netloc.lower()
+    if host in _HF_HOSTS or host in hub_hosts or netloc in hub_hosts:
+        return _hf_path(parts.path, raw)
+    if host in _GITHUB_HOSTS:
+        return _github_path(parts.path, raw)
+    if "://" not in raw:
+        raise InvalidTarget(f"cannot read {raw!r} as a target: URLs need http:// or https://")
+    # A bare web URL: page or feed is decided by sniffing when the watch is created.
+    return TargetRef("url", _web_url(raw, raw))
+
+
+def _hf_path(path: str, raw: str) -> TargetRef:
+    segments = [s for s in path.strip().strip("/").split("/") if s]
+    kind = "models"
+    if segments and segments[0] in HF_REPO_TYPES:
+        kind = segments.pop(0)
+    if segments and segments[0] == "org" and kind == "models":
+        raise InvalidTarget(
+            f"{raw!r}: whole-organisation watches (hf:org/...) are not supported yet; "
+            "watch the repos one by one"
+        )
+    if not segments:
+        raise InvalidTarget(f"{raw!r} names no repository: expected owner/name")
+    if len(segments) >= 3 and segments[2] not in _HF_VIEW_WORDS:
+        raise InvalidTarget(f"{raw!r} is not a repository path: expected owner/name")
+    repo = segments[:2] if len(segments) >= 2 else segments[:1]
+    if len(repo) == 1 and kind != "models":
+        raise InvalidTarget(f"{raw!r}: {kind} need owner/name")
+    for segment in repo:
+        if not _SEGMENT_RE.match(segment) or ".." in segment:
+            raise InvalidTarget(f"{raw!r}: {segment!r} is not a valid Hub name")
+    prefix = "" if kind == "models" else f"{kind}/"
+    return TargetRef("hf", prefix + "/".join(repo))
+
+
+def _github_path(path: str, raw: str) -> TargetRef:
+    segments = [s for s in path.strip().strip("/").split("/") if s]
+    if len(segments) < 2:
+        raise InvalidTarget(f"{raw!r}: expected github:owner/repo")
+    owner, repo = segments[0], segments[1].removesuffix(".git")
+    for segment in (owner, repo):
+        if not _SEGMENT_RE.match(segment):
+            raise InvalidTarget(f"{raw!r}: {segment!r} is not a valid GitHub name")
+    return TargetRef("github", f"{owner}/{repo}")
+
+
+def _web_url(url: str, raw: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise InvalidTarget(f"{raw!r}: only http:// and https:// URLs can be watched")
+    return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
+
+
+def hf_repo(ref: TargetRef) -> tuple[str, str]:
+    """Split an ``hf`` locator into (repo type, repo id): ``("dataset", "org/x")``."""
+    head, _, rest = ref.locator.partition("/")
+    if head in ("datasets", "spaces") and rest:
+        return head[:-1], rest
+    return "model", ref.locator
+
+
+def parse_channel(text: str) -> ChannelAddress:
+    """Parse ``console``, ``slack:C0123ABCD``, ``webhook:https://...`` and the like."""
+    raw = text.strip()
+    if raw == "console":
+        return ChannelAddress("console")
+    platform, sep, address = raw.partition(":")
+    platform = platform.lower()
+    if not sep or platform not in CHANNEL_PLATFORMS or platform == "console":
+        raise InvalidTarget(
+            f"unknown channel {raw!r}: use console, slack:<channel id>, discord:<channel id>, "
+            "slack-webhook:<url>, discord-webhook:<url> or webhook:<url>"
+        )
+    address = address.strip()
+    if not address:
+        raise InvalidTarget(f"channel {raw!r} has no address after '{platform}:'")
+    if platform.endswith("webhook") and not address.lower().startswith(("http://", "https://")):
+        raise InvalidTarget(f"channel {platform}: needs an http(s) URL")
+    return ChannelAddress(platform, address)

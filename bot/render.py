@@ -1,0 +1,159 @@
+"""Changes → one neutral :class:`~bot.model.Alert` per check of one target. Pure, no markup.
+
+Adapters turn the Alert into Block Kit, an embed or plain text and apply their own size
+limits; here the excerpt is only capped at a neutral product size, and the order
+(title > lines > fields > excerpt) says what to cut first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from bot.model import Action, Alert, Change, ChangeKind, Link, Severity
+
+EXCERPT_MAX_LINES = 30
+
+_HEADLINES = {
+    ChangeKind.LICENCE: "Licence changed",
+    ChangeKind.ACCESS: "Access changed",
+    ChangeKind.CONTENT: "Content changed",
+    ChangeKind.ENTRY: "New entry",
+    ChangeKind.HEALTH: "Watch health",
+}
+_FIELD_NAMES = {
+    ChangeKind.LICENCE: "Licence",
+    ChangeKind.ACCESS: "Access",
+    ChangeKind.CONTENT: "Content",
+}
+
+
+def top_severity(changes: Sequence[Change]) -> Severity:
+    return max((c.severity for c in changes), key=lambda s: s.rank, default=Severity.INFO)
+
+
+def alert_for(
+    target: str,
+    source_label: str,
+    changes: Sequence[Change],
+    *,
+    links: Sequence[Link] = (),
+    detected_at: datetime | None = None,
+    actions: bool = True,
+) -> Alert:
+    """One alert for all changes found in one check of one target."""
+    if not changes:
+        raise ValueError("an alert needs at least one change")
+    ordered = sorted(changes, key=lambda c: -c.severity.rank)
+    main = ordered[0]
+    headline = _HEADLINES[main.kind]
+    if main.kind is ChangeKind.LICENCE and main.detail and "reverted" in main.detail:
+        headline = "Licence reverted"
+    if main.kind is ChangeKind.HEALTH:
+        headline = main.summary.split(":", 1)[0]
+    lines: list[str] = []
+    fields: list[tuple[str, str]] = []
+    for change in ordered:
+        lines.append(
+            change.summary
+            if change.kind is not ChangeKind.HEALTH
+            else change.summary.split(":", 1)[-1].strip()
+        )
+        if change.detail and change.kind is not ChangeKind.CONTENT:
+            lines.append(change.detail)
+        name = _FIELD_NAMES.get(change.kind)
+        if name and change.before is not None and change.after is not None:
+            fields.append((name, f"{change.before} → {change.after}"))
+    excerpt = next((c.detail for c in ordered if c.kind is ChangeKind.CONTENT and c.detail), None)
+    all_links = list(links) + [lk for c in ordered for lk in c.links]
+    return Alert(
+        title=f"{headline} — {display_name(target)}",
+        severity=top_severity(ordered),
+        target=target,
+        source_label=source_label,
+        lines=tuple(lines),
+        fields=tuple(fields),
+        excerpt=cap_lines(excerpt, EXCERPT_MAX_LINES) if excerpt else None,
+        links=tuple(_dedupe(all_links)),
+        actions=default_actions(target) if actions else (),
+        detected_at=detected_at,
+    )
+
+
+def default_actions(target: str) -> tuple[Action, ...]:
+    return (
+        Action("unwatch", "Unwatch", target),
+        Action("mute", "Mute 7 days", target),
+        Action("diff", "Show diff", target),
+    )
+
+
+def display_name(target: str) -> str:
+    """``hf:datasets/org/x`` → ``org/x (dataset)``; other refs are shown as they are."""
+    kind, _, locator = target.partition(":")
+    if kind == "hf":
+        head, _, rest = locator.partition("/")
+        if head in ("datasets", "spaces") and rest:
+            return f"{rest} ({head[:-1]})"
+        return locator
+    if kind == "github":
+        return locator
+    return target
+
+
+def cap_lines(text: str, max_lines: int) -> str:
+    """Cut at a line boundary and say how much was left out."""
+    lines = text.splitlines()
+    if len(lines) <= max_lines:
+        return text
+    kept = lines[:max_lines]
+    return "\n".join(kept + [f"… {len(lines) - max_lines} more lines"])
+
+
+def _dedupe(links: Sequence[Link]) -> list[Link]:
+    seen: set[str] = set()
+    out = []
+    for link in links:
+        if link.url not in seen:
+            seen.add(link.url)
+            out.append(link)
+    return out
+
+
+def describe_repo_facts(facts: Mapping[str, Any], licence_text: str) -> str:
+    """The one-line state shown after ``watch``: licence, gated, private, disabled."""
+    if not facts.get("exists", True):
+        return "not reachable (deleted or private)"
+    gated = facts.get("gated")
+    parts = [
+        f"licence: {licence_text}",
+        f"gated: {gated if gated in ('auto', 'manual') else 'no'}",
+        f"private: {'yes' if facts.get('private') else 'no'}",
+        f"disabled: {'yes' if facts.get('disabled') else 'no'}",
+    ]
+    if "archived" in facts:
+        parts.append(f"archived: {'yes' if facts.get('archived') else 'no'}")
+    return " · ".join(parts)
+
+
+def health_change(
+    failing: bool, reason: str, message: str, failures: int, since: datetime | None
+) -> Change:
+    """The one alert a channel gets when a watch starts failing, and the one when it recovers."""
+    if failing:
+        when = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
+        return Change(
+            ChangeKind.HEALTH,
+            Severity.WARNING,
+            f"Watch failing: {message} ({failures} checks in a row{when})",
+            before="ok",
+            after=reason,
+        )
+    return Change(
+        ChangeKind.HEALTH,
+        Severity.INFO,
+        f"Watch recovered: checks succeed again after {failures} failures",
+        before=reason,
+        after="ok",
+    )

@@ -1,0 +1,84 @@
+"""``policybot run``: APScheduler (3.11) drives the check tick and the outbox flush.
+
+One in-memory job store per process (APScheduler 3 job stores must never be shared); the
+per-target schedule, with its jitter and backoff, lives in our own database, so any number of
+processes could share the work by claiming due targets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import Settings
+from bot.service import Service
+
+log = logging.getLogger(__name__)
+
+
+async def run_forever(
+    service: Service, settings: Settings, stop: asyncio.Event | None = None
+) -> None:
+    """Check due targets every tick and flush the outbox until SIGINT/SIGTERM (or ``stop``)."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        # Not possible outside the main thread (tests run the loop elsewhere).
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+
+    async def tick() -> None:
+        result = await service.checker.check_due()
+        if result.outcomes:
+            log.info("tick: %s", result.summary())
+        await service.dispatcher.flush()
+
+    async def flush() -> None:
+        await service.dispatcher.flush()
+
+    scheduler = AsyncIOScheduler(
+        timezone="UTC",
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 300},
+    )
+    scheduler.add_job(
+        _guard("tick", tick),
+        "interval",
+        seconds=settings.tick_seconds,
+        jitter=min(5.0, settings.tick_seconds / 4),
+        id="tick",
+        next_run_time=datetime.now(UTC),
+    )
+    scheduler.add_job(
+        _guard("flush", flush), "interval", seconds=min(5.0, settings.tick_seconds), id="flush"
+    )
+    scheduler.start()
+    log.info(
+        "policybot running: tick every %.0fs, checks every %.0fs (+ up to %.0fs jitter)",
+        settings.tick_seconds,
+        settings.check_interval,
+        settings.check_jitter,
+    )
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping: no new checks are claimed; in-flight work is finished or released")
+        scheduler.shutdown(wait=False)
+        await service.dispatcher.flush()
+
+
+def _guard(name: str, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """A job that raises must not kill the scheduler: log once with the traceback, go on."""
+
+    async def guarded() -> None:
+        try:
+            await job()
+        except Exception:
+            log.exception("%s job failed; it runs again at its next interval", name)
+
+    return guarded

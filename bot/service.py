@@ -1,0 +1,385 @@
+"""The executor behind every front end: runs Commands against the store, checker and outbox.
+
+The CLI, Slack and Discord build an :class:`Invocation` (who, where, may they change watches)
+and call :meth:`Service.run_text` or :meth:`Service.execute`; they get a neutral
+:class:`~bot.commands.Reply` back. Nothing here knows any chat platform.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot import commands as cmds
+from bot.checker import Checker, CycleResult
+from bot.config import Settings
+from bot.dispatch import Adapter, Dispatcher, DispatchResult
+from bot.errors import InvalidTarget, UsageError
+from bot.model import TargetRef
+from bot.refs import parse_channel, parse_target
+from bot.sources.base import Source
+from bot.store import Store, SubscriptionRow, TargetRow
+from bot.watchlist import WatchEntry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """Who runs a command, from where. Adapters derive ``may_change`` from platform roles."""
+
+    channel: str
+    actor: str = ""
+    may_change: bool = True
+    refusal: str = "you may not change watches here"
+    allow_to: bool = False  # the CLI may name another channel with --to
+
+
+class Service:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        sources: Mapping[str, Source],
+        adapters: Mapping[str, Adapter],
+        clock: Callable[[], datetime],
+        owner: str,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.sources = sources
+        self.clock = clock
+        self.checker = Checker(store, sources, settings, clock, owner)
+        self.dispatcher = Dispatcher(store, adapters, settings, clock, owner)
+        self._hub_hosts = frozenset({_host(settings.hf_endpoint)})
+
+    async def aclose(self) -> None:
+        for source in self.sources.values():
+            await source.aclose()
+        self.store.close()
+
+    # -- text entry point (chat) ------------------------------------------------------
+
+    async def run_text(self, text: str, inv: Invocation) -> cmds.Reply:
+        try:
+            command = cmds.parse(text, allow_to=inv.allow_to)
+        except UsageError as e:
+            return cmds.Reply((str(e),), ok=False)
+        return await self.execute(command, inv)
+
+    async def execute(self, command: cmds.Command, inv: Invocation) -> cmds.Reply:
+        changes_watches = isinstance(command, cmds.Watch | cmds.Unwatch | cmds.Mute)
+        if changes_watches and not inv.may_change:
+            return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
+        try:
+            match command:
+                case cmds.Watch():
+                    return await self._watch(command, inv)
+                case cmds.Unwatch():
+                    return self._unwatch(command, inv)
+                case cmds.ListWatches():
+                    return self._list(command, inv)
+                case cmds.History():
+                    return self._history(command, inv)
+                case cmds.Diff():
+                    return self._diff(command, inv)
+                case cmds.Check():
+                    return await self._check(command, inv)
+                case cmds.Mute():
+                    return self._mute(command, inv)
+                case cmds.Help():
+                    return cmds.Reply(cmds.HELP_TEXT)
+        except UsageError as e:
+            return cmds.Reply((str(e),), ok=False)
+        raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
+
+    # -- the commands -------------------------------------------------------------------
+
+    async def _watch(self, command: cmds.Watch, inv: Invocation) -> cmds.Reply:
+        channel = self._channel(command.to, inv)
+        lines: list[str] = []
+        ok = True
+        for text in command.refs:
+            try:
+                ref = self.parse_ref(text)
+                self._check_options(ref, command)
+            except InvalidTarget as e:
+                lines.append(f"✗ {e}")
+                ok = False
+                continue
+            line, good = await self._watch_one(ref, channel, command, inv)
+            lines.append(line)
+            ok = ok and good
+        return cmds.Reply(tuple(lines), ok=ok, ephemeral=False)
+
+    async def _watch_one(
+        self, ref: TargetRef, channel: str, command: cmds.Watch, inv: Invocation
+    ) -> tuple[str, bool]:
+        now = self.clock()
+        target, created = self.store.ensure_target(ref, now)
+        options: dict[str, Any] = {}
+        if command.keywords:
+            options["keywords"] = list(command.keywords)
+        _sub, new_sub = self.store.subscribe(
+            target.id,
+            channel,
+            now,
+            created_by=inv.actor,
+            min_severity=command.min_severity.value,
+            options=options,
+        )
+        verb = "Watching" if new_sub else "Already watching (settings updated)"
+        snapshot = self.store.latest_snapshot(target)
+        if snapshot is None:
+            outcome = (await self.checker.check_ids([target.id])).outcomes
+            if outcome and outcome[0].reason == "not-found":
+                self._forget(target, channel, created)
+                return (
+                    f"✗ {ref}: not found ({outcome[0].message}). It does not exist, or it "
+                    "is private (set HF_TOKEN for private repos). Nothing was stored.",
+                    False,
+                )
+            target = self.store.get_target_by_id(target.id) or target
+            snapshot = self.store.latest_snapshot(target)
+            if snapshot is None:
+                why = outcome[0].message if outcome else "it is being checked by another replica"
+                return (
+                    f"{verb} {ref} → {channel}. The first check did not succeed ({why}); "
+                    "the baseline will be taken when it does.",
+                    True,
+                )
+        state = self.sources[ref.kind].describe(snapshot.facts)
+        return f"{verb} {ref} → {channel}. Baseline: {state}", True
+
+    def _forget(self, target: TargetRow, channel: str, created: bool) -> None:
+        self.store.unsubscribe(target.id, channel)
+        if created and not self.store.subscriptions_for(target.id):
+            self.store.delete_target(target.id)
+
+    def _unwatch(self, command: cmds.Unwatch, inv: Invocation) -> cmds.Reply:
+        channel = self._channel(command.to, inv)
+        sub, target = self._find_subscription(command.ref, channel)
+        self.store.unsubscribe(target.id, sub.channel)
+        return cmds.Reply((f"Stopped watching {target.ref} in {sub.channel}.",), ephemeral=False)
+
+    def _list(self, command: cmds.ListWatches, inv: Invocation) -> cmds.Reply:
+        channel = self._channel(command.to, inv) if (command.to or not inv.allow_to) else None
+        watches = self.store.list_watches(channel)
+        if not watches:
+            where = f" in {channel}" if channel else ""
+            return cmds.Reply((f"Nothing is watched{where}. Try: watch hf:owner/name",))
+        now = self.clock()
+        lines = []
+        for sub, target in watches:
+            state = "ok"
+            if target.failures:
+                state = f"failing ({target.last_error_reason}: {target.last_error})"
+            elif target.latest_snapshot_id is None:
+                state = "baseline pending"
+            muted = ""
+            if sub.muted_until and sub.muted_until > now:
+                muted = f" · muted until {sub.muted_until:%Y-%m-%d %H:%M} UTC"
+            checked = _ago(now, target.last_checked_at)
+            where = "" if channel else f" → {sub.channel}"
+            lines.append(
+                f"#{sub.id} {target.ref}{where} · {state} · checked {checked}"
+                f" · min severity {sub.min_severity}{muted}"
+            )
+        return cmds.Reply(tuple(lines))
+
+    def _history(self, command: cmds.History, inv: Invocation) -> cmds.Reply:
+        if command.ref is None:
+            rows = self.store.recent_changes(command.limit)
+            if not rows:
+                return cmds.Reply(("No changes recorded yet.",))
+            return cmds.Reply(
+                tuple(
+                    f"{c.detected_at:%Y-%m-%d %H:%M} {ref} · {c.severity} · {c.kind} · {c.summary}"
+                    for c, ref in rows
+                )
+            )
+        target = self._find_target(command.ref, inv.channel)
+        changes = self.store.history(target.id, command.limit)
+        if not changes:
+            return cmds.Reply(
+                (f"No changes recorded for {target.ref} yet (the first check is a baseline).",)
+            )
+        lines = [f"Changes of {target.ref}, newest first:"]
+        for c in changes:
+            lines.append(
+                f"{c.detected_at:%Y-%m-%d %H:%M} UTC · {c.severity} · {c.kind} · {c.summary}"
+            )
+        return cmds.Reply(tuple(lines))
+
+    def _diff(self, command: cmds.Diff, inv: Invocation) -> cmds.Reply:
+        target = self._find_target(command.ref, inv.channel)
+        snaps = self.store.snapshots_of(target.id, 2)
+        if len(snaps) < 2:
+            return cmds.Reply((f"{target.ref} has only its baseline: nothing to compare yet.",))
+        new, old = snaps[0], snaps[1]
+        diff = difflib.unified_diff(
+            _fact_lines(old.facts),
+            _fact_lines(new.facts),
+            f"{old.taken_at:%Y-%m-%d %H:%M} UTC",
+            f"{new.taken_at:%Y-%m-%d %H:%M} UTC",
+            lineterm="",
+            n=1,
+        )
+        return cmds.Reply((f"{target.ref}: last two versions",), code="\n".join(diff))
+
+    async def _check(self, command: cmds.Check, inv: Invocation) -> cmds.Reply:
+        if command.refs:
+            ids = [
+                self._find_target(ref, inv.channel if not inv.allow_to else None).id
+                for ref in command.refs
+            ]
+        else:
+            channel = None if inv.allow_to else inv.channel
+            ids = sorted({t.id for _s, t in self.store.list_watches(channel)})
+        if not ids:
+            return cmds.Reply(("Nothing to check: no watches.",))
+        result = await self.checker.check_ids(ids)
+        lines = [result.summary()]
+        for outcome in result.outcomes:
+            for change in outcome.changes:
+                lines.append(f"{outcome.ref}: {change.summary}")
+            if outcome.status == "failed":
+                lines.append(f"{outcome.ref}: check failed ({outcome.message})")
+        return cmds.Reply(tuple(lines), details={"result": result})
+
+    def _mute(self, command: cmds.Mute, inv: Invocation) -> cmds.Reply:
+        channel = self._channel(command.to, inv)
+        sub, target = self._find_subscription(command.ref, channel)
+        if command.days <= 0:
+            self.store.mute(sub.id, None)
+            return cmds.Reply((f"Unmuted {target.ref} in {sub.channel}.",), ephemeral=False)
+        until = self.clock() + timedelta(days=command.days)
+        self.store.mute(sub.id, until)
+        return cmds.Reply(
+            (f"Muted {target.ref} in {sub.channel} until {until:%Y-%m-%d %H:%M} UTC.",),
+            ephemeral=False,
+        )
+
+    # -- used by the CLI and the scheduler ----------------------------------------------
+
+    async def check_and_deliver(
+        self, refs: Sequence[str] = ()
+    ) -> tuple[CycleResult, DispatchResult]:
+        if refs:
+            ids = [self._find_target(ref, None).id for ref in refs]
+            result = await self.checker.check_ids(ids)
+        else:
+            ids = sorted({t.id for _s, t in self.store.list_watches()})
+            result = await self.checker.check_ids(ids) if ids else CycleResult()
+        return result, await self.dispatcher.flush()
+
+    def apply_watchlist(
+        self, entries: Sequence[WatchEntry], created_by: str = "watchlist"
+    ) -> list[str]:
+        """Subscribe every entry, after validating all of them (nothing is half-applied).
+
+        No fetch happens here: each new target's first scheduled check is its baseline.
+        """
+        refs: list[TargetRef] = []
+        problems: list[str] = []
+        for number, entry in enumerate(entries, start=1):
+            try:
+                ref = self.parse_ref(entry.target)
+                self._check_options(
+                    ref,
+                    cmds.Watch(
+                        (entry.target,),
+                        select=entry.select,
+                        ignore=entry.ignore,
+                        keywords=entry.keywords,
+                    ),
+                )
+                refs.append(ref)
+            except InvalidTarget as e:
+                problems.append(f"[[watch]] #{number}: {e}")
+        if problems:
+            raise UsageError("invalid watch list:\n" + "\n".join(problems))
+        now = self.clock()
+        lines = []
+        for ref, entry in zip(refs, entries, strict=True):
+            target, _ = self.store.ensure_target(ref, now)
+            options = {"keywords": list(entry.keywords)} if entry.keywords else {}
+            for channel in entry.channels:
+                _sub, new = self.store.subscribe(
+                    target.id,
+                    str(parse_channel(channel)),
+                    now,
+                    created_by=created_by,
+                    min_severity=entry.min_severity.value,
+                    options=options,
+                )
+                lines.append(f"{'added' if new else 'kept'} {ref} → {channel}")
+        return lines
+
+    def parse_ref(self, text: str) -> TargetRef:
+        ref = parse_target(text, hub_hosts=self._hub_hosts)
+        if ref.kind not in self.sources:
+            raise InvalidTarget(
+                f"{text!r}: {ref.kind} targets are not supported in this "
+                f"version (supported: {', '.join(sorted(self.sources))})"
+            )
+        return ref
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _channel(self, to: str | None, inv: Invocation) -> str:
+        if to is None:
+            return inv.channel
+        return str(parse_channel(to))
+
+    def _check_options(self, ref: TargetRef, command: cmds.Watch) -> None:
+        if (command.select or command.ignore) and ref.kind != "page":
+            raise InvalidTarget(f"{ref}: --select and --ignore apply to page: targets only")
+        if command.keywords and ref.kind != "feed":
+            raise InvalidTarget(f"{ref}: --keywords applies to feed: targets only")
+
+    def _find_target(self, text: str, channel: str | None) -> TargetRow:
+        if text.lstrip("#").isdigit():
+            sub = self.store.subscription_by_id(int(text.lstrip("#")))
+            if sub is None or (channel is not None and sub.channel != channel):
+                raise UsageError(f"no watch #{text.lstrip('#')} here; see list")
+            target = self.store.get_target_by_id(sub.target_id)
+        else:
+            target = self.store.get_target(str(self.parse_ref(text)))
+        if target is None:
+            raise UsageError(f"{text} is not watched; see list")
+        return target
+
+    def _find_subscription(self, text: str, channel: str) -> tuple[SubscriptionRow, TargetRow]:
+        target = self._find_target(text, channel)
+        for sub in self.store.subscriptions_for(target.id):
+            if sub.channel == channel:
+                return sub, target
+        raise UsageError(f"{target.ref} is not watched in {channel}; see list")
+
+
+def _fact_lines(facts: Mapping[str, Any]) -> list[str]:
+    return json.dumps(facts, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    seconds = int((now - then).total_seconds())
+    if seconds < 90:
+        return f"{seconds}s ago"
+    if seconds < 5400:
+        return f"{seconds // 60} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc.lower()

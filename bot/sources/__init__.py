@@ -1,0 +1,21 @@
+"""Sources: one module per kind of target, registered explicitly in :func:`build_sources`."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.sources.base import History, Source
+from bot.sources.hub import HubSource
+
+
+def build_sources(settings: Settings) -> dict[str, Source]:
+    """The registry of source kinds, keyed by the prefix of a target reference."""
+    hub = HubSource(
+        endpoint=settings.hf_endpoint,
+        token=settings.hf_token.get_secret_value() if settings.hf_token else None,
+        timeout=settings.hub_timeout,
+        concurrency=settings.hub_concurrency,
+    )
+    return {hub.kind: hub}
+
+
+__all__ = ["History", "Source", "build_sources"]

@@ -1,0 +1,12 @@
+"""Persistence: SQLAlchemy 2 over SQLite (default) or PostgreSQL (several replicas)."""
+
+from bot.store.store import (
+    DeliveryRow,
+    NewDelivery,
+    SnapshotRow,
+    Store,
+    SubscriptionRow,
+    TargetRow,
+)
+
+__all__ = ["DeliveryRow", "NewDelivery", "SnapshotRow", "Store", "SubscriptionRow", "TargetRow"]

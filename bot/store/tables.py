@@ -1,0 +1,167 @@
+"""The database schema (SQLAlchemy Core tables). Alembic migrations create exactly this.
+
+Why these tables: ``targets`` is shared by every channel watching the same thing (one fetch per
+target); ``snapshots`` keeps every version so ``history``/``diff`` can show any two;
+``deliveries`` is the transactional outbox; ``leases`` names the replica that holds a
+single-owner job.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UtcDateTime(sa.TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, on SQLite (naive) and PostgreSQL alike."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UTC_DT = UtcDateTime()
+
+targets = sa.Table(
+    "targets",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("ref", sa.String(2048), nullable=False, unique=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("options", sa.JSON, nullable=False, default=dict),
+    sa.Column("created_at", UTC_DT, nullable=False),
+    sa.Column("next_check_at", UTC_DT, nullable=False, index=True),
+    sa.Column("last_checked_at", UTC_DT),
+    sa.Column("last_ok_at", UTC_DT),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.String(1000)),
+    sa.Column("last_error_reason", sa.String(64)),
+    sa.Column("gone_streak", sa.Integer, nullable=False, default=0),
+    sa.Column("health_alerted", sa.Boolean, nullable=False, default=False),
+    sa.Column("etag", sa.String(512)),
+    sa.Column("last_modified", sa.String(128)),
+    sa.Column("latest_snapshot_id", sa.Integer),
+    sa.Column("lease_owner", sa.String(128)),
+    sa.Column("lease_until", UTC_DT),
+)
+
+snapshots = sa.Table(
+    "snapshots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "target_id",
+        sa.Integer,
+        sa.ForeignKey("targets.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("taken_at", UTC_DT, nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("facts", sa.JSON, nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False, default=dict),
+)
+
+changes = sa.Table(
+    "changes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "target_id",
+        sa.Integer,
+        sa.ForeignKey("targets.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("snapshot_id", sa.Integer, sa.ForeignKey("snapshots.id", ondelete="SET NULL")),
+    sa.Column("detected_at", UTC_DT, nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("summary", sa.String(2000), nullable=False),
+    sa.Column("before", sa.Text),
+    sa.Column("after", sa.Text),
+    sa.Column("detail", sa.Text),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "target_id",
+        sa.Integer,
+        sa.ForeignKey("targets.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("channel", sa.String(2048), nullable=False, index=True),
+    sa.Column("created_by", sa.String(256), nullable=False, default=""),
+    sa.Column("created_at", UTC_DT, nullable=False),
+    sa.Column("min_severity", sa.String(16), nullable=False, default="info"),
+    sa.Column("options", sa.JSON, nullable=False, default=dict),
+    sa.Column("muted_until", UTC_DT),
+    sa.UniqueConstraint("target_id", "channel", name="uq_subscriptions_target_channel"),
+)
+
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "target_id", sa.Integer, sa.ForeignKey("targets.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("channel", sa.String(2048), nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, default="pending"),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", UTC_DT, nullable=False),
+    sa.Column("next_attempt_at", UTC_DT, nullable=False),
+    sa.Column("sent_at", UTC_DT),
+    sa.Column("last_error", sa.String(1000)),
+    sa.Column("message_id", sa.String(256)),
+    sa.Column("nonce", sa.String(64), nullable=False),
+    sa.Column("reply_to", sa.String(256)),
+    sa.Column("lease_owner", sa.String(128)),
+    sa.Column("lease_until", UTC_DT),
+    sa.Index("ix_deliveries_pending", "status", "next_attempt_at"),
+    sa.Index("ix_deliveries_thread", "target_id", "channel", "status"),
+)
+
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("name", sa.String(128), primary_key=True),
+    sa.Column("owner", sa.String(128), nullable=False),
+    sa.Column("until", UTC_DT, nullable=False),
+)
+
+channels = sa.Table(
+    "channels",
+    metadata,
+    sa.Column("channel", sa.String(2048), primary_key=True),
+    sa.Column("disabled_at", UTC_DT),
+    sa.Column("disabled_reason", sa.String(1000)),
+    sa.Column("last_post_at", UTC_DT),
+)
