@@ -113,7 +113,8 @@ def run() -> None:
                 load_watchlist(Path(settings.watchlist), settings.default_channel)
             ):
                 log.info("watch list: %s", line)
-        await run_forever(service, settings)
+        listeners = [a for a in service.dispatcher.adapters.values() if hasattr(a, "listen")]
+        await run_forever(service, settings, listeners=listeners)  # type: ignore[arg-type]
 
     _main(work)
 

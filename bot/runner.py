@@ -11,8 +11,9 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -22,10 +23,21 @@ from bot.service import Service
 log = logging.getLogger(__name__)
 
 
+class Listener(Protocol):
+    """An adapter that also receives commands (Slack Socket Mode, the Discord gateway)."""
+
+    async def listen(self, service: Service) -> None:
+        """Serve until cancelled."""
+
+
 async def run_forever(
-    service: Service, settings: Settings, stop: asyncio.Event | None = None
+    service: Service,
+    settings: Settings,
+    stop: asyncio.Event | None = None,
+    listeners: Sequence[Listener] = (),
 ) -> None:
-    """Check due targets every tick and flush the outbox until SIGINT/SIGTERM (or ``stop``)."""
+    """Check due targets every tick and flush the outbox until SIGINT/SIGTERM (or ``stop``);
+    adapters that receive commands listen alongside."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -58,6 +70,7 @@ async def run_forever(
         _guard("flush", flush), "interval", seconds=min(5.0, settings.tick_seconds), id="flush"
     )
     scheduler.start()
+    tasks = [asyncio.create_task(_keep_listening(lst, service)) for lst in listeners]
     log.info(
         "policybot running: tick every %.0fs, checks every %.0fs (+ up to %.0fs jitter)",
         settings.tick_seconds,
@@ -69,7 +82,25 @@ async def run_forever(
     finally:
         log.info("stopping: no new checks are claimed; in-flight work is finished or released")
         scheduler.shutdown(wait=False)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await service.dispatcher.flush()
+
+
+async def _keep_listening(listener: Listener, service: Service) -> None:
+    """A listener that dies is restarted with backoff; checks and deliveries go on meanwhile."""
+    delay = 1.0
+    while True:
+        try:
+            await listener.listen(service)
+            delay = 1.0
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("%s stopped; restarting in %.0f s", type(listener).__name__, delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 300.0)
 
 
 def _guard(name: str, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:

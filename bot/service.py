@@ -8,7 +8,6 @@ and call :meth:`Service.run_text` or :meth:`Service.execute`; they get a neutral
 from __future__ import annotations
 
 import difflib
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -223,9 +222,10 @@ class Service:
         if len(snaps) < 2:
             return cmds.Reply((f"{target.ref} has only its baseline: nothing to compare yet.",))
         new, old = snaps[0], snaps[1]
+        source = self.sources[target.kind]
         diff = difflib.unified_diff(
-            _fact_lines(old.facts),
-            _fact_lines(new.facts),
+            source.lines(old.facts),
+            source.lines(new.facts),
             f"{old.taken_at:%Y-%m-%d %H:%M} UTC",
             f"{new.taken_at:%Y-%m-%d %H:%M} UTC",
             lineterm="",
@@ -362,10 +362,6 @@ class Service:
             if sub.channel == channel:
                 return sub, target
         raise UsageError(f"{target.ref} is not watched in {channel}; see list")
-
-
-def _fact_lines(facts: Mapping[str, Any]) -> list[str]:
-    return json.dumps(facts, indent=1, sort_keys=True, ensure_ascii=False).splitlines()
 
 
 def _ago(now: datetime, then: datetime | None) -> str:

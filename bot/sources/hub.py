@@ -119,6 +119,9 @@ class HubSource:
     def describe(self, facts: Mapping[str, Any]) -> str:
         return describe_repo_facts(facts, licence_set(facts).describe())
 
+    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+        return self.describe(facts).split(" · ")
+
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
