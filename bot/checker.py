@@ -133,7 +133,9 @@ class Checker:
         ref = target.target_ref
         try:
             result = await source.fetch(
-                ref, Validators(target.etag, target.last_modified), target.options
+                ref,
+                Validators(target.etag, target.last_modified, target.body_digest),
+                target.options,
             )
         except SourceError as e:
             return self._failed(target, e.reason, str(e), e.retry_after)

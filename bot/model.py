@@ -69,6 +69,7 @@ class Validators:
 
     etag: str | None = None
     last_modified: str | None = None
+    body_digest: str | None = None  # sha256 of the last body: same bytes → skip parsing
 
 
 @dataclass(frozen=True, slots=True)

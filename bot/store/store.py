@@ -48,6 +48,7 @@ class TargetRow:
     health_alerted: bool
     etag: str | None
     last_modified: str | None
+    body_digest: str | None
     latest_snapshot_id: int | None
 
     @property
@@ -355,6 +356,7 @@ class Store:
             if observation is not None:
                 values["etag"] = observation.validators.etag
                 values["last_modified"] = observation.validators.last_modified
+                values["body_digest"] = observation.validators.body_digest
                 if new_snapshot:
                     snapshot_id = c.execute(
                         snapshots.insert().values(

@@ -62,6 +62,7 @@ targets = sa.Table(
     sa.Column("health_alerted", sa.Boolean, nullable=False, default=False),
     sa.Column("etag", sa.String(512)),
     sa.Column("last_modified", sa.String(128)),
+    sa.Column("body_digest", sa.String(64)),
     sa.Column("latest_snapshot_id", sa.Integer),
     sa.Column("lease_owner", sa.String(128)),
     sa.Column("lease_until", UTC_DT),

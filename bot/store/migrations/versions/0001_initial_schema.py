@@ -47,6 +47,7 @@ def upgrade() -> None:
         sa.Column("health_alerted", sa.Boolean(), nullable=False),
         sa.Column("etag", sa.String(length=512), nullable=True),
         sa.Column("last_modified", sa.String(length=128), nullable=True),
+        sa.Column("body_digest", sa.String(length=64), nullable=True),
         sa.Column("latest_snapshot_id", sa.Integer(), nullable=True),
         sa.Column("lease_owner", sa.String(length=128), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
