@@ -42,6 +42,7 @@ class CheckOutcome:
 @dataclass
 class CycleResult:
     outcomes: list[CheckOutcome] = field(default_factory=list)
+    busy: int = 0  # asked for, but being checked by another process right now
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -55,6 +56,7 @@ class CycleResult:
             f"checked {len(self.outcomes)} target{'s' if len(self.outcomes) != 1 else ''}: "
             f"{changed} changed, {failed} failed, {quiet} unchanged or baseline; "
             f"{alerts} alert{'s' if alerts != 1 else ''} queued"
+            + (f"; {self.busy} busy in another process" if self.busy else "")
         )
 
 
@@ -111,7 +113,7 @@ class Checker:
         batch = self.store.claim_due(
             self.clock(), self.owner, self._lease, len(target_ids) or 1, target_ids=target_ids
         )
-        return CycleResult(await self.check_targets(batch))
+        return CycleResult(await self.check_targets(batch), busy=len(target_ids) - len(batch))
 
     async def check_targets(self, batch: Sequence[TargetRow]) -> list[CheckOutcome]:
         return list(await asyncio.gather(*(self._guarded(t) for t in batch)))

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +23,7 @@ from bot.dispatch import Adapter
 from bot.errors import BotError, ConfigError, UsageError
 from bot.logs import setup_logging
 from bot.model import Severity
+from bot.owner import dead_local_owners, new_owner_id
 from bot.refs import parse_channel
 from bot.runner import run_forever
 from bot.service import Invocation, Service
@@ -59,7 +57,11 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
 
 def build_service(settings: Settings) -> Service:
     store = Store.open(settings.database_url)
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    owner = new_owner_id()
+    dead = dead_local_owners(store.lease_owners())
+    if dead:
+        log.info("taking back work leased by %d crashed process(es) on this host", len(dead))
+        store.release_leases_of(dead)
     return Service(
         settings, store, build_sources(settings), build_adapters(settings), utcnow, owner
     )

@@ -46,12 +46,7 @@ def alert_for(
     if not changes:
         raise ValueError("an alert needs at least one change")
     ordered = sorted(changes, key=lambda c: -c.severity.rank)
-    main = ordered[0]
-    headline = _HEADLINES[main.kind]
-    if main.kind is ChangeKind.LICENCE and main.detail and "reverted" in main.detail:
-        headline = "Licence reverted"
-    if main.kind is ChangeKind.HEALTH:
-        headline = main.summary.split(":", 1)[0]
+    headline = _headline(ordered)
     lines: list[str] = []
     fields: list[tuple[str, str]] = []
     for change in ordered:
@@ -79,6 +74,24 @@ def alert_for(
         actions=default_actions(target) if actions else (),
         detected_at=detected_at,
     )
+
+
+def _headline(ordered: Sequence[Change]) -> str:
+    """ "Licence changed", "Licence reverted", "Licence and access changed", "Watch failing"."""
+    main = ordered[0]
+    if main.kind is ChangeKind.HEALTH:
+        return main.summary.split(":", 1)[0]
+    kinds = list(dict.fromkeys(c.kind for c in ordered if c.kind is not ChangeKind.HEALTH))
+    if ChangeKind.LICENCE in kinds:  # the licence leads when it is among the changes
+        kinds.remove(ChangeKind.LICENCE)
+        kinds.insert(0, ChangeKind.LICENCE)
+        lic = next(c for c in ordered if c.kind is ChangeKind.LICENCE)
+        if len(kinds) == 1 and lic.detail and "reverted" in lic.detail:
+            return "Licence reverted"
+    if len(kinds) == 1:
+        return _HEADLINES[kinds[0]]
+    names = [_FIELD_NAMES.get(k, k.value).lower() for k in kinds]
+    return f"{names[0].capitalize()} and {', '.join(names[1:])} changed"
 
 
 def default_actions(target: str) -> tuple[Action, ...]:

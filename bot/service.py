@@ -236,7 +236,7 @@ class Service:
     async def _check(self, command: cmds.Check, inv: Invocation) -> cmds.Reply:
         if command.refs:
             ids = [
-                self._find_target(ref, inv.channel if not inv.allow_to else None).id
+                self._watched_target(ref, inv.channel if not inv.allow_to else None).id
                 for ref in command.refs
             ]
         else:
@@ -272,7 +272,7 @@ class Service:
         self, refs: Sequence[str] = ()
     ) -> tuple[CycleResult, DispatchResult]:
         if refs:
-            ids = [self._find_target(ref, None).id for ref in refs]
+            ids = [self._watched_target(ref, None).id for ref in refs]
             result = await self.checker.check_ids(ids)
         else:
             ids = sorted({t.id for _s, t in self.store.list_watches()})
@@ -354,6 +354,17 @@ class Service:
             target = self.store.get_target(str(self.parse_ref(text)))
         if target is None:
             raise UsageError(f"{text} is not watched; see list")
+        return target
+
+    def _watched_target(self, text: str, channel: str | None) -> TargetRow:
+        """A target that someone (in ``channel``, when given) still watches: only those are
+        checked."""
+        target = self._find_target(text, channel)
+        subs = self.store.subscriptions_for(target.id)
+        if not any(channel is None or s.channel == channel for s in subs):
+            raise UsageError(
+                f"{target.ref} is not watched{f' in {channel}' if channel else ''}; see list"
+            )
         return target
 
     def _find_subscription(self, text: str, channel: str) -> tuple[SubscriptionRow, TargetRow]:

@@ -316,6 +316,38 @@ class Store:
             )
             return [_target(r) for r in rows]
 
+    def lease_owners(self) -> set[str]:
+        """Every owner that holds a lease on a target or a delivery right now."""
+        with self.engine.connect() as c:
+            owners = set(
+                c.execute(
+                    sa.select(targets.c.lease_owner)
+                    .distinct()
+                    .where(targets.c.lease_owner.is_not(None))
+                ).scalars()
+            )
+            owners |= set(
+                c.execute(
+                    sa.select(deliveries.c.lease_owner)
+                    .distinct()
+                    .where(deliveries.c.lease_owner.is_not(None))
+                ).scalars()
+            )
+            return owners
+
+    def release_leases_of(self, owners: Iterable[str]) -> None:
+        """Free the work of owners known to be dead, without waiting for their leases to end."""
+        owners = list(owners)
+        if not owners:
+            return
+        with self.engine.begin() as c:
+            for table in (targets, deliveries):
+                c.execute(
+                    table.update()
+                    .where(table.c.lease_owner.in_(owners))
+                    .values(lease_owner=None, lease_until=None)
+                )
+
     # -- recording the outcome of one check --------------------------------------------------
 
     def latest_snapshot(self, target: TargetRow) -> SnapshotRow | None:

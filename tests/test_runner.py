@@ -1,0 +1,104 @@
+"""`policybot run`: APScheduler drives checks and deliveries on real time (short intervals)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import signal
+from datetime import UTC, datetime
+from pathlib import Path
+
+from adapters.console import ConsoleAdapter
+from bot.model import Severity
+from bot.runner import run_forever
+from bot.service import Service
+from bot.sources import build_sources
+from bot.store import Store
+from bot.watchlist import WatchEntry
+from tests.clihelp import cli_env, start
+from tests.conftest import make_settings
+from tests.fakes.hub import FakeHub
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def _wait_for(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while loop.time() < end:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+async def test_scheduled_checks_find_a_change_and_deliver_it(hub: FakeHub, tmp_path: Path) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path / 'r.db'}",
+        hub.url,
+        tick_seconds=0.2,
+        check_interval=0.3,
+        check_jitter=0.1,
+    )
+    out = io.StringIO()
+    service = Service(
+        settings,
+        Store.open(settings.database_url),
+        build_sources(settings),
+        {"console": ConsoleAdapter(out)},
+        utcnow,
+        "runner-test",
+    )
+    hub.set_repo("acme/x", license="mit")
+    service.apply_watchlist([WatchEntry("hf:acme/x", ("console",), Severity.INFO, None, (), ())])
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_forever(service, settings, stop))
+    try:
+        target_ready = await _wait_for(
+            lambda: (
+                (t := service.store.get_target("hf:acme/x")) is not None
+                and t.latest_snapshot_id is not None
+            )
+        )
+        assert target_ready, "the first scheduled check took the baseline"
+        assert out.getvalue() == ""
+        hub.set_repo("acme/x", license="cc-by-nc-4.0")
+        assert await _wait_for(lambda: "Licence changed — acme/x" in out.getvalue())
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 10)
+        await service.aclose()
+    assert out.getvalue().count("Licence changed") == 1
+
+
+async def test_run_without_network_keeps_going_one_line_per_target(tmp_path: Path) -> None:
+    watches = tmp_path / "w.toml"
+    watches.write_text('[[watch]]\ntarget = "hf:acme/x"\n\n[[watch]]\ntarget = "hf:acme/y"\n')
+    # Port 9 (discard) on loopback: connection refused, like a machine without network.
+    env = cli_env(
+        f"sqlite:///{tmp_path / 'p.db'}",
+        "http://127.0.0.1:9",
+        POLICYBOT_WATCHLIST=str(watches),
+        POLICYBOT_TICK_SECONDS="0.3",
+        POLICYBOT_RETRY_BASE="0.2",
+        POLICYBOT_MAX_BACKOFF="0.5",
+    )
+    proc = await start(env, "run", cwd=tmp_path)
+    await asyncio.sleep(4)
+    assert proc.returncode is None, "the bot keeps running"
+    proc.send_signal(signal.SIGTERM)
+    out, err = await asyncio.wait_for(proc.communicate(), 15)
+    text = err.decode()
+    assert proc.returncode == 0, text
+    assert "Traceback" not in text
+    for ref in ("hf:acme/x", "hf:acme/y"):
+        lines = [ln for ln in text.splitlines() if f"check failed target={ref}" in ln]
+        assert len(lines) == 1, f"one warning per target, got {lines}"
+        assert "network error reaching http://127.0.0.1:9" in lines[0]
+    assert "stopping" in text
+    alerts = out.decode()
+    # After three failures in a row the channel hears it once per target, not per failure.
+    assert alerts.count("Watch failing — acme/x") == 1
+    assert alerts.count("Watch failing — acme/y") == 1

@@ -1,0 +1,142 @@
+"""The store on both databases it supports: SQLite (default) and the machine's PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from bot.model import Change, ChangeKind, Observation, Severity, TargetRef
+from bot.store import NewDelivery, Store
+from bot.store.tables import metadata
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LEASE = timedelta(minutes=5)
+
+
+@pytest.fixture
+def store(db_url: str) -> Store:
+    s = Store.open(db_url)
+    yield s
+    s.close()
+
+
+def _target(store: Store, name: str = "acme/x", channels: tuple[str, ...] = ("console",)) -> int:
+    target, _ = store.ensure_target(TargetRef("hf", name), T0)
+    for channel in channels:
+        store.subscribe(target.id, channel, T0)
+    return target.id
+
+
+def test_migrations_create_exactly_the_tables_the_code_uses(store: Store) -> None:
+    with store.engine.connect() as c:
+        diffs = compare_metadata(MigrationContext.configure(c), metadata)
+    assert diffs == []
+
+
+def test_datetimes_come_back_aware_utc(store: Store) -> None:
+    tid = _target(store)
+    row = store.get_target_by_id(tid)
+    assert row is not None and row.next_check_at == T0 and row.next_check_at.tzinfo is not None
+
+
+def test_snapshot_changes_and_deliveries_are_one_transaction(store: Store) -> None:
+    tid = _target(store)
+    baseline = Observation({"licence": {"ids": ["mit"]}})
+    store.record_check(tid, T0, T0 + timedelta(hours=1), baseline)
+    change = Change(ChangeKind.LICENCE, Severity.CRITICAL, "mit → x")
+    broken = NewDelivery(None, {"title": "x"})  # type: ignore[arg-type]  # violates NOT NULL
+    with pytest.raises(sa.exc.IntegrityError):
+        store.record_check(
+            tid,
+            T0 + timedelta(hours=1),
+            T0 + timedelta(hours=2),
+            Observation({"licence": {"ids": ["x"]}}),
+            [change],
+            [broken],
+        )
+    target = store.get_target_by_id(tid)
+    assert target is not None
+    latest = store.latest_snapshot(target)
+    assert latest is not None and latest.facts == {"licence": {"ids": ["mit"]}}
+    assert store.history(tid) == [] and store.deliveries_for() == []
+    assert target.next_check_at == T0 + timedelta(hours=1), "the schedule did not move either"
+
+
+def test_a_claimed_target_is_not_claimed_by_another_owner_until_its_lease_ends(
+    store: Store,
+) -> None:
+    tid = _target(store)
+    assert [t.id for t in store.claim_due(T0, "a", LEASE, 10)] == [tid]
+    assert store.claim_due(T0, "b", LEASE, 10) == []
+    assert [t.id for t in store.claim_due(T0 + LEASE + timedelta(seconds=1), "b", LEASE, 10)] == [
+        tid
+    ]
+
+
+def test_targets_without_subscribers_are_not_checked(store: Store) -> None:
+    tid = _target(store)
+    store.unsubscribe(tid)
+    assert store.claim_due(T0, "a", LEASE, 10) == []
+
+
+def test_deliveries_keep_their_order_per_channel(store: Store) -> None:
+    tid = _target(store, channels=("console", "webhook:http://x/y"))
+    queue = [
+        NewDelivery("console", {"n": 1}),
+        NewDelivery("console", {"n": 2}),
+        NewDelivery("webhook:http://x/y", {"n": 3}),
+    ]
+    store.record_check(tid, T0, T0, Observation({}), queue=queue)
+    first = store.claim_deliveries(T0, "a", LEASE, 10)
+    assert [d.payload["n"] for d in first] == [1, 2, 3]
+    one, two, three = first
+    store.mark_retry(one.id, T0 + timedelta(minutes=1), "429")
+    store.release_deliveries([two.id])
+    store.mark_sent(three.id, T0, "m3", None)
+    # n=2 must wait behind n=1, which waits for its retry time; the other channel is not blocked.
+    assert store.claim_deliveries(T0 + timedelta(seconds=30), "a", LEASE, 10) == []
+    later = store.claim_deliveries(T0 + timedelta(minutes=2), "a", LEASE, 10)
+    assert [d.payload["n"] for d in later] == [1, 2]
+
+
+def test_follow_ups_thread_under_the_last_top_level_alert(store: Store) -> None:
+    tid = _target(store, channels=("slack:C1",))
+    store.record_check(
+        tid,
+        T0,
+        T0,
+        Observation({}),
+        queue=[NewDelivery("slack:C1", {"n": 1}), NewDelivery("slack:C1", {"n": 2})],
+    )
+    d1, d2 = store.claim_deliveries(T0, "a", LEASE, 10)
+    assert store.thread_parent(tid, "slack:C1") is None
+    store.mark_sent(d1.id, T0, "111.1", None)
+    assert store.thread_parent(tid, "slack:C1") == "111.1"
+    store.mark_sent(d2.id, T0, "111.2", "111.1")
+    assert store.thread_parent(tid, "slack:C1") == "111.1", "replies are not thread roots"
+
+
+def test_a_gone_channel_drops_its_pending_deliveries_only(store: Store) -> None:
+    tid = _target(store, channels=("slack:C1", "console"))
+    store.record_check(
+        tid,
+        T0,
+        T0,
+        Observation({}),
+        queue=[NewDelivery("slack:C1", {}), NewDelivery("console", {})],
+    )
+    assert store.disable_channel("slack:C1", T0, "channel_not_found") == 1
+    assert store.channel_disabled("slack:C1") == "channel_not_found"
+    pending = store.claim_deliveries(T0, "a", LEASE, 10)
+    assert [d.channel for d in pending] == ["console"]
+
+
+def test_subscribe_is_idempotent_and_updates_settings(store: Store) -> None:
+    tid = _target(store)
+    sub, created = store.subscribe(tid, "console", T0, min_severity="critical")
+    assert not created and sub.min_severity == "critical"
+    assert len(store.subscriptions_for(tid)) == 1
