@@ -25,6 +25,7 @@ from bot.logs import setup_logging
 from bot.model import Severity
 from bot.owner import dead_local_owners, new_owner_id
 from bot.refs import parse_channel
+from bot.runlock import single_runner
 from bot.runner import run_forever
 from bot.service import Invocation, Service
 from bot.sources import build_sources
@@ -85,7 +86,7 @@ def _main(work: Callable[[Service, Settings], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(go())
-    except UsageError as e:
+    except (UsageError, ConfigError) as e:
         typer.echo(f"policybot: {e}", err=True)
         raise typer.Exit(2) from None
     except BotError as e:
@@ -110,13 +111,14 @@ def run() -> None:
     """Run the bot: scheduled checks, deliveries, and every adapter whose credentials are set."""
 
     async def work(service: Service, settings: Settings) -> None:
-        if settings.watchlist:
-            for line in service.apply_watchlist(
-                load_watchlist(Path(settings.watchlist), settings.default_channel)
-            ):
-                log.info("watch list: %s", line)
-        listeners = [a for a in service.dispatcher.adapters.values() if hasattr(a, "listen")]
-        await run_forever(service, settings, listeners=listeners)  # type: ignore[arg-type]
+        with single_runner(settings.database_url):
+            if settings.watchlist:
+                for line in service.apply_watchlist(
+                    load_watchlist(Path(settings.watchlist), settings.default_channel)
+                ):
+                    log.info("watch list: %s", line)
+            listeners = [a for a in service.dispatcher.adapters.values() if hasattr(a, "listen")]
+            await run_forever(service, settings, listeners=listeners)  # type: ignore[arg-type]
 
     _main(work)
 

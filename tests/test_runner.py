@@ -102,3 +102,22 @@ async def test_run_without_network_keeps_going_one_line_per_target(tmp_path: Pat
     # After three failures in a row the channel hears it once per target, not per failure.
     assert alerts.count("Watch failing — acme/x") == 1
     assert alerts.count("Watch failing — acme/y") == 1
+
+
+async def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -> None:
+    env = cli_env(f"sqlite:///{tmp_path / 'p.db'}", "http://127.0.0.1:9")
+    first = await start(env, "run", cwd=tmp_path)
+    try:
+        for _ in range(100):  # until the first one holds the lock
+            if (tmp_path / "p.db.lock").exists() and (tmp_path / "p.db.lock").read_text():
+                break
+            await asyncio.sleep(0.05)
+        second = await start(env, "run", cwd=tmp_path)
+        _out, err = await asyncio.wait_for(second.communicate(), 20)
+        assert second.returncode == 2
+        assert f"another `policybot run` (pid {first.pid}) is already using" in err.decode()
+        assert "use PostgreSQL" in err.decode()
+    finally:
+        first.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(first.communicate(), 15)
+    assert first.returncode == 0
