@@ -12,7 +12,7 @@ import contextlib
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -70,7 +70,7 @@ async def run_forever(
         _guard("flush", flush), "interval", seconds=min(5.0, settings.tick_seconds), id="flush"
     )
     scheduler.start()
-    tasks = [asyncio.create_task(_keep_listening(lst, service)) for lst in listeners]
+    tasks = [asyncio.create_task(_keep_listening(lst, service, settings)) for lst in listeners]
     log.info(
         "policybot running: tick every %.0fs, checks every %.0fs (+ up to %.0fs jitter)",
         settings.tick_seconds,
@@ -85,22 +85,50 @@ async def run_forever(
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await service.dispatcher.flush()
-
-
-async def _keep_listening(listener: Listener, service: Service) -> None:
-    """A listener that dies is restarted with backoff; checks and deliveries go on meanwhile."""
-    delay = 1.0
-    while True:
         try:
-            await listener.listen(service)
-            delay = 1.0
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("%s stopped; restarting in %.0f s", type(listener).__name__, delay)
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 300.0)
+            await asyncio.wait_for(service.dispatcher.flush(), settings.delivery_timeout)
+        finally:
+            # Whatever is still claimed by this process is handed back for the next one.
+            service.store.release_leases_of([service.checker.owner])
+
+
+async def _keep_listening(listener: Listener, service: Service, settings: Settings) -> None:
+    """Run ``listener`` only while this process holds its lease, so that of several replicas
+    exactly one holds the chat connection; another takes over within one lease period when
+    the holder dies. A listener that fails is restarted with backoff."""
+    name = f"listener:{getattr(listener, 'platform', type(listener).__name__)}"
+    ttl = timedelta(seconds=settings.lease_seconds)
+    beat = max(0.05, settings.lease_seconds / 3)
+    owner = service.checker.owner
+    delay = 1.0
+    try:
+        while True:
+            if not service.store.acquire_lease(name, owner, service.clock(), ttl):
+                await asyncio.sleep(beat)
+                continue
+            log.info("this process now holds %s", name)
+            task = asyncio.create_task(listener.listen(service))
+            while not task.done():
+                await asyncio.wait({task}, timeout=beat)
+                if not task.done() and not service.store.acquire_lease(
+                    name, owner, service.clock(), ttl
+                ):
+                    log.warning("lost %s to another replica; stopping it here", name)
+                    task.cancel()
+            try:
+                await task
+                delay = 1.0
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    raise  # we are shutting down; otherwise the listener lost its lease
+            except Exception:
+                log.exception("%s failed; restarting in %.0f s", name, delay)
+                service.store.release_lease(name, owner)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 300.0)
+    finally:
+        service.store.release_lease(name, owner)
 
 
 def _guard(name: str, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:

@@ -121,3 +121,44 @@ async def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -
         first.send_signal(signal.SIGTERM)
         await asyncio.wait_for(first.communicate(), 15)
     assert first.returncode == 0
+
+
+class _Listener:
+    platform = "fake"
+
+    def __init__(self) -> None:
+        self.running = asyncio.Event()
+
+    async def listen(self, service: Service) -> None:
+        self.running.set()
+        await asyncio.Event().wait()
+
+
+async def test_only_one_replica_holds_a_listener_and_another_takes_over(
+    hub: FakeHub, pg_url: str
+) -> None:
+    """Two replicas on PostgreSQL: one holds the chat connection; when it stops renewing its
+    lease, the other takes over within one lease period."""
+    settings = make_settings(pg_url, hub.url, tick_seconds=0.2, lease_seconds=1.0)
+    replicas = []
+    for name in ("r1", "r2"):
+        service = Service(
+            settings, Store.open(settings.database_url), build_sources(settings), {}, utcnow, name
+        )
+        listener, stop = _Listener(), asyncio.Event()
+        task = asyncio.create_task(run_forever(service, settings, stop, listeners=[listener]))
+        replicas.append((service, listener, stop, task))
+        if name == "r1":
+            await asyncio.wait_for(listener.running.wait(), 10)
+    await asyncio.sleep(1.5)
+    assert replicas[0][1].running.is_set() and not replicas[1][1].running.is_set()
+
+    service, _listener, stop, task = replicas[0]
+    task.cancel()  # r1 goes away (a crash is covered by the lease-expiry store test)
+    await asyncio.gather(task, return_exceptions=True)
+    await asyncio.wait_for(replicas[1][1].running.wait(), 5)
+
+    for service, _listener, stop, task in replicas:
+        stop.set()
+        await asyncio.gather(task, return_exceptions=True)
+        await service.aclose()

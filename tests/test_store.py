@@ -140,3 +140,13 @@ def test_subscribe_is_idempotent_and_updates_settings(store: Store) -> None:
     sub, created = store.subscribe(tid, "console", T0, min_severity="critical")
     assert not created and sub.min_severity == "critical"
     assert len(store.subscriptions_for(tid)) == 1
+
+
+def test_a_named_lease_has_one_holder_until_it_expires(store: Store) -> None:
+    assert store.acquire_lease("listener:slack", "a", T0, LEASE)
+    assert not store.acquire_lease("listener:slack", "b", T0 + timedelta(minutes=1), LEASE)
+    assert store.acquire_lease("listener:slack", "a", T0 + timedelta(minutes=1), LEASE), "renew"
+    later = T0 + timedelta(minutes=1) + LEASE + timedelta(seconds=1)
+    assert store.acquire_lease("listener:slack", "b", later, LEASE), "taken over when expired"
+    store.release_lease("listener:slack", "b")
+    assert store.acquire_lease("listener:slack", "c", later, LEASE), "free after release"

@@ -26,6 +26,7 @@ from bot.store.tables import (
     changes,
     channels,
     deliveries,
+    leases,
     metadata,
     snapshots,
     subscriptions,
@@ -347,6 +348,37 @@ class Store:
                     .where(table.c.lease_owner.in_(owners))
                     .values(lease_owner=None, lease_until=None)
                 )
+
+    # -- single-owner work (a chat gateway connection held by one replica) ---------------
+
+    def acquire_lease(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the named lease; False while another live owner holds it.
+
+        A row in a table, not a session advisory lock, so it works behind connection poolers
+        and survives reconnects; a dead holder simply stops renewing it.
+        """
+        try:
+            with self.engine.begin() as c:
+                row = c.execute(
+                    sa.select(leases).where(leases.c.name == name).with_for_update()
+                ).first()
+                if row is None:
+                    c.execute(leases.insert().values(name=name, owner=owner, until=now + ttl))
+                    return True
+                if row.owner != owner and row.until >= now:
+                    return False
+                c.execute(
+                    leases.update()
+                    .where(leases.c.name == name)
+                    .values(owner=owner, until=now + ttl)
+                )
+                return True
+        except sa.exc.IntegrityError:  # another replica inserted it first
+            return False
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(leases.delete().where(leases.c.name == name, leases.c.owner == owner))
 
     # -- recording the outcome of one check --------------------------------------------------
 
