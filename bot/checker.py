@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +38,7 @@ class CheckOutcome:
     reason: str | None = None
     facts: Mapping[str, Any] | None = None
     queued: int = 0
+    seconds: float = 0.0
 
 
 @dataclass
@@ -120,8 +122,10 @@ class Checker:
 
     async def _guarded(self, target: TargetRow) -> CheckOutcome:
         async with self._slots:
+            started = time.perf_counter()
             try:
-                return await self.check_one(target)
+                outcome = await self.check_one(target)
+                return replace(outcome, seconds=time.perf_counter() - started)
             except Exception as e:  # a bug must cost one target one check, never the tick
                 log.exception("check crashed target=%s", target.ref)
                 return self._failed(target, "internal", f"internal error: {type(e).__name__}")

@@ -107,6 +107,15 @@ class Settings(BaseSettings):
     )
     delivery_timeout: float = Field(20.0, gt=0, validation_alias=_env("POLICYBOT_DELIVERY_TIMEOUT"))
 
+    http_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        validation_alias=_env("POLICYBOT_HTTP_PORT"),
+        description="port for /healthz and /metrics; off unless set",
+    )
+    http_host: str = Field("0.0.0.0", validation_alias=_env("POLICYBOT_HTTP_HOST"))
+
     log_level: str = Field("INFO", validation_alias=_env("POLICYBOT_LOG_LEVEL"))
     log_format: str = Field("text", validation_alias=_env("POLICYBOT_LOG_FORMAT"))
 

@@ -18,6 +18,7 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
+from bot.ops import Metrics, OpsServer
 from bot.service import Service
 
 log = logging.getLogger(__name__)
@@ -45,14 +46,19 @@ async def run_forever(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
+    metrics = Metrics(service.store)
+    ops = OpsServer(service.store, metrics, settings.tick_seconds)
+
     async def tick() -> None:
+        ops.ticked()
         result = await service.checker.check_due()
+        metrics.record_cycle(result)
         if result.outcomes:
             log.info("tick: %s", result.summary())
-        await service.dispatcher.flush()
+        metrics.record_dispatch(await service.dispatcher.flush())
 
     async def flush() -> None:
-        await service.dispatcher.flush()
+        metrics.record_dispatch(await service.dispatcher.flush())
 
     scheduler = AsyncIOScheduler(
         timezone="UTC",
@@ -69,6 +75,8 @@ async def run_forever(
     scheduler.add_job(
         _guard("flush", flush), "interval", seconds=min(5.0, settings.tick_seconds), id="flush"
     )
+    if settings.http_port:
+        await ops.start(settings.http_host, settings.http_port)
     scheduler.start()
     tasks = [asyncio.create_task(_keep_listening(lst, service, settings)) for lst in listeners]
     log.info(
@@ -82,6 +90,7 @@ async def run_forever(
     finally:
         log.info("stopping: no new checks are claimed; in-flight work is finished or released")
         scheduler.shutdown(wait=False)
+        await ops.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

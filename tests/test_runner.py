@@ -5,8 +5,11 @@ from __future__ import annotations
 import asyncio
 import io
 import signal
+import socket
 from datetime import UTC, datetime
 from pathlib import Path
+
+import aiohttp
 
 from adapters.console import ConsoleAdapter
 from bot.model import Severity
@@ -18,6 +21,12 @@ from bot.watchlist import WatchEntry
 from tests.clihelp import cli_env, start
 from tests.conftest import make_settings
 from tests.fakes.hub import FakeHub
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 def utcnow() -> datetime:
@@ -35,12 +44,14 @@ async def _wait_for(predicate, timeout: float = 15.0) -> bool:  # type: ignore[n
 
 
 async def test_scheduled_checks_find_a_change_and_deliver_it(hub: FakeHub, tmp_path: Path) -> None:
+    port = _free_port()
     settings = make_settings(
         f"sqlite:///{tmp_path / 'r.db'}",
         hub.url,
         tick_seconds=0.2,
         check_interval=0.3,
         check_jitter=0.1,
+        http_port=port,
     )
     out = io.StringIO()
     service = Service(
@@ -66,6 +77,21 @@ async def test_scheduled_checks_find_a_change_and_deliver_it(hub: FakeHub, tmp_p
         assert out.getvalue() == ""
         hub.set_repo("acme/x", license="cc-by-nc-4.0")
         assert await _wait_for(lambda: "Licence changed — acme/x" in out.getvalue())
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as resp:
+                assert resp.status == 200
+                assert (await resp.json())["ready"] is True
+            metrics = ""
+            for _ in range(100):  # the flush that printed the alert records it right after
+                async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
+                    metrics = await resp.text()
+                if 'outcome="sent"' in metrics:
+                    break
+                await asyncio.sleep(0.05)
+        assert 'policybot_checks_total{status="baseline"} 1.0' in metrics
+        assert 'policybot_changes_total{kind="licence",severity="critical"} 1.0' in metrics
+        assert 'policybot_deliveries_total{outcome="sent"} 1.0' in metrics
+        assert 'policybot_outbox{status="pending"} 0.0' in metrics
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
