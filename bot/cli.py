@@ -36,6 +36,8 @@ from bot.watchlist import load as load_watchlist
 app = typer.Typer(
     help="Watch platforms for licence, access and terms changes; alert in chat.",
     no_args_is_help=True,
+    # Tracebacks with local variables could print tokens from the settings.
+    pretty_exceptions_show_locals=False,
     add_completion=False,
 )
 db_app = typer.Typer(help="Database maintenance.")

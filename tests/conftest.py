@@ -81,7 +81,9 @@ def pg_url(pg_reason: str | None) -> Iterator[str]:
             pytest.fail(f"PostgreSQL must be reachable under CI ({PG_URL}): {pg_reason}")
         pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {pg_reason}")
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
+    admin = sa.create_engine(
+        PG_URL.replace("postgresql://", "postgresql+psycopg://"), pool_pre_ping=True
+    )
     with admin.begin() as c:
         c.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in PG_URL else "?"

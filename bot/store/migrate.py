@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATION_LOCK = 0x706F6C696379  # "policy": any constant shared by every replica
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
@@ -26,6 +27,13 @@ def alembic_config(connection: sa.Connection | None = None) -> Config:
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision``; safe to run at every start (no-op when current)."""
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # Replicas starting together must not run the same migration twice: the second
+            # waits here, then finds the schema current. A transaction-scoped lock, released
+            # at commit, so it is safe behind connection poolers.
+            connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
         command.upgrade(alembic_config(connection), revision)
 
 

@@ -146,25 +146,34 @@ class Store:
     def ensure_target(
         self, ref: TargetRef, now: datetime, options: Mapping[str, Any] | None = None
     ) -> tuple[TargetRow, bool]:
-        """Return the target for ``ref``, creating it (due now) when new."""
-        with self.engine.begin() as c:
-            row = c.execute(sa.select(targets).where(targets.c.ref == str(ref))).first()
-            if row is not None:
-                return _target(row), False
-            c.execute(
-                targets.insert().values(
-                    ref=str(ref),
-                    kind=ref.kind,
-                    options=dict(options or {}),
-                    created_at=now,
-                    next_check_at=now,
-                    failures=0,
-                    gone_streak=0,
-                    health_alerted=False,
+        """Return the target for ``ref``, creating it (due now) when new.
+
+        Safe when several replicas create the same target at once: the loser of the insert
+        race reads the winner's row.
+        """
+        query = sa.select(targets).where(targets.c.ref == str(ref))
+        with self.engine.connect() as c:
+            row = c.execute(query).first()
+        if row is not None:
+            return _target(row), False
+        try:
+            with self.engine.begin() as c:
+                c.execute(
+                    targets.insert().values(
+                        ref=str(ref),
+                        kind=ref.kind,
+                        options=dict(options or {}),
+                        created_at=now,
+                        next_check_at=now,
+                        failures=0,
+                        gone_streak=0,
+                        health_alerted=False,
+                    )
                 )
-            )
-            row = c.execute(sa.select(targets).where(targets.c.ref == str(ref))).one()
-            return _target(row), True
+                return _target(c.execute(query).one()), True
+        except sa.exc.IntegrityError:
+            with self.engine.connect() as c:
+                return _target(c.execute(query).one()), False
 
     def delete_target(self, target_id: int) -> None:
         """Forget a target entirely (used when its very first watch is refused)."""
@@ -195,37 +204,41 @@ class Store:
         min_severity: str = "info",
         options: Mapping[str, Any] | None = None,
     ) -> tuple[SubscriptionRow, bool]:
-        """Subscribe ``channel`` to a target; idempotent (an existing subscription is updated)."""
+        """Subscribe ``channel`` to a target; idempotent (an existing subscription is updated),
+        and safe when two replicas apply the same watch list at once."""
         values = {"min_severity": min_severity, "options": dict(options or {})}
-        with self.engine.begin() as c:
-            existing = c.execute(
-                sa.select(subscriptions).where(
-                    subscriptions.c.target_id == target_id, subscriptions.c.channel == channel
-                )
-            ).first()
-            if existing is not None:
+        query = sa.select(subscriptions).where(
+            subscriptions.c.target_id == target_id, subscriptions.c.channel == channel
+        )
+        created = False
+        with self.engine.connect() as c:
+            existing = c.execute(query).first()
+        if existing is None:
+            try:
+                with self.engine.begin() as c:
+                    c.execute(
+                        subscriptions.insert().values(
+                            target_id=target_id,
+                            channel=channel,
+                            created_by=created_by,
+                            created_at=now,
+                            **values,
+                        )
+                    )
+                created = True
+            except sa.exc.IntegrityError:
+                pass  # another replica subscribed it first: update theirs below
+        if not created:
+            with self.engine.begin() as c:
                 c.execute(
-                    subscriptions.update().where(subscriptions.c.id == existing.id).values(**values)
+                    subscriptions.update()
+                    .where(
+                        subscriptions.c.target_id == target_id, subscriptions.c.channel == channel
+                    )
+                    .values(**values)
                 )
-                row = c.execute(
-                    sa.select(subscriptions).where(subscriptions.c.id == existing.id)
-                ).one()
-                return _row(SubscriptionRow, row), False
-            c.execute(
-                subscriptions.insert().values(
-                    target_id=target_id,
-                    channel=channel,
-                    created_by=created_by,
-                    created_at=now,
-                    **values,
-                )
-            )
-            row = c.execute(
-                sa.select(subscriptions).where(
-                    subscriptions.c.target_id == target_id, subscriptions.c.channel == channel
-                )
-            ).one()
-            return _row(SubscriptionRow, row), True
+        with self.engine.connect() as c:
+            return _row(SubscriptionRow, c.execute(query).one()), created
 
     def unsubscribe(self, target_id: int, channel: str | None = None) -> int:
         """Remove the channel's subscription (or all of them); returns how many went."""
