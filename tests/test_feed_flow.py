@@ -4,6 +4,9 @@ user would check in the channel."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -452,3 +455,56 @@ async def test_a_bare_url_that_is_a_page_is_refused_clearly_with_its_feed(
     assert "page watches are not available in this build" in reply
     assert f"watch feed:{web.url}/blog/feed.xml" in reply
     assert "Nothing is watched" in await bot.run("list")
+
+
+# -- the grammar and the command line ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, error",
+    [
+        ("watch feed:https://x/f --backfill 0", "--backfill must be a number from 1 to 100"),
+        ("watch feed:https://x/f --backfill lots", "--backfill must be a number from 1 to 100"),
+        ("watch hf:acme/model --backfill 3", "--backfill applies to feed: targets only"),
+        ("watch hf:acme/model --keywords a", "--keywords applies to feed: targets only"),
+    ],
+)
+async def test_backfill_and_keywords_are_checked(bot: Bot, text: str, error: str) -> None:
+    assert error in await bot.run(text)
+    assert "Nothing is watched" in await bot.run("list")
+
+
+async def test_cli_watch_with_backfill_prints_the_newest_entries(
+    web: FeedServer, tmp_path: Path
+) -> None:
+    url = web.set("/f.xml", rss([post(n) for n in range(4, 0, -1)], title="CLI Blog"))
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "POLICYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "POLICYBOT_ALLOW_PRIVATE_URLS": "true",
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "watch",
+        url,
+        "--keywords",
+        "number",
+        "--backfill",
+        "2",
+        cwd=root,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=50)
+    assert proc.returncode == 0, err.decode()
+    assert f"Watching feed:{url} → console" in out.decode()
+    alerts = [line for line in out.decode().splitlines() if line.startswith("[NOTICE]")]
+    assert alerts == [
+        "[NOTICE]   Post number 3 (CLI Blog)",
+        "[NOTICE]   Post number 4 (CLI Blog)",
+    ]
