@@ -76,9 +76,7 @@ def parse_vs_hash() -> None:
 
 async def whole_checks() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            database_url=f"sqlite:///{tmp}/b.db", allow_private_urls=True
-        )
+        settings = load_settings(database_url=f"sqlite:///{tmp}/b.db", allow_private_urls=True)
         source = FeedSource(settings)
         async with FeedServer() as web:
             body = synthetic(20)

@@ -5,6 +5,7 @@ user would check in the channel."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import feeds
+from bot import feeds, watchlist
+from bot.errors import UsageError
 from tests.conftest import CORPUS, Bot, Clock, corpus_path, make_settings
 from tests.fakes.feedserver import FeedServer, atom, entry, insert, item, rss
 
@@ -508,3 +510,58 @@ async def test_cli_watch_with_backfill_prints_the_newest_entries(
         "[NOTICE]   Post number 3 (CLI Blog)",
         "[NOTICE]   Post number 4 (CLI Blog)",
     ]
+
+
+async def test_watch_list_feeds_with_keywords_and_bare_urls_need_a_kind(
+    bot: Bot, web: FeedServer
+) -> None:
+    url = web.set("/f.xml", rss([post(1)]))
+    entries = watchlist.parse(
+        {"watch": [{"target": f"feed:{url}", "keywords": ["pricing"]}]}, "w.toml", "console"
+    )
+    assert bot.service.apply_watchlist(entries) == [f"added feed:{url} → console"]
+    await bot.cycle()  # the first scheduled check is the baseline
+    web.set("/f.xml", rss([post(2, "Pricing"), post(3, "Other"), post(1)]))
+    sent, text = await later(bot)
+    assert sent == 1 and "Pricing" in text
+    bare = watchlist.parse({"watch": [{"target": url}]}, "w.toml", "console")
+    with pytest.raises(UsageError, match=f"say what to watch at this URL: feed:{url}"):
+        bot.service.apply_watchlist(bare)
+
+
+async def test_a_muted_feed_watch_stays_quiet(bot: Bot, web: FeedServer) -> None:
+    url = web.set("/f.xml", rss([post(1)]))
+    await bot.run(f"watch {url}")
+    assert "Muted" in await bot.run(f"mute {url} 1d")
+    web.set("/f.xml", rss([post(2), post(1)]))
+    assert await later(bot) == (0, "")
+    history = await bot.run(f"history {url}")
+    assert "New entry: Post number 2" in history, "recorded, just not sent"
+
+
+async def test_group_over_is_a_setting(web: FeedServer, clock: Clock, tmp_path: Path) -> None:
+    b = new_bot(tmp_path, clock, feed_group_over=2)
+    try:
+        url = web.set("/f.xml", rss([post(1)]))
+        await b.run(f"watch feed:{url}")
+        web.set("/f.xml", rss([post(4), post(3), post(2), post(1)]))
+        sent, text = await later(b)
+        assert sent == 1 and "3 new entries" in text
+    finally:
+        await b.close()
+
+
+async def test_an_ill_formed_but_usable_feed_is_used_and_logged_once(
+    bot: Bot, web: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="bot.sources.feed")
+    broken = rss([post(1, "A & B")]).replace(b"A &amp; B", b"A & B")  # a bare & is not XML
+    url = web.set("/f.xml", broken)
+    await bot.run(f"watch feed:{url}")
+    web.set(
+        "/f.xml", broken.replace(b"<item>", post(2, "C & D").replace(b"&amp;", b"&") + b"<item>", 1)
+    )
+    sent, text = await later(bot)
+    assert sent == 1 and "C & D" in text
+    warnings = [r.getMessage() for r in caplog.records if "ill-formed but usable" in r.getMessage()]
+    assert len(warnings) == 1 and "SAXParseException" in warnings[0]
