@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.dispatch import Adapter, Dispatcher, DispatchResult
 from bot.errors import InvalidTarget, SourceError, UsageError
 from bot.model import TargetRef
+from bot.net import check_url
 from bot.refs import parse_channel, parse_target
 from bot.sources.base import Sniffer, Source, StreamSource
 from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
@@ -358,6 +359,8 @@ class Service:
         """:meth:`parse_ref`, except that a bare web URL is fetched once to tell a feed from
         a page; the answer is stored in the target's kind and never asked again."""
         ref = parse_target(text, hub_hosts=self._hub_hosts)
+        if ref.kind in ("url", "feed", "page"):  # refuse intranet literals before any fetch
+            check_url(ref.locator, allow_private=self.settings.allow_private_urls)
         if ref.kind != "url":
             return self.parse_ref(text)
         sniffer = next((s for s in self.sources.values() if isinstance(s, Sniffer)), None)

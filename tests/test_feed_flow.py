@@ -565,3 +565,52 @@ async def test_an_ill_formed_but_usable_feed_is_used_and_logged_once(
     assert sent == 1 and "C & D" in text
     warnings = [r.getMessage() for r in caplog.records if "ill-formed but usable" in r.getMessage()]
     assert len(warnings) == 1 and "SAXParseException" in warnings[0]
+
+
+async def test_intranet_feed_urls_are_refused_unless_allowed(
+    web: FeedServer, clock: Clock, tmp_path: Path
+) -> None:
+    b = new_bot(tmp_path, clock, allow_private_urls=False)
+    try:
+        url = web.set("/f.xml", rss([post(1)]))
+        for text in (f"feed:{url}", url):
+            reply = await b.run(f"watch {text}")
+            assert "✗ refused" in reply and "loopback" in reply
+        by_name = url.replace("127.0.0.1", "localhost")
+        reply = await b.run(f"watch {by_name}")
+        assert "✗ cannot watch" in reply and "resolves to loopback" in reply
+        assert "Nothing is watched" in await b.run("list")
+        assert web.count("/f.xml") == 0, "nothing was fetched"
+    finally:
+        await b.close()
+
+
+async def test_redirected_feed_resolves_relative_links_against_where_it_was_found(
+    bot: Bot, web: FeedServer
+) -> None:
+    web.set("/new/atom.xml", atom([]), content_type="application/atom+xml")
+    url = web.redirect("/old.xml", "/new/atom.xml")
+    await bot.run(f"watch feed:{url}")
+    web.set(
+        "/new/atom.xml",
+        atom([entry("urn:e1", "Moved post", link="e1.html", updated="2026-01-06T00:00:00Z")]),
+        content_type="application/atom+xml",
+    )
+    sent, text = await later(bot)
+    assert sent == 1 and f"Read: {web.url}/new/e1.html" in text
+
+
+async def test_seen_ids_survive_in_both_databases(
+    web: FeedServer, clock: Clock, db_url: str
+) -> None:
+    b = Bot(make_settings(db_url), clock)
+    try:
+        url = web.set("/f.xml", rss([post(2), post(1)]))
+        await b.run(f"watch feed:{url} --keywords post")
+        web.set("/f.xml", rss([post(3), post(2)]))
+        sent, text = await later(b)
+        assert sent == 1 and "Post number 3" in text
+        web.set("/f.xml", rss([post(3), post(2), post(1)]))  # post 1 comes back
+        assert await later(b) == (0, "")
+    finally:
+        await b.close()

@@ -36,7 +36,7 @@ from bot.model import (
     TargetRef,
     Validators,
 )
-from bot.net import Limits, Response, make_session, request
+from bot.net import Limits, Response, UnsafeURL, make_session, request
 from bot.sniff import HEAD_BYTES, Sniffed, sniff
 from bot.sources.base import History
 
@@ -208,14 +208,17 @@ class FeedSource:
     async def _get(self, url: str, headers: Mapping[str, str]) -> Response:
         if self._session is None or self._session.closed:
             self._session = make_session(allow_private=self.allow_private, limits=self.limits)
-        return await request(
-            self._session,
-            "GET",
-            url,
-            allow_private=self.allow_private,
-            limits=self.limits,
-            headers=headers,
-        )
+        try:
+            return await request(
+                self._session,
+                "GET",
+                url,
+                allow_private=self.allow_private,
+                limits=self.limits,
+                headers=headers,
+            )
+        except UnsafeURL as e:  # e.g. a redirect to an intranet address: a failed check
+            raise SourceError(str(e), reason="refused") from e
 
     def _info(self, ref: TargetRef, facts: Mapping[str, Any]) -> FeedInfo:
         return FeedInfo(
