@@ -21,7 +21,7 @@ from bot.errors import SourceError
 from bot.model import Change, Gone, NotModified, Observation, Severity, Validators
 from bot.render import alert_for, health_change
 from bot.schedule import next_check_after_failure, next_check_after_success
-from bot.sources.base import History, Source
+from bot.sources.base import History, Source, StreamSource
 from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
 
 log = logging.getLogger(__name__)
@@ -189,6 +189,8 @@ class Checker:
         facts = dict(obs.facts)
         if facts.pop("partial", False) and prev is not None:
             facts = {**prev.facts, **facts}
+        if isinstance(source, StreamSource):  # e.g. a feed remembers the entry ids it saw
+            facts = source.carry(prev.facts if prev is not None else None, facts)
         obs = Observation(facts=facts, evidence=obs.evidence, validators=obs.validators)
         recovery = self._recovery(target, now)
         next_at = self._next_ok(now)
@@ -206,7 +208,9 @@ class Checker:
         )
         found = source.detect(prev.facts, facts, history)
         queue = list(recovery)
-        if found:
+        if found and isinstance(source, StreamSource):
+            queue.extend(self._per_subscription(target, source, found, facts, now))
+        elif found:
             ref = target.target_ref
             alert = alert_for(
                 target.ref,
@@ -218,6 +222,7 @@ class Checker:
             severity = alert.severity
             for channel in route(severity, self.store.subscriptions_for(target.id), now):
                 queue.append(NewDelivery(channel, alert.to_json()))
+        if found:
             for change in found:
                 log.info(
                     "change detected target=%s kind=%s severity=%s summary=%r",
@@ -231,6 +236,23 @@ class Checker:
         return CheckOutcome(
             target.ref, status, tuple(found), facts=facts, queued=len(queue) - len(recovery)
         )
+
+    def _per_subscription(
+        self,
+        target: TargetRow,
+        source: StreamSource,
+        found: Sequence[Change],
+        facts: Mapping[str, Any],
+        now: datetime,
+    ) -> list[NewDelivery]:
+        """Each subscription's own alerts (its filters, one per item or grouped), from the
+        one fetch; muting and minimum severity apply per alert as for other sources."""
+        queue: list[NewDelivery] = []
+        for sub in self.store.subscriptions_for(target.id):
+            for alert in source.announce(target.target_ref, found, facts, sub.options, now):
+                for channel in route(alert.severity, [sub], now):
+                    queue.append(NewDelivery(channel, alert.to_json()))
+        return queue
 
     def _recovery(self, target: TargetRow, now: datetime) -> list[NewDelivery]:
         """The one "watch recovered" message owed after a health alert."""

@@ -153,6 +153,9 @@ def watch(
     select: Annotated[str | None, typer.Option(help="CSS selector (pages)")] = None,
     ignore: Annotated[list[str] | None, typer.Option(help="regex of lines to drop (pages)")] = None,
     keywords: Annotated[str | None, typer.Option(help="comma-separated (feeds)")] = None,
+    backfill: Annotated[
+        int, typer.Option(min=0, max=cmds.MAX_BACKFILL, help="post the newest N entries (feeds)")
+    ] = 0,
     min_severity: Annotated[str, typer.Option(help="info|notice|warning|critical")] = "info",
 ) -> None:
     """Subscribe to targets and take their baseline now."""
@@ -167,6 +170,7 @@ def watch(
         ignore=tuple(ignore or ()),
         keywords=tuple(k.strip() for k in (keywords or "").split(",") if k.strip()),
         min_severity=severity,
+        backfill=backfill,
     )
     _run_command(command)
 

@@ -25,6 +25,7 @@ class Watch:
     ignore: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     min_severity: Severity = Severity.INFO
+    backfill: int = 0  # feeds: post the newest N entries once
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +88,7 @@ class Reply:
 
 USAGE = {
     "watch": "watch <target> [<target>…] [--select CSS] [--ignore REGEX]… [--keywords a,b] "
-    "[--min-severity info|notice|warning|critical]",
+    "[--backfill N] [--min-severity info|notice|warning|critical]",
     "unwatch": "unwatch <target or #id>",
     "list": "list",
     "history": "history [<target>] [--limit N]",
@@ -100,6 +101,8 @@ USAGE = {
 HELP_TEXT = (
     "Targets: hf:owner/name, hf:datasets/owner/name, hf:spaces/owner/name, or any "
     "huggingface.co URL.",
+    "Feeds: feed:<url> or the feed's URL; --keywords a,b,-c picks entries (-c excludes), "
+    "--backfill N posts the newest N once.",
     "Commands:",
     *(f"  {usage}" for usage in USAGE.values()),
 )
@@ -111,6 +114,7 @@ _OPTIONS: dict[str, dict[str, str]] = {
         "--select": "value",
         "--ignore": "multi",
         "--keywords": "value",
+        "--backfill": "int",
         "--min-severity": "severity",
     },
     "unwatch": {"--to": "value"},
@@ -121,6 +125,7 @@ _OPTIONS: dict[str, dict[str, str]] = {
     "mute": {"--to": "value"},
     "help": {},
 }
+MAX_BACKFILL = 100
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([dhw]?)$")
 
 
@@ -187,6 +192,11 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
                 severity = Severity.parse(one["--min-severity"])
             except ValueError as e:
                 raise UsageError(f"watch: {e}") from None
+        backfill = 0
+        if "--backfill" in one:
+            if not one["--backfill"].isdigit() or not 1 <= int(one["--backfill"]) <= MAX_BACKFILL:
+                raise UsageError(f"watch: --backfill must be a number from 1 to {MAX_BACKFILL}")
+            backfill = int(one["--backfill"])
         for pattern in opts.get("--ignore", []):
             try:
                 re.compile(pattern)
@@ -199,6 +209,7 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
             ignore=tuple(opts.get("--ignore", [])),
             keywords=keywords,
             min_severity=severity,
+            backfill=backfill,
         )
     if name in ("unwatch", "diff"):
         if len(args) != 1:

@@ -102,6 +102,30 @@ class Settings(BaseSettings):
         validation_alias=_env("POLICYBOT_HEALTH_AFTER_FAILURES"),
         description="failed checks in a row before the channel hears that a watch is failing",
     )
+    feed_group_over: int = Field(
+        5,
+        ge=1,
+        validation_alias=_env("POLICYBOT_FEED_GROUP_OVER"),
+        description="more new feed entries than this at once come as one grouped alert",
+    )
+    feed_max_entries: int = Field(
+        100,
+        ge=1,
+        validation_alias=_env("POLICYBOT_FEED_MAX_ENTRIES"),
+        description="newest entries of a feed kept in each snapshot (and announced)",
+    )
+    feed_remember: int = Field(
+        1000,
+        ge=1,
+        validation_alias=_env("POLICYBOT_FEED_REMEMBER"),
+        description="entry ids remembered per feed, so entries that come back are not new",
+    )
+    feed_max_bytes: int = Field(
+        5 * 1024 * 1024,
+        gt=0,
+        validation_alias=_env("POLICYBOT_FEED_MAX_BYTES"),
+        description="largest feed body read (decoded bytes); a larger one is a failed check",
+    )
     delivery_max_attempts: int = Field(
         20, ge=1, validation_alias=_env("POLICYBOT_DELIVERY_MAX_ATTEMPTS")
     )

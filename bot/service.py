@@ -19,11 +19,12 @@ from bot import commands as cmds
 from bot.checker import Checker, CycleResult
 from bot.config import Settings
 from bot.dispatch import Adapter, Dispatcher, DispatchResult
-from bot.errors import InvalidTarget, UsageError
+from bot.errors import InvalidTarget, SourceError, UsageError
 from bot.model import TargetRef
+from bot.net import check_url
 from bot.refs import parse_channel, parse_target
-from bot.sources.base import Source
-from bot.store import Store, SubscriptionRow, TargetRow
+from bot.sources.base import Sniffer, Source, StreamSource
+from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
 from bot.watchlist import WatchEntry
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class Service:
         ok = True
         for text in command.refs:
             try:
-                ref = self.parse_ref(text)
+                ref = await self.resolve_ref(text)
                 self._check_options(ref, command)
             except InvalidTarget as e:
                 lines.append(f"✗ {e}")
@@ -154,7 +155,25 @@ class Service:
                     True,
                 )
         state = self.sources[ref.kind].describe(snapshot.facts)
+        if command.backfill:
+            state += self._backfill(target, channel, command.backfill, snapshot.facts)
         return f"{verb} {ref} → {channel}. Baseline: {state}", True
+
+    def _backfill(self, target: TargetRow, channel: str, count: int, facts: Any) -> str:
+        """``--backfill N``: the newest N items (that pass the filters), once, here only."""
+        source = self.sources.get(target.kind)
+        sub = next(
+            (s for s in self.store.subscriptions_for(target.id) if s.channel == channel), None
+        )
+        if sub is None or not isinstance(source, StreamSource):
+            return ""
+        alerts = source.backfill(target.target_ref, facts, sub.options, count, self.clock())
+        if not alerts:
+            return ". Backfill: no entry passes this watch's keywords"
+        self.store.queue_deliveries(
+            target.id, self.clock(), [NewDelivery(channel, a.to_json()) for a in alerts]
+        )
+        return f". Backfill: posting the newest {count} entries (at most) now"
 
     def _forget(self, target: TargetRow, channel: str, created: bool) -> None:
         self.store.unsubscribe(target.id, channel)
@@ -324,12 +343,45 @@ class Service:
 
     def parse_ref(self, text: str) -> TargetRef:
         ref = parse_target(text, hub_hosts=self._hub_hosts)
+        if ref.kind == "url":
+            raise InvalidTarget(
+                f"{text!r}: say what to watch at this URL: feed:{ref.locator} or "
+                f"page:{ref.locator} (the watch command finds out by itself)"
+            )
         if ref.kind not in self.sources:
             raise InvalidTarget(
                 f"{text!r}: {ref.kind} targets are not supported in this "
                 f"version (supported: {', '.join(sorted(self.sources))})"
             )
         return ref
+
+    async def resolve_ref(self, text: str) -> TargetRef:
+        """:meth:`parse_ref`, except that a bare web URL is fetched once to tell a feed from
+        a page; the answer is stored in the target's kind and never asked again."""
+        ref = parse_target(text, hub_hosts=self._hub_hosts)
+        if ref.kind in ("url", "feed", "page"):  # refuse intranet literals before any fetch
+            check_url(ref.locator, allow_private=self.settings.allow_private_urls)
+        if ref.kind != "url":
+            return self.parse_ref(text)
+        sniffer = next((s for s in self.sources.values() if isinstance(s, Sniffer)), None)
+        if sniffer is None:
+            return self.parse_ref(text)
+        try:
+            found = await sniffer.sniff(ref.locator)
+        except SourceError as e:
+            raise InvalidTarget(f"cannot watch {ref.locator}: {e}") from None
+        if found.kind == "page" and "page" not in self.sources:
+            hint = ""
+            if found.feeds:
+                hint = " It advertises a feed: watch " + " or ".join(
+                    f"feed:{url}" for url in found.feeds
+                )
+            raise InvalidTarget(
+                f"{ref.locator} is a web page, not a feed ({found.why}); page watches are "
+                f"not available in this build.{hint}"
+            )
+        log.info("sniffed url=%s kind=%s because %s", ref.locator, found.kind, found.why)
+        return self.parse_ref(f"{found.kind}:{ref.locator}")
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -343,6 +395,8 @@ class Service:
             raise InvalidTarget(f"{ref}: --select and --ignore apply to page: targets only")
         if command.keywords and ref.kind != "feed":
             raise InvalidTarget(f"{ref}: --keywords applies to feed: targets only")
+        if command.backfill and ref.kind != "feed":
+            raise InvalidTarget(f"{ref}: --backfill applies to feed: targets only")
 
     def _find_target(self, text: str, channel: str | None) -> TargetRow:
         if text.lstrip("#").isdigit():
@@ -351,7 +405,13 @@ class Service:
                 raise UsageError(f"no watch #{text.lstrip('#')} here; see list")
             target = self.store.get_target_by_id(sub.target_id)
         else:
-            target = self.store.get_target(str(self.parse_ref(text)))
+            ref = parse_target(text, hub_hosts=self._hub_hosts)
+            if ref.kind == "url":  # a bare URL names whichever feed: or page: target it became
+                target = self.store.get_target(f"feed:{ref.locator}") or self.store.get_target(
+                    f"page:{ref.locator}"
+                )
+            else:
+                target = self.store.get_target(str(self.parse_ref(text)))
         if target is None:
             raise UsageError(f"{text} is not watched; see list")
         return target

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.config import Settings
 from bot.sources.base import History, Source
+from bot.sources.feed import FeedSource
 from bot.sources.hub import HubSource
 
 
@@ -15,7 +16,8 @@ def build_sources(settings: Settings) -> dict[str, Source]:
         timeout=settings.hub_timeout,
         concurrency=settings.hub_concurrency,
     )
-    return {hub.kind: hub}
+    feed = FeedSource(settings)
+    return {hub.kind: hub, feed.kind: feed}
 
 
 __all__ = ["History", "Source", "build_sources"]

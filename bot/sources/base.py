@@ -7,12 +7,13 @@ A source turns one fetch into an :class:`~bot.model.Observation` (normalised fac
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
-from bot.model import Change, FetchResult, Link, TargetRef, Validators
+from bot.model import Alert, Change, FetchResult, Link, TargetRef, Validators
+from bot.sniff import Sniffed
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +53,44 @@ class Source(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class StreamSource(Protocol):
+    """Optional extension for sources whose targets are streams of items (feeds).
+
+    The checker uses it when a source provides it; other sources keep the one-alert-per-check
+    path. ``carry`` folds what must outlive a snapshot (the ids already seen) into the new
+    facts before they are compared; ``announce`` turns the changes of one check into the
+    alerts one subscription receives (its own filters, one per item or one grouped);
+    ``backfill`` gives a new subscription the newest items once.
+    """
+
+    def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]: ...
+
+    def announce(
+        self,
+        ref: TargetRef,
+        changes: Sequence[Change],
+        facts: Mapping[str, Any],
+        options: Mapping[str, Any],
+        now: datetime,
+    ) -> list[Alert]: ...
+
+    def backfill(
+        self,
+        ref: TargetRef,
+        facts: Mapping[str, Any],
+        options: Mapping[str, Any],
+        count: int,
+        now: datetime,
+    ) -> list[Alert]: ...
+
+
+@runtime_checkable
+class Sniffer(Protocol):
+    """Optional: a source that can tell whether a bare URL is its kind (one guarded GET)."""
+
+    async def sniff(self, url: str) -> Sniffed:
+        """Fetch ``url`` once and judge it; raises SourceError when it cannot be fetched."""
+        ...

@@ -481,6 +481,12 @@ class Store:
             self._queue(c, target_id, now, queue)
             c.execute(targets.update().where(targets.c.id == target_id).values(**values))
 
+    def queue_deliveries(self, target_id: int, now: datetime, queue: Iterable[NewDelivery]) -> None:
+        """Queue deliveries that announce no new change (a backfill of a feed's newest
+        entries for a new subscription): the target's state does not move."""
+        with self.engine.begin() as c:
+            self._queue(c, target_id, now, queue)
+
     @staticmethod
     def _insert_changes(
         c: sa.Connection,

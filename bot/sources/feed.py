@@ -1,0 +1,283 @@
+"""RSS/Atom feeds (``feed:<url>``): conditional GET through :mod:`bot.net`, parse, announce.
+
+The shell of a feed check: one guarded GET (SSRF guard, size cap, timeouts, ETag /
+Last-Modified), then the skip rules, then feedparser in a worker thread (it is CPU-bound and
+synchronous). A 304, or a 200 whose body hashes to the digest of the last successful check,
+is :class:`~bot.model.NotModified` and is never parsed again: parsing costs milliseconds per
+feed, hashing microseconds. Everything that decides lives in :mod:`bot.feeds` and
+:mod:`bot.feed_alerts`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+
+from bot import feeds
+from bot.config import Settings
+from bot.errors import AccessDenied, RateLimited, SourceError
+from bot.feed_alerts import FeedInfo, KeywordFilter, announce
+from bot.model import (
+    Alert,
+    Change,
+    ChangeKind,
+    FetchResult,
+    Link,
+    NotModified,
+    Observation,
+    Severity,
+    TargetRef,
+    Validators,
+)
+from bot.net import Limits, Response, UnsafeURL, make_session, request
+from bot.sniff import HEAD_BYTES, Sniffed, sniff
+from bot.sources.base import History
+
+log = logging.getLogger(__name__)
+
+# feedparser's own Accept header: feeds first, HTML last.
+ACCEPT = (
+    "application/atom+xml,application/rdf+xml,application/rss+xml,application/x-netcdf,"
+    "application/xml;q=0.9,text/xml;q=0.2,*/*;q=0.1"
+)
+SNIFF_ACCEPT = ACCEPT.replace("*/*;q=0.1", "text/html;q=0.1,*/*;q=0.1")
+
+
+class FeedSource:
+    kind = "feed"
+
+    def __init__(self, settings: Settings) -> None:
+        self.allow_private = settings.allow_private_urls
+        self.group_over = settings.feed_group_over
+        self.max_entries = settings.feed_max_entries
+        # Every kept entry must stay remembered, or it would look new again next check.
+        self.remember = max(settings.feed_remember, settings.feed_max_entries)
+        self.limits = Limits(max_bytes=settings.feed_max_bytes)
+        self._session: aiohttp.ClientSession | None = None
+        self._warned: set[tuple[str, str]] = set()
+
+    # -- Source ----------------------------------------------------------------------
+
+    def label(self, ref: TargetRef) -> str:
+        return "feed"
+
+    def links(self, ref: TargetRef, evidence: Mapping[str, Any]) -> list[Link]:
+        return [Link("Feed", ref.locator)]
+
+    async def fetch(
+        self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
+    ) -> FetchResult:
+        url = ref.locator
+        headers = {"Accept": ACCEPT}
+        if validators.etag:
+            headers["If-None-Match"] = validators.etag
+        if validators.last_modified:
+            headers["If-Modified-Since"] = validators.last_modified
+        resp = await self._get(url, headers)
+        if resp.status == 304:
+            return NotModified(validators)
+        _raise_for_status(resp, url)
+        fresh = Validators(
+            etag=_header(resp, "etag"),
+            last_modified=_header(resp, "last-modified"),
+            body_digest=hashlib.sha256(resp.body).hexdigest(),
+        )
+        if fresh.body_digest == validators.body_digest:
+            return NotModified(fresh)
+        content_type = _header(resp, "content-type")
+        parsed = await asyncio.to_thread(
+            feeds.parse_feed, resp.body, content_type=content_type, url=resp.url
+        )
+        if parsed.problem:
+            self._warn_once(str(ref), parsed.problem, len(parsed.entries))
+        facts = feeds.facts_of(parsed, max_entries=self.max_entries, remember=self.remember)
+        evidence = {"url": resp.url, "version": parsed.version, "problem": parsed.problem}
+        return Observation(facts=facts, evidence=evidence, validators=fresh)
+
+    def detect(
+        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
+    ) -> list[Change]:
+        fresh = feeds.fresh_entries(prev, new)
+        if feeds.is_rewrite(prev, new, fresh) and len(fresh) > self.group_over:
+            return [
+                Change(
+                    ChangeKind.ENTRY,
+                    Severity.INFO,
+                    f"Feed rewritten: all {len(fresh)} entries have ids never seen before",
+                    before=f"{len(feeds.entries_of(prev))} entries",
+                    after=REWRITE,
+                )
+            ]
+        return [
+            Change(
+                ChangeKind.ENTRY,
+                Severity.INFO,
+                f"New entry: {e.display_title}",
+                after=e.key,
+                detail=e.summary or None,
+                links=(Link("Read", e.link),) if e.link else (),
+            )
+            for e in fresh
+        ]
+
+    def describe(self, facts: Mapping[str, Any]) -> str:
+        entries = feeds.entries_of(facts)
+        name = facts.get("title") or "feed"
+        total = int(facts.get("total") or len(entries))
+        if not entries:
+            return f"{name} · no entries yet"
+        newest = entries[0]
+        date = feeds.format_date(newest.published)
+        return (
+            f"{name} · {total} entr{'y' if total == 1 else 'ies'} · newest: "
+            f"{newest.display_title}" + (f" ({date[:10]})" if date else "")
+        )
+
+    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+        out = [f"feed: {facts.get('title') or ''}"]
+        for entry in feeds.entries_of(facts):
+            date = feeds.format_date(entry.published)
+            out.append((f"{date[:10]} · " if date else "") + entry.display_title)
+        return out
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    # -- StreamSource ------------------------------------------------------------------
+
+    def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
+        return feeds.carry(prev, new, self.remember)
+
+    def announce(
+        self,
+        ref: TargetRef,
+        changes: Sequence[Change],
+        facts: Mapping[str, Any],
+        options: Mapping[str, Any],
+        now: datetime,
+    ) -> list[Alert]:
+        entries = feeds.entries_of(facts)
+        rewrite = any(c.after == REWRITE for c in changes)
+        if not rewrite:
+            keys = {c.after for c in changes if c.kind is ChangeKind.ENTRY}
+            entries = [e for e in entries if e.key in keys]
+        return announce(
+            self._info(ref, facts),
+            entries,
+            KeywordFilter.parse(options.get("keywords") or ()),
+            group_over=self.group_over,
+            rewrite=rewrite,
+            detected_at=now,
+        )
+
+    def backfill(
+        self,
+        ref: TargetRef,
+        facts: Mapping[str, Any],
+        options: Mapping[str, Any],
+        count: int,
+        now: datetime,
+    ) -> list[Alert]:
+        keywords = KeywordFilter.parse(options.get("keywords") or ())
+        picked = [e for e in feeds.entries_of(facts) if keywords.matches(e) is not None]
+        return announce(
+            self._info(ref, facts),
+            picked[:count],
+            keywords,
+            group_over=self.group_over,
+            detected_at=now,
+        )
+
+    # -- Sniffer -----------------------------------------------------------------------
+
+    async def sniff(self, url: str) -> Sniffed:
+        resp = await self._get(url, {"Accept": SNIFF_ACCEPT})
+        _raise_for_status(resp, url)
+        return sniff(_header(resp, "content-type"), resp.body[:HEAD_BYTES], resp.url)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    async def _get(self, url: str, headers: Mapping[str, str]) -> Response:
+        if self._session is None or self._session.closed:
+            self._session = make_session(allow_private=self.allow_private, limits=self.limits)
+        try:
+            return await request(
+                self._session,
+                "GET",
+                url,
+                allow_private=self.allow_private,
+                limits=self.limits,
+                headers=headers,
+            )
+        except UnsafeURL as e:  # e.g. a redirect to an intranet address: a failed check
+            raise SourceError(str(e), reason="refused") from e
+
+    def _info(self, ref: TargetRef, facts: Mapping[str, Any]) -> FeedInfo:
+        return FeedInfo(
+            target=str(ref),
+            url=ref.locator,
+            title=str(facts.get("title") or ""),
+            site=facts.get("link"),
+            total=int(facts.get("total") or 0),
+            kept=len(facts.get("entries") or ()),
+        )
+
+    def _warn_once(self, ref: str, problem: str, count: int) -> None:
+        """An ill-formed feed that still yields entries is used; say why once per process."""
+        kind = problem.split(":", 1)[0]
+        if (ref, kind) in self._warned:
+            return
+        self._warned.add((ref, kind))
+        log.info(
+            "feed is ill-formed but usable target=%s entries=%d reason=%s", ref, count, problem
+        )
+
+
+REWRITE = "ids-rewritten"  # Change.after of the one change that stands for a rewritten feed
+
+
+def _raise_for_status(resp: Response, url: str) -> None:
+    """Anything but a 200 is a failed check (a 404 feed is a watch to fix, not news)."""
+    if resp.status == 200:
+        return
+    host = urlsplit(url).netloc
+    retry_after = _retry_after(_header(resp, "retry-after"))
+    if resp.status == 429 or (resp.status == 503 and retry_after is not None):
+        raise RateLimited(
+            f"{host} asks us to slow down (HTTP {resp.status})",
+            reason="rate-limited",
+            retry_after=retry_after,
+        )
+    if resp.status in (401, 403):
+        raise AccessDenied(
+            f"{host} refused access (HTTP {resp.status})", reason=f"http-{resp.status}"
+        )
+    if resp.status in (404, 410):
+        raise SourceError(
+            f"{host} says the feed does not exist (HTTP {resp.status})",
+            reason=f"http-{resp.status}",
+        )
+    raise SourceError(f"{host} answered HTTP {resp.status}", reason=f"http-{resp.status}")
+
+
+def _header(resp: Response, name: str) -> str | None:
+    """A response header by name, whatever its case (``Response.headers`` is a plain dict
+    with the names as they came: aiohttp servers say ``Etag``, HTTP/2 says ``etag``)."""
+    for key, value in resp.headers.items():
+        if key.lower() == name:
+            return value or None
+    return None
+
+
+def _retry_after(value: str | None) -> float | None:
+    if value and value.strip().isdigit():
+        return float(value.strip())
+    return None
