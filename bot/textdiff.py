@@ -27,6 +27,7 @@ from bot.pagetext import normalise_line
 SHORT_LINE = 160  # characters: up to this, both lines are shown whole with words marked
 LONG_WINDOW = 12  # words of context around a change inside a long line
 MAX_ALONE = 300  # characters of a wholly added or removed line that are shown
+MAX_CONTEXT = 120  # characters of an unchanged context line that are shown
 
 _MONEY = re.compile(
     r"[$€£¥₹]\s?\d|\d(?:[\d.,]*)\s?(?:[$€£¥₹]|usd|eur|gbp|dollars?|euros?)\b"
@@ -118,7 +119,7 @@ def diff_lines(
             out.append("  …")
         for tag, i1, i2, j1, j2 in group:
             if tag == "equal":
-                out.extend(f"  {_clip(line)}" for line in new[j1:j2])
+                out.extend(f"  {_clip(line, MAX_CONTEXT)}" for line in new[j1:j2])
                 continue
             olds, news = list(old[i1:i2]), list(new[j1:j2])
             touched.extend(olds + news)
@@ -243,5 +244,5 @@ def _window(words: list[str]) -> str:
     return " ".join(out)
 
 
-def _clip(line: str) -> str:
-    return line if len(line) <= MAX_ALONE else line[: MAX_ALONE - 1] + "…"
+def _clip(line: str, limit: int = MAX_ALONE) -> str:
+    return line if len(line) <= limit else line[: limit - 1] + "…"
