@@ -172,8 +172,7 @@ def _pair(olds: list[str], news: list[str]) -> tuple[list[tuple[int, int]], list
     j0 = 0
     for i, a in enumerate(olds):
         for j in range(j0, len(news)):
-            ratio = difflib.SequenceMatcher(None, a.split(), news[j].split()).ratio()
-            if ratio >= 0.5:
+            if _similar(a, news[j]):
                 pairs.append((i, j))
                 j0 = j + 1
                 break
@@ -182,6 +181,13 @@ def _pair(olds: list[str], news: list[str]) -> tuple[list[tuple[int, int]], list
     lone_old = [i for i in range(len(olds)) if i not in paired_old]
     lone_new = [j for j in range(len(news)) if j not in paired_new]
     return pairs, lone_old, lone_new
+
+
+def _similar(a: str, b: str) -> bool:
+    """Two versions of one line? By characters for short lines, by words for long ones."""
+    if len(a) <= SHORT_LINE and len(b) <= SHORT_LINE:
+        return difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
+    return difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False).ratio() >= 0.5
 
 
 def _ordered(
