@@ -23,8 +23,32 @@ from bot.textdiff import diff_lines, same_text, summarise
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages" / "chatgpt"
 WORDS = [
-    *("service terms account content provider licence user data fee plan seat month").split(),
-    *("agreement party notice law right use access limit warranty liability").split(),
+    *[
+        "service",
+        "terms",
+        "account",
+        "content",
+        "provider",
+        "licence",
+        "user",
+        "data",
+        "fee",
+        "plan",
+        "seat",
+        "month",
+    ],
+    *[
+        "agreement",
+        "party",
+        "notice",
+        "law",
+        "right",
+        "use",
+        "access",
+        "limit",
+        "warranty",
+        "liability",
+    ],
 ]
 
 
