@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Severity
+from bot.model import Change, ChangeKind, Observation, Severity, TargetRef, Validators
+from bot.store import Store
 from bot.watchlist import WatchEntry
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.web import FakeWeb
@@ -313,3 +314,24 @@ async def test_allowlisted_intranet_address_works_but_redirect_hops_are_still_ch
         assert "loopback address 127.0.0.2" in (target.last_error or "")
     finally:
         await bot.close()
+
+
+async def test_store_drops_the_baseline_when_options_change(db_url: str, clock: Clock) -> None:
+    """On SQLite and PostgreSQL: new options, no snapshot, no validators; history is kept."""
+    store = Store.open(db_url)
+    try:
+        target, _ = store.ensure_target(TargetRef("page", "https://a.example/p"), clock(), {})
+        store.subscribe(target.id, "console", clock())
+        obs = Observation({"text_z": "x"}, validators=Validators('"e"', "Mon", "d" * 64))
+        change = Change(ChangeKind.CONTENT, Severity.NOTICE, "Page text changed")
+        store.record_check(target.id, clock(), clock(), obs, [change])
+        store.set_target_options(target.id, {"select": "#plans"})
+        after = store.get_target_by_id(target.id)
+        assert after is not None and after.options == {"select": "#plans"}
+        assert (after.latest_snapshot_id, after.etag, after.last_modified, after.body_digest) == (
+            None, None, None, None,
+        )  # fmt: skip
+        assert store.snapshots_of(target.id, 5) == []
+        assert [c.summary for c in store.history(target.id)] == ["Page text changed"]
+    finally:
+        store.close()

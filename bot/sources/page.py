@@ -91,6 +91,8 @@ class PageSource:
     def detect(
         self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
     ) -> list[Change]:
+        if not prev.get("text_z") or not new.get("text_z"):
+            return []  # a version without text (another format) is a new baseline, not a change
         old_lines, new_lines = unpack(prev), unpack(new)
         if same_text(old_lines, new_lines):
             return []  # only whitespace or line breaks moved: a new version, not a change
