@@ -7,6 +7,8 @@ setting (design invariant 6).
 
 from __future__ import annotations
 
+import ipaddress
+
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -49,6 +51,50 @@ class Settings(BaseSettings):
     )
 
     allow_private_urls: bool = Field(False, validation_alias=_env("POLICYBOT_ALLOW_PRIVATE_URLS"))
+    private_url_allowlist: str = Field(
+        "",
+        validation_alias=_env("POLICYBOT_PRIVATE_URL_ALLOWLIST"),
+        description="comma-separated addresses or networks (10.1.2.3, 10.8.0.0/16) that "
+        "user-supplied URLs may reach although the SSRF guard refuses non-global addresses; "
+        "narrower than POLICYBOT_ALLOW_PRIVATE_URLS, which lifts the guard entirely",
+    )
+    http_connect_timeout: float = Field(
+        10.0,
+        gt=0,
+        validation_alias=_env("POLICYBOT_HTTP_CONNECT_TIMEOUT"),
+        description="seconds to open a connection to a page, feed or GitHub",
+    )
+    http_read_timeout: float = Field(
+        20.0,
+        gt=0,
+        validation_alias=_env("POLICYBOT_HTTP_READ_TIMEOUT"),
+        description="seconds to wait for the next bytes of a response",
+    )
+    http_total_timeout: float = Field(
+        45.0,
+        gt=0,
+        validation_alias=_env("POLICYBOT_HTTP_TOTAL_TIMEOUT"),
+        description="seconds for a whole request, redirects and body included (stops slow-loris)",
+    )
+    http_max_bytes: int = Field(
+        5 * 1024 * 1024,
+        gt=0,
+        validation_alias=_env("POLICYBOT_HTTP_MAX_BYTES"),
+        description="cap on the decoded body of one response (a gzip bomb stops here)",
+    )
+    http_max_redirects: int = Field(5, ge=0, validation_alias=_env("POLICYBOT_HTTP_MAX_REDIRECTS"))
+    http_per_host: int = Field(
+        4,
+        gt=0,
+        validation_alias=_env("POLICYBOT_HTTP_PER_HOST"),
+        description="connections in flight to one host at once",
+    )
+    github_concurrency: int = Field(
+        2,
+        gt=0,
+        validation_alias=_env("POLICYBOT_GITHUB_CONCURRENCY"),
+        description="GitHub API requests in flight at once (GitHub asks for serial requests)",
+    )
 
     check_interval: float = Field(
         3600.0,
@@ -147,6 +193,23 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("private_url_allowlist")
+    @classmethod
+    def _allowlist(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                ipaddress.ip_network(item.strip(), strict=False)  # ValueError names the bad item
+        return value
+
+    @property
+    def private_networks_allowed(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """POLICYBOT_PRIVATE_URL_ALLOWLIST as networks."""
+        return tuple(
+            ipaddress.ip_network(item.strip(), strict=False)
+            for item in self.private_url_allowlist.split(",")
+            if item.strip()
+        )
 
     @field_validator("log_format")
     @classmethod

@@ -12,7 +12,7 @@ is never read as a change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -73,14 +73,16 @@ def detect_repo(
     earlier: Mapping[str, Any] | None = None,
     prev_since: datetime | None = None,
     now: datetime | None = None,
+    licences: Callable[[Mapping[str, Any]], LicenceSet] = licence_set,
 ) -> list[Change]:
     """Changes from ``prev`` to ``new``.
 
     ``earlier`` is the snapshot ``prev`` replaced and ``prev_since`` when ``prev`` was taken:
     with them, a licence that flips back is reported as a reversal ("reverted after 255 days").
+    ``licences`` reads the licence out of facts (GitHub names custom licences from the text).
     """
     found: list[Change] = []
-    found.extend(_licence_change(prev, new, earlier, prev_since, now))
+    found.extend(_licence_change(prev, new, earlier, prev_since, now, licences))
     found.extend(_access_change(prev, new))
     if prev.get("id") and new.get("id") and prev["id"] != new["id"]:
         found.append(
@@ -101,10 +103,11 @@ def _licence_change(
     earlier: Mapping[str, Any] | None,
     prev_since: datetime | None,
     now: datetime | None,
+    licences: Callable[[Mapping[str, Any]], LicenceSet] = licence_set,
 ) -> list[Change]:
     if "licence" not in prev or "licence" not in new:
         return []
-    before, after = licence_set(prev), licence_set(new)
+    before, after = licences(prev), licences(new)
     if _identity(before) == _identity(after):
         return []
     way = direction(before, after)
@@ -114,7 +117,7 @@ def _licence_change(
     if (
         earlier is not None
         and "licence" in earlier
-        and _identity(licence_set(earlier)) == _identity(after)
+        and _identity(licences(earlier)) == _identity(after)
     ):
         if prev_since is not None and now is not None:
             days = max(0, (now - prev_since).days)

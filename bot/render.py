@@ -81,11 +81,14 @@ def _headline(ordered: Sequence[Change]) -> str:
     main = ordered[0]
     if main.kind is ChangeKind.HEALTH:
         return main.summary.split(":", 1)[0]
-    kinds = list(dict.fromkeys(c.kind for c in ordered if c.kind is not ChangeKind.HEALTH))
+    # Info-level companions (e.g. the text diff that comes with a licence change) do not
+    # change what the alert is about.
+    relevant = [c for c in ordered if c.severity.rank > Severity.INFO.rank] or list(ordered)
+    kinds = list(dict.fromkeys(c.kind for c in relevant if c.kind is not ChangeKind.HEALTH))
     if ChangeKind.LICENCE in kinds:  # the licence leads when it is among the changes
         kinds.remove(ChangeKind.LICENCE)
         kinds.insert(0, ChangeKind.LICENCE)
-        lic = next(c for c in ordered if c.kind is ChangeKind.LICENCE)
+        lic = next(c for c in relevant if c.kind is ChangeKind.LICENCE)
         if len(kinds) == 1 and lic.detail and "reverted" in lic.detail:
             return "Licence reverted"
     if len(kinds) == 1:

@@ -22,6 +22,7 @@ from bot.dispatch import Adapter, Dispatcher, DispatchResult
 from bot.errors import InvalidTarget, SourceError, UsageError
 from bot.model import TargetRef
 from bot.net import check_url
+from bot.pagetext import check_selector
 from bot.refs import parse_channel, parse_target
 from bot.sources.base import Sniffer, Source, StreamSource
 from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
@@ -122,7 +123,14 @@ class Service:
         self, ref: TargetRef, channel: str, command: cmds.Watch, inv: Invocation
     ) -> tuple[str, bool]:
         now = self.clock()
-        target, created = self.store.ensure_target(ref, now)
+        wanted = _target_options(ref, command.select, command.ignore, None)
+        target, created = self.store.ensure_target(ref, now, options=wanted)
+        rebaselined = False
+        wanted = None if created else _target_options(ref, command.select, command.ignore, target)
+        if wanted is not None:  # new select/ignore: a new baseline, silently (no alert)
+            self.store.set_target_options(target.id, wanted)
+            target = self.store.get_target_by_id(target.id) or target
+            rebaselined = True
         options: dict[str, Any] = {}
         if command.keywords:
             options["keywords"] = list(command.keywords)
@@ -140,11 +148,16 @@ class Service:
             outcome = (await self.checker.check_ids([target.id])).outcomes
             if outcome and outcome[0].reason == "not-found":
                 self._forget(target, channel, created)
+                token = {"hf": "HF_TOKEN", "github": "GITHUB_TOKEN"}.get(ref.kind)
+                hint = f" (set {token} for private repos)" if token else ""
                 return (
                     f"✗ {ref}: not found ({outcome[0].message}). It does not exist, or it "
-                    "is private (set HF_TOKEN for private repos). Nothing was stored.",
+                    f"is private{hint}. Nothing was stored.",
                     False,
                 )
+            if outcome and outcome[0].reason == "unsafe-url":
+                self._forget(target, channel, created)
+                return (f"✗ {ref}: refused: {outcome[0].message}. Nothing was stored.", False)
             target = self.store.get_target_by_id(target.id) or target
             snapshot = self.store.latest_snapshot(target)
             if snapshot is None:
@@ -157,7 +170,8 @@ class Service:
         state = self.sources[ref.kind].describe(snapshot.facts)
         if command.backfill:
             state += self._backfill(target, channel, command.backfill, snapshot.facts)
-        return f"{verb} {ref} → {channel}. Baseline: {state}", True
+        note = " Select/ignore changed: new baseline, no alert for this." if rebaselined else ""
+        return f"{verb} {ref} → {channel}.{note} Baseline: {state}", True
 
     def _backfill(self, target: TargetRow, channel: str, count: int, facts: Any) -> str:
         """``--backfill N``: the newest N items (that pass the filters), once, here only."""
@@ -327,7 +341,12 @@ class Service:
         now = self.clock()
         lines = []
         for ref, entry in zip(refs, entries, strict=True):
-            target, _ = self.store.ensure_target(ref, now)
+            target, created = self.store.ensure_target(
+                ref, now, options=_target_options(ref, entry.select, entry.ignore, None)
+            )
+            wanted = None if created else _target_options(ref, entry.select, entry.ignore, target)
+            if wanted is not None:
+                self.store.set_target_options(target.id, wanted)
             options = {"keywords": list(entry.keywords)} if entry.keywords else {}
             for channel in entry.channels:
                 _sub, new = self.store.subscribe(
@@ -343,6 +362,12 @@ class Service:
 
     def parse_ref(self, text: str) -> TargetRef:
         ref = parse_target(text, hub_hosts=self._hub_hosts)
+        if ref.kind in ("page", "feed", "url"):  # user-supplied URLs: the SSRF gate first
+            check_url(
+                ref.locator,
+                allow_private=self.settings.allow_private_urls,
+                allowed=self.settings.private_networks_allowed,
+            )
         if ref.kind == "url":
             raise InvalidTarget(
                 f"{text!r}: say what to watch at this URL: feed:{ref.locator} or "
@@ -360,7 +385,11 @@ class Service:
         a page; the answer is stored in the target's kind and never asked again."""
         ref = parse_target(text, hub_hosts=self._hub_hosts)
         if ref.kind in ("url", "feed", "page"):  # refuse intranet literals before any fetch
-            check_url(ref.locator, allow_private=self.settings.allow_private_urls)
+            check_url(
+                ref.locator,
+                allow_private=self.settings.allow_private_urls,
+                allowed=self.settings.private_networks_allowed,
+            )
         if ref.kind != "url":
             return self.parse_ref(text)
         sniffer = next((s for s in self.sources.values() if isinstance(s, Sniffer)), None)
@@ -393,6 +422,11 @@ class Service:
     def _check_options(self, ref: TargetRef, command: cmds.Watch) -> None:
         if (command.select or command.ignore) and ref.kind != "page":
             raise InvalidTarget(f"{ref}: --select and --ignore apply to page: targets only")
+        if command.select:
+            try:
+                check_selector(command.select)
+            except ValueError as e:
+                raise InvalidTarget(f"{ref}: --select {e}") from None
         if command.keywords and ref.kind != "feed":
             raise InvalidTarget(f"{ref}: --keywords applies to feed: targets only")
         if command.backfill and ref.kind != "feed":
@@ -433,6 +467,28 @@ class Service:
             if sub.channel == channel:
                 return sub, target
         raise UsageError(f"{target.ref} is not watched in {channel}; see list")
+
+
+def _target_options(
+    ref: TargetRef, select: str | None, ignore: Sequence[str], current: TargetRow | None
+) -> dict[str, Any] | None:
+    """A page's select/ignore as target options: for a new target (``current`` None) the
+    options to store; for an existing one the new options when --select/--ignore change
+    them, else None. Given neither, a watch keeps the options it has."""
+    if ref.kind != "page":
+        return None
+    options = dict(current.options) if current is not None else {}
+    if select is not None:
+        options.pop("select", None)
+        if select.strip():
+            options["select"] = select.strip()
+    if ignore:
+        options.pop("ignore", None)
+        if [p for p in ignore if p]:
+            options["ignore"] = [p for p in ignore if p]
+    if current is None:
+        return options
+    return options if options != dict(current.options) else None
 
 
 def _ago(now: datetime, then: datetime | None) -> str:

@@ -443,9 +443,7 @@ async def test_a_bare_url_that_is_a_feed_is_stored_as_a_feed(bot: Bot, web: Feed
     assert "Stopped watching" in await bot.run(f"unwatch {url}")
 
 
-async def test_a_bare_url_that_is_a_page_is_refused_clearly_with_its_feed(
-    bot: Bot, web: FeedServer
-) -> None:
+async def test_a_bare_url_that_is_a_page_becomes_a_page_watch(bot: Bot, web: FeedServer) -> None:
     page = (
         b"<!doctype html><html><head><title>Blog</title>"
         b'<link rel="alternate" type="application/rss+xml" href="/blog/feed.xml">'
@@ -453,10 +451,8 @@ async def test_a_bare_url_that_is_a_page_is_refused_clearly_with_its_feed(
     )
     url = web.set("/blog/", page, content_type="text/html")
     reply = await bot.run(f"watch {url}")
-    assert f"✗ {url} is a web page, not a feed (root element <html>)" in reply
-    assert "page watches are not available in this build" in reply
-    assert f"watch feed:{web.url}/blog/feed.xml" in reply
-    assert "Nothing is watched" in await bot.run("list")
+    assert f"Watching page:{url} → console" in reply
+    assert f"page:{url}" in await bot.run("list")
 
 
 # -- the grammar and the command line ------------------------------------------------------

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.net import Limits
 from bot.sources.base import History, Source
 from bot.sources.feed import FeedSource
+from bot.sources.github import GitHubSource
 from bot.sources.hub import HubSource
+from bot.sources.page import PageSource
 
 
 def build_sources(settings: Settings) -> dict[str, Source]:
@@ -17,7 +20,14 @@ def build_sources(settings: Settings) -> dict[str, Source]:
         concurrency=settings.hub_concurrency,
     )
     feed = FeedSource(settings)
-    return {hub.kind: hub, feed.kind: feed}
+    github = GitHubSource(
+        api_url=settings.github_api_url,
+        token=settings.github_token.get_secret_value() if settings.github_token else None,
+        limits=Limits.from_settings(settings),
+        concurrency=settings.github_concurrency,
+    )
+    page = PageSource(settings)
+    return {hub.kind: hub, github.kind: github, page.kind: page, feed.kind: feed}
 
 
 __all__ = ["History", "Source", "build_sources"]

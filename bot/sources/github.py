@@ -1,0 +1,325 @@
+"""GitHub repositories (``github:owner/repo``): the licence GitHub detects, and whether the
+repo is archived, private or disabled.
+
+Two REST calls per check, each conditional on its stored ETag (a 304 costs nothing against
+GitHub's rate limit, platform-facts 2.2): ``GET /repos/{o}/{r}`` and
+``GET /repos/{o}/{r}/license``. Facts reuse the repository shape of :mod:`bot.detect`, so
+licence and access changes are decided exactly as for the Hub. GitHub reports custom licences
+(HFOIL, BUSL, RSALv2) as ``other``/``NOASSERTION``: those are named from the LICENSE text
+(:func:`bot.licences.identify_text`), else called a custom licence with its first heading. The
+text itself is kept in the facts, so a rewrite under the same licence is a ``content`` change
+with a diff.
+
+A rate-limit answer pauses every request to the API host until the reset time GitHub gave
+(source-level state shared by all targets) and fails the check with ``RateLimited``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import aiohttp
+
+from bot.detect import detect_repo
+from bot.errors import AccessDenied, RateLimited, SourceError
+from bot.licences import Category, Licence, LicenceSet, classify_hub, first_heading, identify_text
+from bot.model import (
+    Change,
+    ChangeKind,
+    FetchResult,
+    Gone,
+    Link,
+    NotModified,
+    Observation,
+    Severity,
+    TargetRef,
+    Validators,
+)
+from bot.net import Fetched, Guard, Limits, fetch, make_session, retry_after_seconds
+from bot.sources.base import History
+from bot.textdiff import diff_lines, paragraphs, same_text, summarise, version_blind_key
+
+log = logging.getLogger(__name__)
+
+API_VERSION = "2022-11-28"
+_NO_ID = frozenset({"", "other", "noassertion"})
+_MAX_ETAGS = 512  # the targets.etag column
+
+
+class GitHubSource:
+    kind = "github"
+
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None,
+        limits: Limits,
+        concurrency: int,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._token = token
+        self._limits = limits
+        self._slots = asyncio.Semaphore(concurrency)
+        self._now = wall_clock
+        self._paused_until = 0.0  # wall-clock epoch seconds; the whole API host waits
+        self._session: aiohttp.ClientSession | None = None
+
+    def label(self, ref: TargetRef) -> str:
+        return "GitHub repository"
+
+    def links(self, ref: TargetRef, evidence: Mapping[str, Any]) -> list[Link]:
+        out = [
+            Link("Repository", str(evidence.get("html_url") or f"https://github.com/{ref.locator}"))
+        ]
+        if evidence.get("licence_url"):
+            out.append(Link("Licence file", str(evidence["licence_url"])))
+        return out
+
+    async def fetch(
+        self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
+    ) -> FetchResult:
+        repo_etag, licence_etag = _unpack_etags(validators.etag)
+        async with self._slots:
+            repo = await self._get(f"/repos/{ref.locator}", repo_etag)
+            if repo.status in (404, 451):
+                return Gone(f"HTTP {repo.status}: repository not found or private")
+            licence = await self._get(f"/repos/{ref.locator}/license", licence_etag)
+            if repo.not_modified and licence.not_modified:
+                return NotModified(validators)
+            # One half changed: the other is needed in full to build the facts.
+            if repo.not_modified:
+                repo = await self._get(f"/repos/{ref.locator}", None)
+            if licence.not_modified:
+                licence = await self._get(f"/repos/{ref.locator}/license", None)
+        return _observation(repo, licence)
+
+    async def _get(self, path: str, etag: str | None) -> Fetched:
+        """One API call; a rate-limit answer pauses the host and raises ``RateLimited``."""
+        wait = self._paused_until - self._now()
+        if wait > 0:
+            raise RateLimited(_paused_message(wait), reason="rate-limited", retry_after=wait)
+        if self._session is None or self._session.closed:
+            headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
+            if self._token:
+                headers["Authorization"] = f"Bearer {self._token}"
+            self._session = make_session(allow_private=True, limits=self._limits, headers=headers)
+        got = await fetch(
+            self._session,
+            self.api_url + path,
+            guard=Guard(allow_private=True),  # the operator's API URL, not a user's
+            limits=self._limits,
+            validators=Validators(etag=etag),
+        )
+        self._note_rate_limit(got)
+        if got.status in (200, 304, 404, 451):
+            return got
+        raise self._error(got)
+
+    def _note_rate_limit(self, got: Fetched) -> None:
+        """Pause before GitHub has to refuse us: remaining 0 on a good answer waits for reset."""
+        if got.headers.get("x-ratelimit-remaining") == "0" and got.status in (200, 304, 404):
+            reset = _float(got.headers.get("x-ratelimit-reset"))
+            if reset is not None:
+                self._paused_until = max(self._paused_until, reset)
+
+    def _error(self, got: Fetched) -> SourceError:
+        message = _message(got.body)
+        limited = (
+            got.headers.get("x-ratelimit-remaining") == "0"
+            or "retry-after" in got.headers
+            or "rate limit" in message.lower()
+        )
+        if got.status in (403, 429) and limited:
+            wait = retry_after_seconds(got.headers)
+            reset = _float(got.headers.get("x-ratelimit-reset"))
+            if wait is None and got.headers.get("x-ratelimit-remaining") == "0" and reset:
+                wait = reset - self._now()
+            wait = max(1.0, wait if wait is not None else 60.0)
+            self._paused_until = max(self._paused_until, self._now() + wait)
+            log.warning("GitHub rate limit reached; pausing %s for %.0f s", self.api_url, wait)
+            return RateLimited(_paused_message(wait), reason="rate-limited", retry_after=wait)
+        if got.status == 401:
+            return AccessDenied(
+                "GitHub refused the token (HTTP 401): check GITHUB_TOKEN", reason="http-401"
+            )
+        if got.status == 403:
+            return AccessDenied(f"GitHub refused access (HTTP 403): {message}", reason="http-403")
+        return SourceError(f"GitHub answered HTTP {got.status}", reason=f"http-{got.status}")
+
+    def detect(
+        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
+    ) -> list[Change]:
+        found = detect_repo(
+            prev,
+            new,
+            earlier=history.earlier,
+            prev_since=history.prev_since,
+            now=history.now,
+            licences=github_licences,
+        )
+        relicensed = any(c.kind is ChangeKind.LICENCE for c in found)
+        text = _text_change(prev, new, relicensed)
+        return found + ([text] if text else [])
+
+    def describe(self, facts: Mapping[str, Any]) -> str:
+        if not facts.get("exists", True):
+            return "not reachable (deleted or private)"
+        path = (facts.get("licence") or {}).get("path")
+        parts = [f"licence: {github_licences(facts).describe()}"]
+        if path:
+            parts.append(f"file: {path}")
+        parts.append(f"private: {'yes' if facts.get('private') else 'no'}")
+        parts.append(f"archived: {'yes' if facts.get('archived') else 'no'}")
+        return " · ".join(parts)
+
+    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+        text = facts.get("licence_text") or ""
+        return self.describe(facts).split(" · ") + ([""] if text else []) + paragraphs(text)
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+
+def github_licences(facts: Mapping[str, Any]) -> LicenceSet:
+    """The licence a GitHub repo declares: GitHub's SPDX id, else named from the text."""
+    lic = facts.get("licence") or {}
+    ids = [str(i) for i in lic.get("ids") or [] if str(i).strip()]
+    if not ids:
+        return LicenceSet(())
+    if ids[0].strip().casefold() not in _NO_ID:
+        return classify_hub(ids, lic.get("name"))
+    text = str(facts.get("licence_text") or "")
+    named = identify_text(text)
+    if named is not None:
+        return LicenceSet((named,))
+    heading = first_heading(text) or str(lic.get("path") or "LICENSE")
+    return LicenceSet(
+        (Licence(heading, f"custom licence “{heading}”", None, None, Category.UNKNOWN, heading),)
+    )
+
+
+def _text_change(
+    prev: Mapping[str, Any], new: Mapping[str, Any], relicensed: bool
+) -> Change | None:
+    """The LICENSE text diff: its own notice under the same licence, evidence for a new one."""
+    if "licence_text" not in prev or "licence_text" not in new:
+        return None
+    old_text, new_text = str(prev["licence_text"] or ""), str(new["licence_text"] or "")
+    old_p, new_p = paragraphs(old_text), paragraphs(new_text)
+    old_path = (prev.get("licence") or {}).get("path")
+    new_path = (new.get("licence") or {}).get("path")
+    moved = (
+        f" (file {old_path} → {new_path})" if old_path and new_path and old_path != new_path else ""
+    )
+    if same_text(old_p, new_p, key=version_blind_key):
+        return None  # re-wrapped, or only a version number or year bumped
+    diff = diff_lines(old_p, new_p, key=version_blind_key)
+    counts = summarise(diff, flags=False)
+    if relicensed:
+        return Change(
+            ChangeKind.CONTENT, Severity.INFO, f"Licence text{moved}: {counts}", detail=diff.text
+        )
+    licence = github_licences(new).describe()
+    return Change(
+        ChangeKind.CONTENT,
+        Severity.NOTICE,
+        f"Licence text changed, still {licence}{moved}: {counts}",
+        detail=diff.text,
+    )
+
+
+def _observation(repo: Fetched, licence: Fetched) -> Observation:
+    data = _json(repo)
+    facts: dict[str, Any] = {
+        "exists": True,
+        "id": str(data.get("full_name") or ""),
+        "private": bool(data.get("private")),
+        "archived": bool(data.get("archived")),
+        "disabled": bool(data.get("disabled")),
+        "licence": {"ids": [], "name": None, "path": None},
+        "licence_text": "",
+    }
+    evidence: dict[str, Any] = {
+        "html_url": data.get("html_url"),
+        "pushed_at": data.get("pushed_at"),
+    }
+    if licence.status == 200:
+        body = _json(licence)
+        lic = body.get("license") or {}
+        spdx, key = str(lic.get("spdx_id") or ""), str(lic.get("key") or "")
+        ident = spdx if spdx.casefold() not in _NO_ID else (key or "other")
+        facts["licence"] = {"ids": [ident], "name": lic.get("name"), "path": body.get("path")}
+        facts["licence_text"] = _decode_content(body)
+        evidence |= {"licence_url": body.get("html_url"), "licence_sha": body.get("sha")}
+    validators = Validators(etag=_pack_etags(repo.validators.etag, licence.validators.etag))
+    return Observation(facts=facts, evidence=evidence, validators=validators)
+
+
+def _json(got: Fetched) -> dict[str, Any]:
+    try:
+        data = json.loads(got.body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SourceError("GitHub sent a response that is not JSON", reason="malformed") from e
+    if not isinstance(data, dict):
+        raise SourceError("GitHub sent an unexpected JSON document", reason="malformed")
+    return data
+
+
+def _decode_content(body: Mapping[str, Any]) -> str:
+    content = body.get("content")
+    if not isinstance(content, str) or body.get("encoding", "base64") != "base64":
+        raise SourceError("GitHub sent the licence file in an unknown encoding", reason="malformed")
+    try:
+        raw = base64.b64decode(content, validate=False)
+    except (binascii.Error, ValueError) as e:
+        raise SourceError(
+            "GitHub sent a licence file that is not base64", reason="malformed"
+        ) from e
+    return raw.decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def _pack_etags(repo: str | None, licence: str | None) -> str | None:
+    if not repo and not licence:
+        return None
+    packed = json.dumps([repo, licence], separators=(",", ":"))
+    return packed if len(packed) <= _MAX_ETAGS else None
+
+
+def _unpack_etags(stored: str | None) -> tuple[str | None, str | None]:
+    try:
+        repo, licence = json.loads(stored or "null") or (None, None)
+    except (ValueError, TypeError):
+        return None, None  # not ours (or corrupt): ask unconditionally
+    return (repo if isinstance(repo, str) else None, licence if isinstance(licence, str) else None)
+
+
+def _message(body: bytes) -> str:
+    try:
+        message = json.loads(body).get("message", "")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return ""
+    return str(message)[:200]
+
+
+def _float(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None
+
+
+def _paused_message(wait: float) -> str:
+    minutes = max(1, round(wait / 60))
+    return (
+        f"GitHub rate limit reached; GitHub requests wait {minutes} min for the reset "
+        "(set GITHUB_TOKEN for 5,000 requests an hour)"
+    )

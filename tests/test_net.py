@@ -1,0 +1,200 @@
+"""The guarded HTTP client on its own: what the SSRF gate refuses, the resolver that filters
+what it returns, conditional headers, credential headers on redirects, and the limits (slow
+answers, huge bodies, gzip bombs, redirect chains) against a real local server."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.errors import SourceError
+from bot.model import Validators
+from bot.net import (
+    Guard,
+    GuardedResolver,
+    Limits,
+    LookupFailed,
+    UnsafeAddress,
+    UnsafeURL,
+    check_url,
+    conditional_headers,
+    fetch,
+    make_session,
+    request,
+)
+from tests.fakes.web import FakeWeb
+
+OPEN = Guard(allow_private=True)
+LIMITS = Limits(total_timeout=1.0, read_timeout=1.0, max_bytes=1_000_000, max_redirects=3)
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[FakeWeb]:
+    async with FakeWeb() as fake:
+        yield fake
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("http://169.254.169.254/latest/meta-data/", "link-local address 169.254.169.254"),
+        ("http://169.254.169.254./", "link-local address 169.254.169.254"),
+        ("http://[fd00:ec2::254]/", "private address fd00:ec2::254"),
+        ("http://[::ffff:169.254.169.254]/", "embedded in ::ffff:a9fe:a9fe"),
+        ("http://[2002:a9fe:a9fe::1]/", "link-local address 169.254.169.254 (embedded"),
+        ("http://[64:ff9b::7f00:1]/", "loopback address 127.0.0.1 (embedded"),
+        ("http://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "(embedded in 2001:0"),
+        ("http://2852039166/", "link-local address 169.254.169.254"),
+        ("http://0xa9.0xfe.0xa9.0xfe/", "link-local address 169.254.169.254"),
+        ("http://0251.0376.0251.0376/", "link-local address 169.254.169.254"),
+        ("http://127.1/", "loopback address 127.0.0.1"),
+        ("http://\uff11\uff12\uff17.0.0.1/", "loopback address 127.0.0.1"),
+        ("http://100.100.100.200/", "carrier-grade NAT address 100.100.100.200"),
+        ("http://192.168.1.1/", "private address 192.168.1.1"),
+        ("http://224.0.0.1/", "multicast address 224.0.0.1"),
+        ("http://240.0.0.1/", "reserved address 240.0.0.1"),
+        ("http://0.0.0.0/", "unspecified address 0.0.0.0"),
+        ("http://[::]/", "unspecified address ::"),
+        ("http://[fe80::1%25eth0]/", "link-local address"),
+    ],
+)
+def test_forbidden_addresses_in_every_spelling_are_refused(url: str, why: str) -> None:
+    with pytest.raises(UnsafeURL) as caught:
+        check_url(url, allow_private=False)
+    assert why in str(caught.value)
+    assert "POLICYBOT_ALLOW_PRIVATE_URLS" in str(caught.value)
+    assert check_url(url, allow_private=True) == url, "the setting lifts the guard"
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("file:///etc/passwd", "only http:// and https://"),
+        ("gopher://example.com/", "only http:// and https://"),
+        ("http://user:pw@example.com/", "credentials"),
+        ("http://example.com\\@10.0.0.1/", "backslashes"),
+        ("http:///nohost", "no host"),
+    ],
+)
+def test_malformed_urls_are_refused_even_when_private_addresses_are_allowed(
+    url: str, why: str
+) -> None:
+    with pytest.raises(UnsafeURL, match=why):
+        check_url(url, allow_private=True)
+
+
+def test_public_addresses_and_names_pass_the_literal_check() -> None:
+    for url in ("https://www.docker.com/pricing/", "http://8.8.8.8/", "http://[2606:4700::1]/"):
+        assert check_url(url, allow_private=False) == url
+
+
+def test_the_allowlist_opens_only_what_it_names() -> None:
+    allowed = (ipaddress.ip_network("10.8.0.0/16"),)
+    assert check_url("http://10.8.1.2/", allow_private=False, allowed=allowed)
+    with pytest.raises(UnsafeURL):
+        check_url("http://10.9.1.2/", allow_private=False, allowed=allowed)
+    with pytest.raises(UnsafeURL):
+        check_url("http://169.254.169.254/", allow_private=False, allowed=allowed)
+
+
+async def test_resolver_refuses_loopback_names_and_dns_failures() -> None:
+    resolver = GuardedResolver()
+    try:
+        with pytest.raises(UnsafeAddress, match="loopback address"):
+            await resolver.resolve("localhost", 80)
+        with pytest.raises(LookupFailed, match="DNS lookup failed for no-such-host.invalid"):
+            await resolver.resolve("no-such-host.invalid", 80)
+    finally:
+        await resolver.close()
+    opened = GuardedResolver(allowed=(ipaddress.ip_network("127.0.0.1/32"),))
+    try:
+        found = await opened.resolve("localhost", 80, family=0)  # type: ignore[arg-type]
+        assert {r["host"] for r in found} == {"127.0.0.1"}, "::1 was filtered out"
+    finally:
+        await opened.close()
+
+
+def test_conditional_headers_never_carry_an_empty_validator() -> None:
+    assert conditional_headers(Validators()) == {}
+    assert conditional_headers(Validators(etag="", last_modified="  ")) == {}
+    assert conditional_headers(Validators(etag='W/"a"', last_modified=None)) == {
+        "If-None-Match": 'W/"a"'
+    }
+
+
+async def test_fetch_returns_validators_and_304_keeps_them(web: FakeWeb) -> None:
+    web.set_page("/p", "<p>x</p>")
+    async with make_session(allow_private=True, limits=LIMITS) as session:
+        first = await fetch(session, f"{web.url}/p", guard=OPEN, limits=LIMITS)
+        assert first.status == 200 and first.validators.etag and first.validators.body_digest
+        again = await fetch(
+            session, f"{web.url}/p", guard=OPEN, limits=LIMITS, validators=first.validators
+        )
+    assert again.not_modified and again.body == b""
+    assert again.validators == first.validators
+
+
+async def test_credentials_do_not_follow_a_redirect_to_another_origin(web: FakeWeb) -> None:
+    async with FakeWeb() as other:
+        other.set_page("/landing", "<p>hi</p>")
+        web.redirect("/same", "/final")
+        web.set_page("/final", "<p>ok</p>")
+        web.redirect("/away", f"{other.url}/landing")
+        secret = {"Authorization": "Bearer s3cret-value", "Cookie": "sid=1"}
+        async with make_session(allow_private=True, limits=LIMITS) as session:
+            await request(session, "GET", f"{web.url}/same", allow_private=True, headers=secret)
+            await request(session, "GET", f"{web.url}/away", allow_private=True, headers=secret)
+        assert web.hits("/final")[-1].headers["authorization"] == "Bearer s3cret-value"
+        landed = other.hits("/landing")[-1].headers
+        assert "authorization" not in landed and "cookie" not in landed
+
+
+async def _failure(web: FakeWeb, path: str) -> tuple[str, float]:
+    start = time.monotonic()
+    async with make_session(allow_private=True, limits=LIMITS) as session:
+        with pytest.raises(SourceError) as caught:
+            await fetch(session, f"{web.url}{path}", guard=OPEN, limits=LIMITS)
+    return caught.value.reason, time.monotonic() - start
+
+
+async def test_slow_loris_stops_at_the_total_timeout(web: FakeWeb) -> None:
+    web.slow("/drip", interval=0.05)  # never idle long enough for the read timeout
+    reason, took = await _failure(web, "/drip")
+    assert reason == "timeout" and took < 3
+
+
+async def test_bodies_are_capped_while_streaming_and_bombs_stop_at_the_cap(web: FakeWeb) -> None:
+    web.huge("/huge", 5_000_000)
+    web.gzip_bomb("/bomb", decoded_size=64 * 2**20)
+    assert (await _failure(web, "/huge"))[0] == "too-large"
+    reason, took = await _failure(web, "/bomb")
+    assert reason == "too-large" and took < 3
+
+
+async def test_redirect_chains_are_capped(web: FakeWeb) -> None:
+    for n in range(6):
+        web.redirect(f"/r{n}", f"/r{n + 1}")
+    assert (await _failure(web, "/r0"))[0] == "redirects"
+    web.redirect("/r2", "/done")
+    web.set_page("/done", "<p>ok</p>")
+    async with make_session(allow_private=True, limits=LIMITS) as session:
+        got = await fetch(session, f"{web.url}/r0", guard=OPEN, limits=LIMITS)
+    assert got.status == 200 and got.url.endswith("/done")
+
+
+async def test_guarded_session_never_sends_a_byte_to_a_forbidden_address(web: FakeWeb) -> None:
+    web.set_page("/p", "<p>x</p>")
+    guard = Guard(allow_private=False)
+    async with make_session(allow_private=False, limits=LIMITS) as session:
+        with pytest.raises(SourceError) as caught:
+            await fetch(session, f"http://localhost:{web.port}/p", guard=guard, limits=LIMITS)
+        assert caught.value.reason == "unsafe-url"
+        with pytest.raises(SourceError) as caught:
+            await fetch(session, f"{web.url}/p", guard=guard, limits=LIMITS)
+        assert caught.value.reason == "unsafe-url"
+    await asyncio.sleep(0)
+    assert web.count("/p") == 0
