@@ -74,13 +74,18 @@ def escape(text: str) -> str:
 
 
 def fit(raw: str, limit: int) -> str:
-    """``raw`` escaped, at most ``limit`` characters, cut with "…" between whole characters."""
-    escaped = escape(raw)
-    if len(escaped) <= limit:
+    """``raw`` escaped, at most ``limit`` characters, cut with "…" between whole characters.
+
+    Reads at most ``limit`` characters of ``raw`` (escaping only lengthens), so a 10 MB line
+    costs no more than a short one.
+    """
+    head = raw[: limit + 1]
+    escaped = escape(head)
+    if len(raw) <= limit and len(escaped) <= limit:
         return escaped
     out: list[str] = []
     size = 0
-    for ch in raw:
+    for ch in head:
         piece = _ESCAPES.get(ch, ch)
         if size + len(piece) > limit - 1:
             break
@@ -104,14 +109,15 @@ def fit_lines(lines: Sequence[str], limit: int, *, code: bool = False) -> tuple[
     size = 0
     for index, raw in enumerate(lines):
         line = _code_safe(raw) if code else raw
-        piece = escape(line)
-        extra = len(piece) + (1 if kept else 0)
-        if size + extra > limit:
+        sep = 1 if kept else 0
+        fits = size + sep + len(line) <= limit  # escaping only lengthens: cheap test first
+        piece = escape(line) if fits else ""
+        if not fits or size + sep + len(piece) > limit:
             if not kept:
                 return fit(line, limit), len(lines) - index - 1
             return "\n".join(kept), len(lines) - index
         kept.append(piece)
-        size += extra
+        size += sep + len(piece)
     return "\n".join(kept), 0
 
 
@@ -179,7 +185,11 @@ def action_kind(action: str) -> str | None:
 
 def alert_message(alert: Alert, *, buttons: bool = True) -> SlackMessage:
     """One alert as Block Kit: header, what changed, before → after fields, a diff excerpt,
-    evidence links, and the Unwatch / Mute 7 days / Show diff buttons."""
+    evidence links, and the Unwatch / Mute 7 days / Show diff buttons.
+
+    Each part has its own budget (:data:`ALERT_BUDGET`) so the parts that matter most are
+    never squeezed out; the diff excerpt gets what is left of :data:`MESSAGE_CHARS_MAX`.
+    """
     emoji = _EMOJI[alert.severity]
     blocks: list[Block] = [
         {
@@ -192,15 +202,18 @@ def alert_message(alert: Alert, *, buttons: bool = True) -> SlackMessage:
         }
     ]
     head = f"*{alert.severity.value.capitalize()}* · {fit(alert.source_label, 200)}"
-    body, omitted = fit_lines(alert.lines, SECTION_MAX - len(head) - 40)
+    body, omitted = fit_lines(alert.lines, ALERT_BUDGET["summary"] - len(head) - 40)
     summary = head + ("\n" + body if body else "")
     if omitted:
         summary += "\n_" + more_lines(omitted) + "_"
     blocks.append(section(summary))
 
-    fields = [mrkdwn(_field(name, value)) for name, value in alert.fields[:FIELDS_MAX]]
-    if fields:
-        blocks.append({"type": "section", "fields": fields})
+    shown = alert.fields[:FIELDS_MAX]
+    if shown:
+        each = min(FIELD_MAX, ALERT_BUDGET["fields"] // len(shown))
+        blocks.append(
+            {"type": "section", "fields": [mrkdwn(_field(n, v, each)) for n, v in shown]}
+        )
 
     tail = _alert_tail(alert, buttons)
     used = _size(blocks) + _size(tail)
@@ -213,6 +226,10 @@ def alert_message(alert: Alert, *, buttons: bool = True) -> SlackMessage:
     return SlackMessage(f"{emoji} {text}", tuple(blocks[:BLOCKS_MAX]))
 
 
+# Characters per part of an alert; what the excerpt may use is the rest of the message.
+ALERT_BUDGET = {"summary": 2000, "fields": 2000, "context": 1500, "button_value": 500}
+
+
 def alert_plain_text(alert: Alert) -> str:
     """The alert as escaped mrkdwn text alone, for when Slack refuses its blocks."""
     lines = [f"{_EMOJI[alert.severity]} *{alert.title}* ({alert.source_label})", *alert.lines]
@@ -222,9 +239,9 @@ def alert_plain_text(alert: Alert) -> str:
     return text + ("\n" + more_lines(omitted) if omitted else "")
 
 
-def _field(name: str, value: str) -> str:
-    label = fit(name, 100)
-    return f"*{label}*\n{fit(value, FIELD_MAX - len(label) - 3)}"
+def _field(name: str, value: str, limit: int) -> str:
+    label = fit(name, min(100, limit // 3))
+    return f"*{label}*\n{fit(value, limit - len(label) - 3)}"
 
 
 def _excerpt(excerpt: str, budget: int) -> list[Block]:
@@ -246,37 +263,44 @@ def _excerpt(excerpt: str, budget: int) -> list[Block]:
 
 def _alert_tail(alert: Alert, buttons: bool) -> list[Block]:
     """Evidence links and detection time (context), then the buttons (actions)."""
-    elements: list[str] = []
+    budget = ALERT_BUDGET["context"]
     meta = f"`{fit(alert.target, 300)}`"
     if alert.detected_at:
         meta += f" · detected {alert.detected_at:%Y-%m-%d %H:%M} UTC"
-    elements.append(meta)
-    links = [link(lk.label, lk.url) for lk in alert.links]
-    room = CONTEXT_ELEMENTS_MAX - 1
-    if len(links) > room:
-        elements.extend(links[: room - 1])
-        elements.append(f"+{len(links) - room + 1} more links")
-    else:
-        elements.extend(links)
+    elements = [meta]
+    budget -= len(meta)
+    left = len(alert.links)
+    for lk in alert.links:
+        if len(elements) == CONTEXT_ELEMENTS_MAX - 1 and left > 1:
+            break
+        piece = link(lk.label, lk.url, limit=min(CONTEXT_TEXT_MAX, budget - 40))
+        if len(piece) > budget - 40:
+            break
+        elements.append(piece)
+        budget -= len(piece)
+        left -= 1
+    if left:
+        elements.append(f"+{left} more link{'s' if left != 1 else ''}")
     tail: list[Block] = [context(*elements)]
     if buttons:
-        elements_: list[Block] = []
+        row: list[Block] = []
         for action in alert.actions:
-            if action.kind not in ACTION_KINDS or len(action.value) > BUTTON_VALUE_MAX:
-                continue  # a button that cannot carry its target would act on the wrong one
-            button: Block = {
-                "type": "button",
-                "action_id": action_id(action.kind),
-                "text": {
-                    "type": "plain_text",
-                    "text": fit_plain(action.label, BUTTON_TEXT_MAX),
-                    "emoji": True,
-                },
-                "value": action.value,
-            }
-            elements_.append(button)
-        if elements_:
-            tail.append({"type": "actions", "elements": elements_})
+            if action.kind not in ACTION_KINDS or len(action.value) > ALERT_BUDGET["button_value"]:
+                continue  # a button that cannot carry its whole target would act on another
+            row.append(
+                {
+                    "type": "button",
+                    "action_id": action_id(action.kind),
+                    "text": {
+                        "type": "plain_text",
+                        "text": fit_plain(action.label, BUTTON_TEXT_MAX),
+                        "emoji": True,
+                    },
+                    "value": action.value,
+                }
+            )
+        if row:
+            tail.append({"type": "actions", "elements": row})
     return tail
 
 
@@ -286,8 +310,12 @@ def _alert_tail(alert: Alert, buttons: bool) -> list[Block]:
 def reply_message(reply: Reply) -> SlackMessage:
     """A command's answer: its lines as sections, its code (a diff) as a code block."""
     blocks: list[Block] = []
-    budget = MESSAGE_CHARS_MAX
+    budget = MESSAGE_CHARS_MAX - 300  # room for the "… N more lines" notes
     lines = list(reply.lines)
+    code_room = 0
+    if reply.code:
+        code_room = min(SECTION_MAX, budget // 2)
+        budget -= code_room
     while lines and len(blocks) < BLOCKS_MAX - 3 and budget > 200:
         text, omitted = fit_lines(lines, min(SECTION_MAX, budget))
         blocks.append(section(text))
@@ -297,14 +325,10 @@ def reply_message(reply: Reply) -> SlackMessage:
         blocks.append(context(f"_{more_lines(len(lines))}_"))
     if reply.code:
         code_lines = reply.code.splitlines()
-        room = min(SECTION_MAX, budget - 150)
-        if room >= 200:
-            text, omitted = code_block(code_lines, room)
-            blocks.append(section(text))
-            if omitted:
-                blocks.append(context(f"_{more_lines(omitted)} (of {len(code_lines)}) not shown_"))
-        else:
-            blocks.append(context(f"_{more_lines(len(code_lines))} of diff not shown_"))
+        text, omitted = code_block(code_lines, min(SECTION_MAX, code_room + max(0, budget)))
+        blocks.append(section(text))
+        if omitted:
+            blocks.append(context(f"_{more_lines(omitted)} (of {len(code_lines)}) not shown_"))
     first = reply.lines[0] if reply.lines else ""
     return SlackMessage(fit(first, FALLBACK_MAX), tuple(blocks[:BLOCKS_MAX]))
 
