@@ -211,9 +211,7 @@ def alert_message(alert: Alert, *, buttons: bool = True) -> SlackMessage:
     shown = alert.fields[:FIELDS_MAX]
     if shown:
         each = min(FIELD_MAX, ALERT_BUDGET["fields"] // len(shown))
-        blocks.append(
-            {"type": "section", "fields": [mrkdwn(_field(n, v, each)) for n, v in shown]}
-        )
+        blocks.append({"type": "section", "fields": [mrkdwn(_field(n, v, each)) for n, v in shown]})
 
     tail = _alert_tail(alert, buttons)
     used = _size(blocks) + _size(tail)

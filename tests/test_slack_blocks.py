@@ -127,7 +127,10 @@ def test_upstream_text_everywhere_pings_nobody() -> None:
         lines=(NASTY, "```", NASTY),
         fields=((NASTY, NASTY),),
         excerpt=f"+{NASTY}\n```\n{NASTY}\n```",
-        links=(Link(NASTY, "https://example.com/a?b=1&c=<2>|x"), Link("bad", "javascript:alert(1)")),
+        links=(
+            Link(NASTY, "https://example.com/a?b=1&c=<2>|x"),
+            Link("bad", "javascript:alert(1)"),
+        ),
     )
     message = alert_message(alert)
     assert block_problems(list(message.blocks)) == []
@@ -194,7 +197,9 @@ def test_a_long_diff_reply_is_cut_and_says_how_much() -> None:
 
 
 def test_a_reply_with_thousands_of_lines_stays_within_limits() -> None:
-    lines = tuple(f"#{i} hf:acme/model-{i} → slack:C0123 · ok · checked 3 min ago" for i in range(3000))
+    lines = tuple(
+        f"#{i} hf:acme/model-{i} → slack:C0123 · ok · checked 3 min ago" for i in range(3000)
+    )
     message = reply_message(Reply(lines))
     assert block_problems(list(message.blocks)) == []
     assert message_size(message.blocks) <= MESSAGE_CHARS_MAX
