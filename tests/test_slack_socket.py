@@ -4,6 +4,10 @@ from the fake Hub through the real checker and outbox, and are posted with the r
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -11,10 +15,11 @@ import pytest
 
 from tests.conftest import Clock
 from tests.fakes.hub import FakeHub
-from tests.fakes.slack import FakeSlack, Posted, block_problems, mentions
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack, Posted, block_problems, mentions
 from tests.slack_harness import CHANNEL, USER, SlackBot, eventually, slack_settings
 
 REPO = "acme/model"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -253,3 +258,44 @@ async def test_admin_lookup_failure_refuses_with_the_reason(
         assert "your Slack role could not be checked (users.info: missing_scope)" in answer.text
     finally:
         await bot.close()
+
+
+async def test_policybot_run_listens_over_socket_mode(
+    hub: FakeHub, slack: FakeSlack, tmp_path: Path
+) -> None:
+    """The composition root: ``policybot run`` with both tokens answers /policy in Slack."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "PYTHONPATH": str(ROOT),
+        "HOME": str(tmp_path),
+        "POLICYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "HF_ENDPOINT": hub.url,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_APP_TOKEN": APP_TOKEN,
+        "POLICYBOT_SLACK_API_URL": slack.api_url,
+    }
+    hub.set_repo(REPO, license="mit")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await asyncio.wait_for(slack.connected.wait(), 20)
+        ack = await slack.wait_ack(await slack.send_slash(f"watch hf:{REPO}"))
+        assert ack.payload == {"text": "Working on it…", "response_type": "ephemeral"}
+        [answer] = await slack.wait_for("response")
+        assert answer.text.startswith(f"Watching hf:{REPO} → slack:{CHANNEL}")
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        out, err = await asyncio.wait_for(proc.communicate(), 20)
+    assert proc.returncode == 0, err.decode()
+    assert out == b"", "standard output carries alerts only"
+    assert "receiving /policy over Socket Mode" in err.decode()
+    assert BOT_TOKEN not in err.decode() and APP_TOKEN not in err.decode()
