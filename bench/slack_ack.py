@@ -127,7 +127,9 @@ async def run(opts: argparse.Namespace) -> None:
             settings, store, build_sources(settings), {"slack": adapter}, clock, owner="bench"
         )
         for i in range(opts.targets):
-            target, _ = store.ensure_target(service.parse_ref(f"hf:bench-org/model-{i:05d}"), clock())
+            target, _ = store.ensure_target(
+                service.parse_ref(f"hf:bench-org/model-{i:05d}"), clock()
+            )
             store.subscribe(target.id, ALERT_CHANNEL, clock(), created_by="bench")
         start = time.perf_counter()
         first = await service.checker.check_due()
@@ -140,7 +142,13 @@ async def run(opts: argparse.Namespace) -> None:
 
         # Idle: the same commands with nothing else running.
         ids, _ = await asyncio.to_thread(
-            send_commands, slack, slack_loop, opts.commands, opts.spacing, opts.targets, cycle_running
+            send_commands,
+            slack,
+            slack_loop,
+            opts.commands,
+            opts.spacing,
+            opts.targets,
+            cycle_running,
         )
         idle = Phase("idle", await asyncio.to_thread(collect, slack, slack_loop, ids), 0)
 
@@ -161,7 +169,13 @@ async def run(opts: argparse.Namespace) -> None:
 
         sender = asyncio.create_task(
             asyncio.to_thread(
-                send_commands, slack, slack_loop, opts.commands, spacing, opts.targets, cycle_running
+                send_commands,
+                slack,
+                slack_loop,
+                opts.commands,
+                spacing,
+                opts.targets,
+                cycle_running,
             )
         )
         await asyncio.sleep(spacing)  # the first command goes out just before the cycle starts
@@ -190,7 +204,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--targets", type=int, default=1000)
     parser.add_argument("--commands", type=int, default=200)
-    parser.add_argument("--spacing", type=float, default=0.01, help="seconds between commands (idle)")
+    parser.add_argument(
+        "--spacing", type=float, default=0.01, help="seconds between commands (idle)"
+    )
     opts = parser.parse_args()
     asyncio.run(run(opts))
 
