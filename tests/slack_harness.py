@@ -65,7 +65,7 @@ class SlackBot:
         self._listening = asyncio.create_task(self.slack.listen(self.service))
         ready = asyncio.create_task(self.slack.ready.wait())
         done, _ = await asyncio.wait(
-            {ready, self._listening}, timeout=10, return_when="FIRST_COMPLETED"
+            {ready, self._listening}, timeout=10, return_when=asyncio.FIRST_COMPLETED
         )
         if self._listening in done:
             ready.cancel()

@@ -299,3 +299,14 @@ async def test_policybot_run_listens_over_socket_mode(
     assert out == b"", "standard output carries alerts only"
     assert "receiving /policy over Socket Mode" in err.decode()
     assert BOT_TOKEN not in err.decode() and APP_TOKEN not in err.decode()
+
+
+async def test_commands_keep_working_after_slack_recycles_the_connection(
+    sbot: SlackBot, slack: FakeSlack
+) -> None:
+    opened = len(slack.calls("apps.connections.open"))
+    await slack.send_disconnect("refresh_requested")
+    await eventually(lambda: len(slack.calls("apps.connections.open")) == opened + 1)
+    await eventually(lambda: slack.connections() == 1)
+    ack = await slack.wait_ack(await slack.send_slash("help"))
+    assert "Commands:" in str(ack.payload)

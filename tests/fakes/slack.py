@@ -398,6 +398,16 @@ class FakeSlack:
         await self._sockets[-1].send_str(json.dumps(envelope))
         return envelope_id
 
+    async def send_disconnect(self, reason: str = "refresh_requested") -> None:
+        """Ask the client to move to a new connection, as Slack does every few hours."""
+        if not self._sockets:
+            raise RuntimeError("no Socket Mode client is connected")
+        message = {"type": "disconnect", "reason": reason, "debug_info": {"host": "applink-fake"}}
+        await self._sockets[-1].send_str(json.dumps(message))
+
+    def connections(self) -> int:
+        return len(self._sockets)
+
     async def send_slash(
         self,
         text: str,
