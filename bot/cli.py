@@ -16,6 +16,8 @@ from typing import Annotated, TypeVar
 import typer
 
 from adapters.console import ConsoleAdapter
+from adapters.slack import SlackAdapter
+from adapters.slack_webhook import SlackWebhookAdapter
 from adapters.webhooks import WebhookAdapter
 from bot import commands as cmds
 from bot.config import Settings, load_settings
@@ -55,6 +57,9 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
     adapters: dict[str, Adapter] = {"console": ConsoleAdapter()}
     webhook = WebhookAdapter(settings)
     adapters[webhook.platform] = webhook
+    adapters["slack-webhook"] = SlackWebhookAdapter(settings)
+    if settings.slack_bot_token is not None:
+        adapters["slack"] = SlackAdapter(settings)
     return adapters
 
 
@@ -84,6 +89,10 @@ def _main(work: Callable[[Service, Settings], Awaitable[T]]) -> T:
         try:
             return await work(service, settings)
         finally:
+            for adapter in service.dispatcher.adapters.values():
+                close = getattr(adapter, "aclose", None)
+                if close is not None:  # webhook adapters keep an HTTP session open
+                    await close()
             await service.aclose()
 
     try:

@@ -8,6 +8,7 @@ setting (design invariant 6).
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -44,6 +45,49 @@ class Settings(BaseSettings):
     )
     slack_api_url: str = Field(
         "https://slack.com/api/", validation_alias=_env("POLICYBOT_SLACK_API_URL")
+    )
+    # -- Slack (issue 3) ----------------------------------------------------------------------
+    slack_command: str = Field(
+        "/policy",
+        pattern=r"^/[a-z0-9_-]{1,31}$",
+        validation_alias=_env("POLICYBOT_SLACK_COMMAND"),
+        description="the slash command registered in the Slack app (see the app manifest)",
+    )
+    slack_http_host: str = Field(
+        "0.0.0.0",
+        validation_alias=_env("POLICYBOT_SLACK_HTTP_HOST"),
+        description="HTTP mode (no SLACK_APP_TOKEN): address the request endpoint listens on",
+    )
+    slack_http_port: int = Field(
+        3000,
+        ge=0,
+        le=65535,
+        validation_alias=_env("POLICYBOT_SLACK_HTTP_PORT"),
+        description="HTTP mode: port of the endpoint Slack posts commands and clicks to",
+    )
+    slack_http_path: str = Field(
+        "/slack/events",
+        pattern=r"^/",
+        validation_alias=_env("POLICYBOT_SLACK_HTTP_PATH"),
+        description="HTTP mode: path of that endpoint (the app's Request URL ends with it)",
+    )
+    slack_watch_permission: str = Field(
+        "anyone",
+        validation_alias=_env("POLICYBOT_SLACK_WATCH_PERMISSION"),
+        description="who may watch/unwatch/mute from Slack: anyone, admins (workspace admins "
+        "and owners), or a comma-separated list of user ids (may include 'admins')",
+    )
+    slack_role_cache_seconds: float = Field(
+        300.0,
+        ge=0,
+        validation_alias=_env("POLICYBOT_SLACK_ROLE_CACHE_SECONDS"),
+        description="how long a users.info admin lookup is reused",
+    )
+    slack_min_interval: float = Field(
+        1.0,
+        ge=0,
+        validation_alias=_env("POLICYBOT_SLACK_MIN_INTERVAL"),
+        description="seconds between two posts to one Slack channel (Slack allows about 1/s)",
     )
     discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
     discord_api_url: str = Field(
@@ -210,6 +254,21 @@ class Settings(BaseSettings):
             for item in self.private_url_allowlist.split(",")
             if item.strip()
         )
+
+    @field_validator("slack_watch_permission")
+    @classmethod
+    def _slack_permission(cls, value: str) -> str:
+        words = [w.strip() for w in value.split(",") if w.strip()]
+        if not words:
+            raise ValueError("must be 'anyone', 'admins' or a comma-separated list of user ids")
+        if "anyone" in (w.lower() for w in words):
+            if len(words) > 1:
+                raise ValueError("'anyone' cannot be combined with other entries")
+            return "anyone"
+        for word in words:
+            if word.lower() != "admins" and not re.fullmatch(r"[UW][A-Z0-9]{2,}", word):
+                raise ValueError(f"{word!r} is not a Slack user id (like U0123ABCD) or 'admins'")
+        return ",".join(w.lower() if w.lower() == "admins" else w for w in words)
 
     @field_validator("log_format")
     @classmethod

@@ -1,0 +1,224 @@
+"""``/policy`` slash commands and alert buttons, on a slack_bolt ``AsyncApp``.
+
+The same AsyncApp serves Socket Mode and HTTP mode (see :mod:`adapters.slack`); this module
+only decides what a command or a click means and answers it:
+
+* The text is parsed by the shared grammar (:func:`bot.commands.parse`), so a mistyped
+  command gets the same message as on the CLI, shown only to the user who typed it.
+* Slack wants an ack within 3 s. Commands that fetch (``watch`` takes a baseline, ``check``
+  checks now) or need a ``users.info`` lookup are acked at once with "Working on it…" and
+  answered through ``response_url``; the rest are answered in the ack itself.
+* Who may change watches is :class:`WatchPermission` (``POLICYBOT_SLACK_WATCH_PERMISSION``);
+  the core refuses with the reason we put in the :class:`~bot.service.Invocation`.
+* Errors (``Reply.ok`` False) are always ephemeral.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack_blocks import action_kind, reply_message
+from bot import commands as cmds
+from bot.config import Settings
+from bot.errors import UsageError
+from bot.service import Invocation, Service
+
+log = logging.getLogger(__name__)
+
+WORKING = "Working on it…"
+_FAILED = "Sorry, that failed inside policybot; the error was logged for the operator."
+_CHANGES = (cmds.Watch, cmds.Unwatch, cmds.Mute)
+_FETCHES = (cmds.Watch, cmds.Check)
+
+Ack = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchPermission:
+    """``anyone`` | ``admins`` | user ids, possibly mixed with ``admins`` (already validated
+    by :class:`~bot.config.Settings`)."""
+
+    anyone: bool
+    admins: bool
+    users: frozenset[str]
+
+    @classmethod
+    def parse(cls, text: str) -> WatchPermission:
+        words = {w.strip() for w in text.split(",") if w.strip()}
+        return cls(
+            anyone="anyone" in words,
+            admins="admins" in words,
+            users=frozenset(w for w in words if w not in ("anyone", "admins")),
+        )
+
+    def static(self, user: str) -> bool | None:
+        """Allowed / refused without asking Slack, or None when the user's role decides."""
+        if self.anyone or user in self.users:
+            return True
+        return None if self.admins else False
+
+    @property
+    def refusal(self) -> str:
+        if self.admins and self.users:
+            return "only workspace admins and the people your policybot operator listed may "
+        if self.admins:
+            return "only workspace admins and owners may "
+        return "only the people your policybot operator listed may "
+
+
+class RoleCache:
+    """``users.info`` answers (is the user an admin or owner?), reused for a while."""
+
+    def __init__(self, client: AsyncWebClient, ttl: float) -> None:
+        self.client = client
+        self.ttl = ttl
+        self._known: dict[str, tuple[bool, float]] = {}
+
+    def cached(self, user: str) -> bool | None:
+        hit = self._known.get(user)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        return None
+
+    async def is_admin(self, user: str) -> bool:
+        """Raises SlackApiError / SlackClientError when Slack cannot tell us."""
+        known = self.cached(user)
+        if known is not None:
+            return known
+        resp = await self.client.users_info(user=user)
+        info = resp.get("user") or {}
+        admin = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
+        self._known[user] = (admin, time.monotonic() + self.ttl)
+        return admin
+
+
+class SlackCommands:
+    """The Bolt app: one handler for the slash command, one for the alert buttons."""
+
+    def __init__(
+        self,
+        service: Service,
+        client: AsyncWebClient,
+        settings: Settings,
+        *,
+        signing_secret: str,
+    ) -> None:
+        self.service = service
+        self.permission = WatchPermission.parse(settings.slack_watch_permission)
+        self.roles = RoleCache(client, settings.slack_role_cache_seconds)
+        self.app = AsyncApp(
+            client=client,
+            signing_secret=signing_secret,
+            logger=logging.getLogger("slack_bolt.policybot"),
+        )
+        self.app.command(settings.slack_command)(self.on_command)
+        self.app.action(re.compile(r"^policybot_"))(self.on_button)
+
+    async def on_command(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
+        channel, user = command["channel_id"], command["user_id"]
+        try:
+            parsed = cmds.parse(command.get("text") or "")
+        except UsageError as e:
+            await ack(**payload(cmds.Reply((str(e),), ok=False)))
+            return
+        needs_role = (
+            isinstance(parsed, _CHANGES)
+            and self.permission.static(user) is None
+            and self.roles.cached(user) is None
+        )
+        if not isinstance(parsed, _FETCHES) and not needs_role:
+            await ack(**payload(await self.run(parsed, channel, user)))
+            return
+        await ack(text=WORKING, response_type="ephemeral")
+        reply = await self.run(parsed, channel, user)
+        await self._respond(respond, payload(reply))
+        if isinstance(parsed, cmds.Check):
+            await self.service.dispatcher.flush()  # what the check found goes out now
+
+    async def on_button(
+        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Ack
+    ) -> None:
+        await ack()
+        kind = action_kind(str(action.get("action_id", "")))
+        ref = str(action.get("value") or "")
+        channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
+        user = body["user"]["id"]
+        command: cmds.Command
+        if kind == "unwatch":
+            command = cmds.Unwatch(ref)
+        elif kind == "mute":
+            command = cmds.Mute(ref, 7.0)
+        elif kind == "diff":
+            command = cmds.Diff(ref)
+        else:
+            return
+        reply = await self.run(command, channel, user)
+        answer = payload(reply, ephemeral=kind == "diff")
+        await self._respond(respond, {**answer, "replace_original": False})
+
+    async def run(self, command: cmds.Command, channel: str, user: str) -> cmds.Reply:
+        """Execute for this user in this channel; a crash becomes a short apology, logged."""
+        try:
+            inv = await self.invocation(command, channel, user)
+            return await self.service.execute(command, inv)
+        except Exception:
+            log.exception("Slack command failed channel=%s user=%s", channel, user)
+            return cmds.Reply((_FAILED,), ok=False)
+
+    async def invocation(self, command: cmds.Command, channel: str, user: str) -> Invocation:
+        may, refusal = True, ""
+        if isinstance(command, _CHANGES):
+            may, refusal = await self.may_change(user)
+        return Invocation(channel=f"slack:{channel}", actor=user, may_change=may, refusal=refusal)
+
+    async def may_change(self, user: str) -> tuple[bool, str]:
+        """(allowed, reason when not) for changing watches."""
+        decided = self.permission.static(user)
+        if decided is not None:
+            return decided, "" if decided else self.permission.refusal + "change watches here"
+        try:
+            admin = await self.roles.is_admin(user)
+        except (SlackApiError, SlackClientError, OSError, TimeoutError) as e:
+            code = _api_error(e)
+            log.warning("cannot check a Slack user's role (users.info: %s)", code)
+            return False, (
+                f"your Slack role could not be checked (users.info: {code}); "
+                "ask your policybot operator"
+            )
+        if admin:
+            return True, ""
+        return False, self.permission.refusal + "change watches here"
+
+    async def _respond(self, respond: Ack, body: dict[str, Any]) -> None:
+        try:
+            await respond(**body)
+        except Exception as e:  # the user sees no answer; say why in the log
+            log.warning("could not answer through response_url: %s", type(e).__name__)
+
+
+def payload(reply: cmds.Reply, *, ephemeral: bool = False) -> dict[str, Any]:
+    """A reply as ack/respond arguments: errors and lookups only for the asker."""
+    message = reply_message(reply)
+    private = ephemeral or not reply.ok or reply.ephemeral
+    return {
+        **message.payload(),
+        "response_type": "ephemeral" if private else "in_channel",
+    }
+
+
+def _api_error(e: Exception) -> str:
+    if isinstance(e, SlackApiError):
+        data = getattr(e.response, "data", None)
+        if isinstance(data, dict) and data.get("error"):
+            return str(data["error"])
+        return f"HTTP {getattr(e.response, 'status_code', '?')}"
+    return type(e).__name__

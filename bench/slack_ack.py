@@ -1,0 +1,215 @@
+"""How fast are ``/policy`` slash commands acknowledged while a big check cycle runs?
+
+Slack shows the user an error when the ack takes more than 3 s. policybot answers commands on
+the same event loop that runs the checks, so this measures the ack latency of slash commands
+sent over Socket Mode while one check cycle over N Hub targets runs in the same process:
+
+* the fake Hub (``populate_bench``) and the fake Slack each run on their own thread and loop,
+  like remote servers; the bot (real checker, store on SQLite, real slack_bolt Socket Mode
+  handler, real huggingface_hub client in worker threads) runs on the main loop;
+* latency is measured by the fake Slack: from writing the envelope to its WebSocket to
+  receiving the ack with that envelope id;
+* a sender thread sends the commands at a steady pace, so the bot's busy loop cannot slow
+  down the sending; the mix is ``help``, ``list``, ``history <target>`` and ``watch <target>``
+  (which acks "Working on it…" first and answers through response_url);
+* the same commands are sent once with the bot idle, for comparison.
+
+Usage::
+
+    python bench/slack_ack.py --targets 1000 --commands 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from adapters.slack import SlackAdapter  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from bot.service import Service  # noqa: E402
+from bot.sources import build_sources  # noqa: E402
+from bot.store import Store  # noqa: E402
+from tests.fakes.hub import FakeHub, populate_bench  # noqa: E402
+from tests.fakes.hub import serve_in_thread as hub_in_thread  # noqa: E402
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, FakeSlack  # noqa: E402
+from tests.fakes.slack import serve_in_thread as slack_in_thread  # noqa: E402
+
+ALERT_CHANNEL = "slack:CBENCHALERTS"
+COMMAND_CHANNEL = "CBENCHCMD"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@dataclass
+class Phase:
+    label: str
+    latencies: list[float]
+    during_cycle: int
+
+    def row(self) -> str:
+        ms = sorted(x * 1000 for x in self.latencies)
+        p95 = ms[int(0.95 * (len(ms) - 1))]
+        return (
+            f"{self.label:<22} {len(ms):>5} {self.during_cycle:>8} "
+            f"{statistics.median(ms):>9.1f} {p95:>9.1f} {max(ms):>9.1f}"
+        )
+
+
+def command_text(i: int, targets: int) -> str:
+    target = f"hf:bench-org/model-{(i * 37) % targets:05d}"
+    return ("help", "list", f"history {target}", f"watch {target}")[i % 4]
+
+
+def send_commands(
+    slack: FakeSlack,
+    loop: asyncio.AbstractEventLoop,
+    count: int,
+    spacing: float,
+    targets: int,
+    cycle_running: threading.Event,
+) -> tuple[list[str], int]:
+    """From a plain thread: send ``count`` slash commands ``spacing`` s apart; return their
+    envelope ids and how many were sent while the check cycle was running."""
+    ids: list[str] = []
+    during = 0
+    for i in range(count):
+        coro = slack.send_slash(command_text(i, targets), channel=COMMAND_CHANNEL)
+        ids.append(asyncio.run_coroutine_threadsafe(coro, loop).result(30))
+        during += cycle_running.is_set()
+        time.sleep(spacing)
+    return ids, during
+
+
+def collect(slack: FakeSlack, loop: asyncio.AbstractEventLoop, ids: list[str]) -> list[float]:
+    return [
+        asyncio.run_coroutine_threadsafe(slack.wait_ack(i, timeout=60), loop).result(70).latency
+        for i in ids
+    ]
+
+
+async def run(opts: argparse.Namespace) -> None:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        hub_in_thread(FakeHub()) as hub,
+        slack_in_thread() as (slack, slack_loop),
+    ):
+        populate_bench(hub, opts.targets)
+        settings = load_settings(
+            database_url=f"sqlite:///{tmp}/bench.db",
+            hf_endpoint=hub.url,
+            slack_bot_token=BOT_TOKEN,
+            slack_app_token=APP_TOKEN,
+            slack_api_url=slack.api_url,
+            check_jitter=0,
+            log_level="WARNING",
+        )
+        clock = Clock()
+        store = Store.open(settings.database_url)
+        adapter = SlackAdapter(settings)
+        service = Service(
+            settings, store, build_sources(settings), {"slack": adapter}, clock, owner="bench"
+        )
+        for i in range(opts.targets):
+            target, _ = store.ensure_target(
+                service.parse_ref(f"hf:bench-org/model-{i:05d}"), clock()
+            )
+            store.subscribe(target.id, ALERT_CHANNEL, clock(), created_by="bench")
+        start = time.perf_counter()
+        first = await service.checker.check_due()
+        baseline_s = time.perf_counter() - start
+        print(f"baseline cycle: {first.summary()} in {baseline_s:.1f} s", file=sys.stderr)
+
+        listening = asyncio.create_task(adapter.listen(service))
+        await asyncio.wait_for(adapter.ready.wait(), 20)
+        cycle_running = threading.Event()
+
+        # Idle: the same commands with nothing else running.
+        ids, _ = await asyncio.to_thread(
+            send_commands,
+            slack,
+            slack_loop,
+            opts.commands,
+            opts.spacing,
+            opts.targets,
+            cycle_running,
+        )
+        idle = Phase("idle", await asyncio.to_thread(collect, slack, slack_loop, ids), 0)
+
+        # Under load: 10% of the repos change licence, every target is due, one cycle runs.
+        for i in range(0, opts.targets, 10):
+            hub.set_repo(f"bench-org/model-{i:05d}", license="agpl-3.0")
+        clock.now += timedelta(seconds=settings.check_interval + 1)
+        spacing = max(0.001, 0.8 * baseline_s / opts.commands)
+
+        async def cycle() -> tuple[str, float]:
+            cycle_running.set()
+            began = time.perf_counter()
+            try:
+                result = await service.checker.check_due()
+            finally:
+                cycle_running.clear()
+            return result.summary(), time.perf_counter() - began
+
+        sender = asyncio.create_task(
+            asyncio.to_thread(
+                send_commands,
+                slack,
+                slack_loop,
+                opts.commands,
+                spacing,
+                opts.targets,
+                cycle_running,
+            )
+        )
+        await asyncio.sleep(spacing)  # the first command goes out just before the cycle starts
+        summary, cycle_s = await cycle()
+        ids, during = await sender
+        loaded = Phase(
+            f"during {opts.targets}-target cycle",
+            await asyncio.to_thread(collect, slack, slack_loop, ids),
+            during,
+        )
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await service.aclose()
+
+    print(
+        f"/policy ack latency over Socket Mode, {opts.commands} commands "
+        f"(help/list/history/watch), {opts.targets} Hub targets, SQLite"
+    )
+    print(f"check cycle under load: {summary}; took {cycle_s:.1f} s")
+    print(f"{'phase':<22} {'cmds':>5} {'in cycle':>8} {'median ms':>9} {'p95 ms':>9} {'max ms':>9}")
+    print(idle.row())
+    print(loaded.row())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--targets", type=int, default=1000)
+    parser.add_argument("--commands", type=int, default=200)
+    parser.add_argument(
+        "--spacing", type=float, default=0.01, help="seconds between commands (idle)"
+    )
+    opts = parser.parse_args()
+    asyncio.run(run(opts))
+
+
+if __name__ == "__main__":
+    main()
