@@ -183,6 +183,7 @@ class PolicyGroup(app_commands.Group):
             name="policy",
             description="Watch platforms for licence, access and terms changes",
             guild_only=True,
+            allowed_contexts=app_commands.AppCommandContext(guild=True),
             default_permissions=default_permissions,
         )
 

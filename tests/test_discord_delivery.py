@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,6 +25,18 @@ from tests.fakes.hub import FakeHub
 
 REPO = "acme/model"
 ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def no_errors_inside_discord_py(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """discord.py logs and swallows exceptions raised in command callbacks; fail on them."""
+    yield
+    errors = [
+        r.getMessage()
+        for r in caplog.get_records("call")
+        if r.levelno >= logging.ERROR and r.name.startswith(("discord", "adapters"))
+    ]
+    assert errors == [], errors
 
 
 @pytest.fixture

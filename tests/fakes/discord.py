@@ -404,9 +404,7 @@ class FakeDiscord:
         """Wait until the answer to ``record`` contains a message (after a defer)."""
 
         async def ready() -> None:
-            while not record.messages() or (
-                record.original is not None and record.original.get("_loading")
-            ):
+            while not record.messages() or record.messages()[0].get("_loading"):
                 record.changed.clear()
                 await record.changed.wait()
 
@@ -544,6 +542,9 @@ class FakeDiscord:
         guild = request.match_info.get("guild")
         stored = []
         for command in await request.json():
+            if command.get("default_member_permissions") is not None:
+                # Discord answers with the bit set as a string, whatever the client sent.
+                command["default_member_permissions"] = str(command["default_member_permissions"])
             stored.append(
                 {
                     **command,
@@ -680,7 +681,7 @@ class FakeDiscord:
         resource: JSONDict = {"type": kind}
         if kind == 4:  # CHANNEL_MESSAGE_WITH_SOURCE
             record.original = self._message(
-                channel_id, data, files, self.bot_user, interaction_metadata={"id": record.id}
+                channel_id, data, files, self.bot_user, interaction_metadata=_metadata(record)
             )
             self.posted.append(Posted(channel_id, record.original, data, files, "interaction"))
             resource["message"] = record.original
@@ -715,11 +716,19 @@ class FakeDiscord:
         if original is not None and original.get("_loading") and not record.original_deleted:
             # The first follow-up fills the "thinking" message and keeps the defer's flags.
             flags = (record.callback or {}).get("data", {}).get("flags", 0) or 0
-            message = self._message(channel_id, {**payload, "flags": flags}, files, self.bot_user)
+            message = self._message(
+                channel_id,
+                {**payload, "flags": flags},
+                files,
+                self.bot_user,
+                interaction_metadata=_metadata(record),
+            )
             message["id"] = original["id"]
             record.original = message
         else:
-            message = self._message(channel_id, payload, files, self.bot_user)
+            message = self._message(
+                channel_id, payload, files, self.bot_user, interaction_metadata=_metadata(record)
+            )
             record.followups.append(message)
         self.posted.append(Posted(channel_id, message, payload, files, "interaction"))
         record.changed.set()
@@ -743,6 +752,23 @@ class FakeDiscord:
         record.original_deleted = True
         record.changed.set()
         return web.Response(status=204)
+
+
+def _metadata(record: Interaction) -> JSONDict:
+    """``interaction_metadata`` of a message that answers an interaction."""
+    payload = record.payload
+    data: JSONDict = {
+        "id": record.id,
+        "type": payload["type"],
+        "user": payload["member"]["user"],
+        "authorizing_integration_owners": payload["authorizing_integration_owners"],
+    }
+    if payload["type"] == 2:
+        data["name"] = payload["data"]["name"]
+        data["command_type"] = payload["data"]["type"]
+    if payload["type"] == 3:
+        data["interacted_message_id"] = payload["message"]["id"]
+    return data
 
 
 def _ok_ratelimit_headers() -> dict[str, str]:
