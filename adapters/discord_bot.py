@@ -52,8 +52,14 @@ LOGIN_RETRY_SECONDS = 600.0
 
 
 def use_api_base(url: str) -> None:
-    """Point discord.py (REST, webhooks, interaction callbacks) at ``url``."""
+    """Point discord.py (REST, webhooks, interaction callbacks) at ``url``.
+
+    Also silences discord.py's start-up warnings about voice libraries: policybot never
+    uses voice, and an operator should not wonder whether something is missing.
+    """
     Route.BASE = url.rstrip("/")
+    discord.VoiceClient.warn_nacl = False
+    discord.VoiceClient.warn_dave = False
 
 
 def manage_permission(name: str) -> str | None:

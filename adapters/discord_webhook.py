@@ -27,17 +27,14 @@ from adapters.discord_embeds import DiscordMessage, alert_message
 from bot.config import Settings
 from bot.errors import ChannelGone, DeliveryError
 from bot.model import Alert
+from bot.refs import DISCORD_WEBHOOK_URL
 
-WEBHOOK_URL = re.compile(
-    r"^https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api(?:/v\d+)?/webhooks/"
-    r"(?P<id>\d{17,20})/(?P<token>[A-Za-z0-9._-]{60,})/?(?:\?(?P<query>[^#]*))?$"
-)
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 
 
 def parse_webhook_url(url: str) -> tuple[str, str, str | None]:
     """(webhook id, token, thread id or None) of a Discord webhook URL, or ValueError."""
-    match = WEBHOOK_URL.match(url.strip())
+    match = DISCORD_WEBHOOK_URL.match(url.strip())
     if match is None:
         raise ValueError(
             "not a Discord webhook URL (expected https://discord.com/api/webhooks/<id>/<token>)"

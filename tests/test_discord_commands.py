@@ -5,7 +5,11 @@ the bot answered (callback, follow-ups) exactly as Discord would receive it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import signal
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -272,3 +276,43 @@ async def test_dev_guild_gets_the_commands_instantly(
         await bot.close()
     assert list(discord_fake.commands) == [discord_fake.guild_id], "guild only, no global sync"
     assert discord_fake.count("PUT", f"/guilds/{discord_fake.guild_id}/commands") == 1
+
+
+async def test_policybot_run_connects_and_serves_policy(
+    discord_fake: FakeDiscord, hub: FakeHub, tmp_path: Path
+) -> None:
+    """The composition root: with DISCORD_BOT_TOKEN set, ``policybot run`` syncs /policy,
+    connects to the gateway and answers; SIGTERM stops it cleanly."""
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "POLICYBOT_DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+        "HF_ENDPOINT": hub.url,
+        "DISCORD_BOT_TOKEN": discord_fake.token,
+        "POLICYBOT_DISCORD_API_URL": discord_fake.api_url,
+    }
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        cwd=root,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await discord_fake.wait_identified(timeout=30)
+        assert [c["name"] for c in discord_fake.commands[None]] == ["policy"]
+        channel = discord_fake.add_channel()
+        record = await discord_fake.interact(discord_fake.slash("help", channel_id=channel))
+        assert record.callback is not None
+        assert "watch <target>" in record.callback["data"]["content"]
+        assert record.callback["data"]["flags"] == EPHEMERAL
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        _out, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 0, err.decode()
+    assert discord_fake.token not in err.decode()

@@ -384,3 +384,24 @@ async def test_cli_prints_the_invite_url(discord_fake: FakeDiscord) -> None:
         "discord", "invite-url", "--application-id", "123456789012345678", env={}
     )
     assert code == 0 and "client_id=123456789012345678&" in out
+
+
+@pytest.mark.parametrize(
+    "to, error",
+    [
+        ("discord:general", "discord: needs a channel id (17-20 digits"),
+        ("discord-webhook:https://example.com/hook", "discord-webhook: needs the URL Discord"),
+        (
+            "discord-webhook:https://discord.com/api/webhooks/123/short",
+            "discord-webhook: needs the URL Discord",
+        ),
+    ],
+    ids=["channel name instead of id", "not a Discord URL", "truncated webhook URL"],
+)
+async def test_a_wrong_discord_address_is_refused_when_watching(
+    dbot: DiscordBot, hub: FakeHub, to: str, error: str
+) -> None:
+    hub.set_repo(REPO, license="mit")
+    reply = await dbot.run(f"watch hf:{REPO} --to {to}")
+    assert error in reply
+    assert dbot.store.list_watches() == []
