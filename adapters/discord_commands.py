@@ -14,6 +14,7 @@ the command lets everyone read (list, history, diff, check, help) without lettin
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import re
@@ -122,7 +123,8 @@ class CommandHandler:
             )
             return
         if private and not deferred_private:
-            await interaction.delete_original_response()
+            with contextlib.suppress(discord.HTTPException):  # already gone is fine
+                await interaction.delete_original_response()
         await interaction.followup.send(
             text.content, ephemeral=private, allowed_mentions=NO_MENTIONS, **extra
         )

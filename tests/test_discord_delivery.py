@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Alert, Severity
+from bot.model import Alert, Change, ChangeKind, Link, Severity
+from bot.render import alert_for
 from tests.conftest import Clock
 from tests.discord_harness import DiscordBot
 from tests.fakes.discord import FakeDiscord
@@ -405,3 +406,29 @@ async def test_a_wrong_discord_address_is_refused_when_watching(
     reply = await dbot.run(f"watch hf:{REPO} --to {to}")
     assert error in reply
     assert dbot.store.list_watches() == []
+
+
+async def test_everyone_in_a_feed_title_reaches_discord_escaped_and_inert(
+    dbot: DiscordBot, discord_fake: FakeDiscord
+) -> None:
+    """Both delivery paths: the text shows literally and the message may mention nobody."""
+    change = Change(
+        ChangeKind.ENTRY,
+        Severity.NOTICE,
+        "New entry: @everyone our **pricing** changes <@&123456789012345678>",
+        links=(Link("entry", "https://example.com/blog/pricing"),),
+    )
+    alert = alert_for("feed:https://example.com/blog/feed.xml", "Feed", [change])
+    channel = discord_fake.add_channel()
+    url = discord_fake.add_webhook(channel)
+    await dbot.adapter.deliver(channel, alert, reply_to=None, nonce="f" * 25)
+    await dbot.webhooks.deliver(url, alert, reply_to=None, nonce="g" * 25)
+    bot_post, hook_post = discord_fake.messages(channel)
+    for posted in (bot_post, hook_post):
+        assert posted.payload["allowed_mentions"]["parse"] == []
+        assert "users" not in posted.payload["allowed_mentions"]
+        assert "roles" not in posted.payload["allowed_mentions"]
+        text = posted.embed["description"]
+        assert "@everyone" not in text and "@\u200beveryone our \\*\\*pricing\\*\\*" in text
+        assert "<@&" not in text
+        assert posted.payload.get("content") in (None, ""), "nothing outside the embed"
