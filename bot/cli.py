@@ -16,6 +16,8 @@ from typing import Annotated, TypeVar
 import typer
 
 from adapters.console import ConsoleAdapter
+from adapters.discord_bot import DiscordBotAdapter, application_id, invite_url
+from adapters.discord_webhook import DiscordWebhookAdapter
 from adapters.slack import SlackAdapter
 from adapters.slack_webhook import SlackWebhookAdapter
 from adapters.webhooks import WebhookAdapter
@@ -44,6 +46,8 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="Database maintenance.")
 app.add_typer(db_app, name="db")
+discord_app = typer.Typer(help="Discord helpers.", no_args_is_help=True)
+app.add_typer(discord_app, name="discord")
 log = logging.getLogger("policybot")
 T = TypeVar("T")
 
@@ -60,6 +64,11 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
     adapters["slack-webhook"] = SlackWebhookAdapter(settings)
     if settings.slack_bot_token is not None:
         adapters["slack"] = SlackAdapter(settings)
+    discord_webhook = DiscordWebhookAdapter(settings)
+    adapters[discord_webhook.platform] = discord_webhook
+    if settings.discord_bot_token is not None:
+        discord_bot = DiscordBotAdapter(settings)
+        adapters[discord_bot.platform] = discord_bot
     return adapters
 
 
@@ -247,6 +256,25 @@ def db_upgrade() -> None:
     upgrade(store.engine)
     store.close()
     typer.echo("database is up to date")
+
+
+@discord_app.command("invite-url")
+def discord_invite_url(
+    application: Annotated[
+        int | None,
+        typer.Option(
+            "--application-id", help="the app's id (default: read from Discord with the token)"
+        ),
+    ] = None,
+) -> None:
+    """Print the URL that adds the bot to a server (scopes bot + applications.commands)."""
+    try:
+        settings = load_settings()
+        app_id = application or asyncio.run(application_id(settings))
+    except ConfigError as e:
+        typer.echo(f"policybot: {e}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(invite_url(app_id))
 
 
 def _run_command(command: cmds.Command) -> None:

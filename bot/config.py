@@ -93,6 +93,24 @@ class Settings(BaseSettings):
     discord_api_url: str = Field(
         "https://discord.com/api/v10", validation_alias=_env("POLICYBOT_DISCORD_API_URL")
     )
+    discord_dev_guild_id: int | None = Field(
+        None,
+        validation_alias=_env("DISCORD_DEV_GUILD_ID"),
+        description="sync /policy to this one guild only (instant; for development)",
+    )
+    discord_manage_permission: str = Field(
+        "manage_channels",
+        validation_alias=_env("POLICYBOT_DISCORD_MANAGE_PERMISSION"),
+        description="Discord permission (discord.py flag name) needed to change watches; "
+        "'none' lets everyone who can use /policy change them",
+    )
+    discord_max_ratelimit_wait: float = Field(
+        5.0,
+        gt=0,
+        validation_alias=_env("POLICYBOT_DISCORD_MAX_RATELIMIT_WAIT"),
+        description="a Discord 429 asking to wait longer than this (seconds) goes back to the "
+        "outbox with its retry_after instead of waiting in place",
+    )
 
     allow_private_urls: bool = Field(False, validation_alias=_env("POLICYBOT_ALLOW_PRIVATE_URLS"))
     private_url_allowlist: str = Field(
@@ -269,6 +287,12 @@ class Settings(BaseSettings):
             if word.lower() != "admins" and not re.fullmatch(r"[UW][A-Z0-9]{2,}", word):
                 raise ValueError(f"{word!r} is not a Slack user id (like U0123ABCD) or 'admins'")
         return ",".join(w.lower() if w.lower() == "admins" else w for w in words)
+
+    @field_validator("discord_dev_guild_id", "http_port", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """``VAR=`` (as in a copied .env.example) means unset, not an invalid number."""
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_format")
     @classmethod

@@ -30,6 +30,11 @@ _HF_VIEW_WORDS = {
     "discussion",
 }
 
+# The URL Discord shows for a channel webhook (Server Settings → Integrations → Webhooks).
+DISCORD_WEBHOOK_URL = re.compile(
+    r"^https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api(?:/v\d+)?/webhooks/"
+    r"(?P<id>\d{17,20})/(?P<token>[A-Za-z0-9._-]{60,})/?(?:\?(?P<query>[^#]*))?$"
+)
 CHANNEL_PLATFORMS = ("console", "slack", "slack-webhook", "discord", "discord-webhook", "webhook")
 
 
@@ -141,4 +146,14 @@ def parse_channel(text: str) -> ChannelAddress:
         raise InvalidTarget(f"channel {raw!r} has no address after '{platform}:'")
     if platform.endswith("webhook") and not address.lower().startswith(("http://", "https://")):
         raise InvalidTarget(f"channel {platform}: needs an http(s) URL")
+    if platform == "discord" and not re.fullmatch(r"\d{17,20}", address):
+        raise InvalidTarget(
+            "discord: needs a channel id (17-20 digits; Developer Mode → right-click the "
+            "channel → Copy Channel ID)"
+        )
+    if platform == "discord-webhook" and not DISCORD_WEBHOOK_URL.match(address):
+        raise InvalidTarget(
+            "discord-webhook: needs the URL Discord shows for a channel webhook, "
+            "https://discord.com/api/webhooks/<id>/<token>"
+        )
     return ChannelAddress(platform, address)

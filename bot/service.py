@@ -63,6 +63,10 @@ class Service:
     async def aclose(self) -> None:
         for source in self.sources.values():
             await source.aclose()
+        for adapter in self.dispatcher.adapters.values():
+            close = getattr(adapter, "aclose", None)  # adapters that hold HTTP sessions
+            if close is not None:
+                await close()
         self.store.close()
 
     # -- text entry point (chat) ------------------------------------------------------

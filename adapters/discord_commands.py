@@ -1,0 +1,327 @@
+"""``/policy`` as discord.py application commands, and the alert buttons.
+
+Each subcommand has typed options and builds one :mod:`bot.commands` dataclass; the shared
+executor (:class:`bot.service.Service`) runs it, exactly as for Slack and the CLI. This module
+only does Discord's part: the 3-second rule (defer when a fetch is needed, then a follow-up),
+ephemeral errors, permissions, autocomplete and persistent buttons.
+
+Permissions: ``/policy`` carries ``default_member_permissions`` (Manage Channels by default),
+so Discord shows it only to members who have it unless a server admin widens it under
+Server Settings → Integrations. Changing watches (watch, unwatch, mute, and the Unwatch / Mute
+buttons) is also checked here against the member's permissions in the channel, so widening
+the command lets everyone read (list, history, diff, check, help) without letting them change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, Literal, cast
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+
+from adapters.discord_embeds import CUSTOM_ID_TEMPLATE, clip, custom_id, reply_text, target_digest
+from bot import commands as cmds
+from bot.errors import InvalidTarget
+from bot.model import Severity
+from bot.service import Invocation, Service
+
+log = logging.getLogger(__name__)
+NO_MENTIONS = discord.AllowedMentions.none()
+SeverityName = Literal["info", "notice", "warning", "critical"]
+_INTERNAL_ERROR = "Something went wrong on our side; the details are in the bot's log."
+
+
+class CommandHandler:
+    """Turns interactions into Invocations and Replies into interaction responses."""
+
+    def __init__(
+        self,
+        service: Service,
+        permission: str | None,
+        on_watch: Callable[[int], None] | None = None,
+    ) -> None:
+        self.service = service
+        self.permission = permission  # a discord.Permissions flag name, or None for anyone
+        self.on_watch = on_watch  # told when a watch succeeds in a channel (it works again)
+
+    def invocation(self, interaction: discord.Interaction[Any]) -> Invocation:
+        may_change = True
+        if self.permission is not None:
+            may_change = bool(getattr(interaction.permissions, self.permission, False))
+        label = (self.permission or "").replace("_", " ").title()
+        return Invocation(
+            channel=f"discord:{interaction.channel_id}",
+            actor=str(interaction.user.id),
+            may_change=may_change,
+            refusal=f"changing watches needs the {label} permission in this channel",
+        )
+
+    async def run(
+        self,
+        interaction: discord.Interaction[Any],
+        command: cmds.Command,
+        *,
+        fetches: bool = False,
+        private: bool = True,
+    ) -> None:
+        """Execute ``command``; defer first when it ``fetches`` (a first check can be slow)."""
+        inv = self.invocation(interaction)
+        early = self._early_refusal(command, inv)
+        if early is not None:
+            await self.respond(interaction, early)
+            return
+        if fetches:
+            await interaction.response.defer(thinking=True, ephemeral=private)
+        try:
+            reply = await self.service.execute(command, inv)
+        except Exception:
+            log.exception("discord command failed command=%s", type(command).__name__)
+            reply = cmds.Reply((_INTERNAL_ERROR,), ok=False)
+        if isinstance(command, cmds.Watch) and reply.ok and self.on_watch is not None:
+            self.on_watch(interaction.channel_id or 0)
+        await self.respond(interaction, reply, deferred_private=private)
+
+    def _early_refusal(self, command: cmds.Command, inv: Invocation) -> cmds.Reply | None:
+        """Refusals and typos are answered at once, privately, before anything is fetched."""
+        if isinstance(command, cmds.Watch | cmds.Unwatch | cmds.Mute) and not inv.may_change:
+            return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
+        if isinstance(command, cmds.Watch):
+            problems = []
+            for ref in command.refs:
+                try:
+                    self.service.parse_ref(ref)
+                except InvalidTarget as e:
+                    problems.append(f"✗ {e}")
+            if problems:
+                return cmds.Reply((*problems, "Nothing was watched."), ok=False)
+        return None
+
+    async def respond(
+        self,
+        interaction: discord.Interaction[Any],
+        reply: cmds.Reply,
+        *,
+        deferred_private: bool = True,
+    ) -> None:
+        """Errors are always private; a public defer is removed before a private answer."""
+        private = reply.ephemeral or not reply.ok
+        text = reply_text(reply)
+        extra: dict[str, Any] = {}
+        if text.attachment is not None:
+            data = io.BytesIO(text.attachment.data)
+            extra["file"] = discord.File(data, filename=text.attachment.filename)
+        if not interaction.response.is_done():
+            await interaction.response.send_message(
+                text.content, ephemeral=private, allowed_mentions=NO_MENTIONS, **extra
+            )
+            return
+        if private and not deferred_private:
+            with contextlib.suppress(discord.HTTPException):  # already gone is fine
+                await interaction.delete_original_response()
+        await interaction.followup.send(
+            text.content, ephemeral=private, allowed_mentions=NO_MENTIONS, **extra
+        )
+
+    async def button(self, interaction: discord.Interaction[Any], action: str, target: str) -> None:
+        """An alert's Unwatch / Mute 7 days / Show diff button."""
+        ref = self._resolve(interaction, target)
+        if ref is None:
+            reply = cmds.Reply(("That watch no longer exists in this channel.",), ok=False)
+            await self.respond(interaction, reply)
+            return
+        command: cmds.Command
+        if action == "unwatch":
+            command = cmds.Unwatch(ref)
+        elif action == "mute":
+            command = cmds.Mute(ref, 7.0)
+        else:
+            command = cmds.Diff(ref)
+        await self.run(interaction, command)
+
+    def _resolve(self, interaction: discord.Interaction[Any], target: str) -> str | None:
+        if not target.startswith("#h"):
+            return target
+        for _sub, row in self.service.store.list_watches(f"discord:{interaction.channel_id}"):
+            if target_digest(row.ref) == target[2:]:
+                return row.ref
+        return None
+
+    def watched_choices(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """The channel's watched targets that contain what the user typed (at most 25)."""
+        needle = current.strip().lower()
+        choices = []
+        for sub, row in self.service.store.list_watches(f"discord:{interaction.channel_id}"):
+            if needle and needle not in row.ref.lower():
+                continue
+            value = row.ref if len(row.ref) <= 100 else f"#{sub.id}"
+            choices.append(app_commands.Choice(name=clip(row.ref, 100), value=value))
+        return choices[:25]
+
+
+def _handler(interaction: discord.Interaction[Any]) -> CommandHandler:
+    return cast(PolicyClient, interaction.client).handler
+
+
+async def _watched(
+    interaction: discord.Interaction[Any], current: str
+) -> list[app_commands.Choice[str]]:
+    return _handler(interaction).watched_choices(interaction, current)
+
+
+class PolicyGroup(app_commands.Group):
+    """``/policy …``: one subcommand per command of the shared grammar."""
+
+    def __init__(self, default_permissions: discord.Permissions | None) -> None:
+        super().__init__(
+            name="policy",
+            description="Watch platforms for licence, access and terms changes",
+            guild_only=True,
+            allowed_contexts=app_commands.AppCommandContext(guild=True),
+            default_permissions=default_permissions,
+        )
+
+    @app_commands.command(description="Watch a target in this channel and take its baseline")
+    @app_commands.describe(
+        target="hf:owner/name, hf:datasets/owner/name, a huggingface.co URL … (several: spaces)",
+        min_severity="only alert at or above this severity",
+        select="pages: CSS selector of the region that matters",
+        ignore="pages: regex of lines to drop",
+        keywords="feeds: comma-separated keywords",
+    )
+    async def watch(
+        self,
+        interaction: discord.Interaction[Any],
+        target: str,
+        min_severity: SeverityName = "info",
+        select: str | None = None,
+        ignore: str | None = None,
+        keywords: str | None = None,
+    ) -> None:
+        command = cmds.Watch(
+            tuple(target.split()),
+            select=select,
+            ignore=(ignore,) if ignore else (),
+            keywords=tuple(k.strip() for k in (keywords or "").split(",") if k.strip()),
+            min_severity=Severity(min_severity),
+        )
+        await _handler(interaction).run(interaction, command, fetches=True, private=False)
+
+    @app_commands.command(description="Stop watching a target in this channel")
+    @app_commands.describe(target="a watched target, or #id from /policy list")
+    @app_commands.autocomplete(target=_watched)
+    async def unwatch(self, interaction: discord.Interaction[Any], target: str) -> None:
+        await _handler(interaction).run(interaction, cmds.Unwatch(target))
+
+    @app_commands.command(name="list", description="List this channel's watches")
+    async def list_(self, interaction: discord.Interaction[Any]) -> None:
+        await _handler(interaction).run(interaction, cmds.ListWatches())
+
+    @app_commands.command(description="Recorded changes, newest first")
+    @app_commands.describe(target="a watched target (default: everything)", limit="how many")
+    @app_commands.autocomplete(target=_watched)
+    async def history(
+        self,
+        interaction: discord.Interaction[Any],
+        target: str | None = None,
+        limit: app_commands.Range[int, 1, 100] = 10,
+    ) -> None:
+        await _handler(interaction).run(interaction, cmds.History(target, limit))
+
+    @app_commands.command(description="What differs between a target's last two versions")
+    @app_commands.autocomplete(target=_watched)
+    async def diff(self, interaction: discord.Interaction[Any], target: str) -> None:
+        await _handler(interaction).run(interaction, cmds.Diff(target))
+
+    @app_commands.command(description="Check now (one target, or all of this channel's)")
+    @app_commands.autocomplete(target=_watched)
+    async def check(self, interaction: discord.Interaction[Any], target: str | None = None) -> None:
+        command = cmds.Check((target,) if target else ())
+        await _handler(interaction).run(interaction, command, fetches=True)
+
+    @app_commands.command(description="Mute a watch in this channel for a while (0 unmutes)")
+    @app_commands.autocomplete(target=_watched)
+    async def mute(
+        self,
+        interaction: discord.Interaction[Any],
+        target: str,
+        days: app_commands.Range[float, 0, 365] = 7.0,
+    ) -> None:
+        await _handler(interaction).run(interaction, cmds.Mute(target, days))
+
+    @app_commands.command(name="help", description="How to use /policy")
+    async def help_(self, interaction: discord.Interaction[Any]) -> None:
+        await _handler(interaction).run(interaction, cmds.Help())
+
+
+class AlertButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=CUSTOM_ID_TEMPLATE
+):
+    """A button on an alert; its custom_id (``policybot:<action>:<target>``) is its state, so
+    it keeps working after restarts and for alerts sent by another process."""
+
+    def __init__(self, action: str, target: str) -> None:
+        super().__init__(discord.ui.Button(custom_id=custom_id(action, target)))
+        self.action = action
+        self.target = target
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction[Any],
+        item: discord.ui.Item[Any],
+        match: re.Match[str],
+        /,
+    ) -> AlertButton:
+        return cls(match["action"], match["target"])
+
+    async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        await _handler(interaction).button(interaction, self.action, self.target)
+
+
+class PolicyClient(discord.Client):
+    """The gateway client: receives commands and button clicks (it never posts alerts)."""
+
+    def __init__(
+        self,
+        handler: CommandHandler,
+        *,
+        default_permissions: discord.Permissions | None,
+        dev_guild_id: int | None,
+        sync: bool,
+    ) -> None:
+        super().__init__(intents=discord.Intents(guilds=True))
+        self.handler = handler
+        self.tree = app_commands.CommandTree(self)
+        self.tree.add_command(PolicyGroup(default_permissions))
+        self.add_dynamic_items(AlertButton)
+        self._dev_guild_id = dev_guild_id
+        self._sync = sync
+
+    async def setup_hook(self) -> None:
+        """Ask for the gateway URL (so ``POLICYBOT_DISCORD_API_URL`` decides it too) and sync
+        the commands: to one guild when ``DISCORD_DEV_GUILD_ID`` is set (instant), else
+        globally."""
+        _shards, url, _limits = await self.http.get_bot_gateway()
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        if not self._sync:
+            return
+        try:
+            if self._dev_guild_id is not None:
+                guild = discord.Object(id=self._dev_guild_id)
+                self.tree.copy_global_to(guild=guild)
+                synced = await self.tree.sync(guild=guild)
+                log.info("discord: /policy synced to guild %s (%d)", guild.id, len(synced))
+            else:
+                synced = await self.tree.sync()
+                log.info("discord: /policy synced globally (%d commands)", len(synced))
+        except (discord.HTTPException, app_commands.AppCommandError) as e:
+            log.error("discord: could not sync /policy, existing commands stay: %s", e)
