@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import sqlalchemy as sa
+
 from bot.config import Settings
 from bot.errors import SourceError
 from bot.model import Change, Gone, NotModified, Observation, Severity, Validators
@@ -126,6 +128,8 @@ class Checker:
             try:
                 outcome = await self.check_one(target)
                 return replace(outcome, seconds=time.perf_counter() - started)
+            except sa.exc.SQLAlchemyError:
+                raise  # the database is down: nothing can be recorded; the tick is retried
             except Exception as e:  # a bug must cost one target one check, never the tick
                 log.exception("check crashed target=%s", target.ref)
                 return self._failed(target, "internal", f"internal error: {type(e).__name__}")

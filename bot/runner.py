@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
@@ -80,7 +81,7 @@ async def run_forever(
     scheduler.start()
     tasks = [asyncio.create_task(_keep_listening(lst, service, settings)) for lst in listeners]
     log.info(
-        "policybot running: tick every %.0fs, checks every %.0fs (+ up to %.0fs jitter)",
+        "policybot running: tick every %gs, checks every %gs (+ up to %gs jitter)",
         settings.tick_seconds,
         settings.check_interval,
         settings.check_jitter,
@@ -141,12 +142,28 @@ async def _keep_listening(listener: Listener, service: Service, settings: Settin
 
 
 def _guard(name: str, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
-    """A job that raises must not kill the scheduler: log once with the traceback, go on."""
+    """A job that raises must not kill the scheduler. A database outage is one warning line
+    (repeats at debug level until it is back), not a traceback per tick; anything else is a
+    bug and is logged with its traceback."""
+    down = False
 
     async def guarded() -> None:
+        nonlocal down
         try:
             await job()
+        except sa.exc.SQLAlchemyError as e:
+            reason = str(e.orig if isinstance(e, sa.exc.DBAPIError) else e).splitlines()[0]
+            if not down:
+                log.warning("%s: database unreachable (%s); retrying every tick", name, reason)
+            else:
+                log.debug("%s: database still unreachable (%s)", name, reason)
+            down = True
+            return
         except Exception:
             log.exception("%s job failed; it runs again at its next interval", name)
+            return
+        if down:
+            log.info("%s: database reachable again", name)
+            down = False
 
     return guarded

@@ -48,6 +48,22 @@ async def start(env: dict[str, str], *args: str, cwd: Path) -> asyncio.subproces
     )
 
 
+async def start_logged(
+    env: dict[str, str], *args: str, cwd: Path, log: Path
+) -> asyncio.subprocess.Process:
+    """A long-running process whose output goes to files: a pipe nobody reads fills up (64 KB)
+    and then blocks the process on its next log line."""
+    out = (log.with_suffix(".out")).open("ab")
+    err = log.open("ab")
+    try:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.cli", *args, env=env, cwd=cwd, stdout=out, stderr=err
+        )
+    finally:
+        out.close()
+        err.close()
+
+
 async def policybot(env: dict[str, str], *args: str, cwd: Path, timeout: float = 45) -> Ran:
     proc = await start(env, *args, cwd=cwd)
     out, err = await asyncio.wait_for(proc.communicate(), timeout)

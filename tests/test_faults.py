@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from aiohttp import web
 
 from bot.store import Store
-from tests.clihelp import cli_env, start
+from tests.clihelp import cli_env, start_logged
 from tests.conftest import Bot
 from tests.fakes.hub import FakeHub
 
@@ -151,7 +151,8 @@ async def test_postgresql_restart_under_load_loses_nothing(
         POLICYBOT_CHECK_JITTER="0",
         POLICYBOT_LOG_LEVEL="WARNING",
     )
-    replicas = [await start(env, "run", cwd=tmp_path) for _ in range(2)]
+    logs = [tmp_path / f"r{n}.log" for n in range(2)]
+    replicas = [await start_logged(env, "run", cwd=tmp_path, log=log) for log in logs]
     try:
         await asyncio.sleep(3)
         for i in range(8):
@@ -169,13 +170,12 @@ async def test_postgresql_restart_under_load_loses_nothing(
             store.close()
         dead = [p for p in replicas if p.returncode is not None]
         if dead:
-            _out, err = await dead[0].communicate()
-            pytest.fail("a replica died during the restart:\n" + err.decode()[-3000:])
+            pytest.fail("a replica died during the restart:\n" + logs[0].read_text()[-3000:])
     finally:
         for proc in replicas:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)
-        outs = await asyncio.gather(*(asyncio.wait_for(p.communicate(), 20) for p in replicas))
-    assert counts == {"sent": 12}, (counts, [o[1].decode()[-800:] for o in outs])
+        await asyncio.gather(*(asyncio.wait_for(p.wait(), 20) for p in replicas))
+    assert counts == {"sent": 12}, (counts, [log.read_text()[-1500:] for log in logs])
     assert sorted(flaky.accepted).count("MIT (permissive) → Apache-2.0 (permissive) · lateral") >= 8
     assert len(flaky.accepted) >= 12

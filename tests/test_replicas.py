@@ -20,7 +20,7 @@ import pytest
 from aiohttp import web
 
 from bot.store import Store
-from tests.clihelp import cli_env, start
+from tests.clihelp import cli_env, start_logged
 from tests.fakes.hub import FakeHub
 
 TARGETS = 12
@@ -79,7 +79,9 @@ async def test_three_replicas_killed_at_random_lose_nothing(
         POLICYBOT_LEASE_SECONDS="3",
         POLICYBOT_LOG_LEVEL="WARNING",
     )
-    replicas = [await start(env, "run", cwd=tmp_path) for _ in range(3)]
+    replicas = [
+        await start_logged(env, "run", cwd=tmp_path, log=tmp_path / f"r{n}.log") for n in range(3)
+    ]
     kills = 0
     try:
         for _cycle in range(CYCLES):
@@ -91,7 +93,9 @@ async def test_three_replicas_killed_at_random_lose_nothing(
             replicas[victim].send_signal(signal.SIGKILL)
             await replicas[victim].wait()
             kills += 1
-            replicas[victim] = await start(env, "run", cwd=tmp_path)
+            replicas[victim] = await start_logged(
+                env, "run", cwd=tmp_path, log=tmp_path / f"r{victim}.log"
+            )
 
         # Quiet period: no more changes; the survivors finish every check and delivery.
         store = Store.open(pg_url)
@@ -116,7 +120,7 @@ async def test_three_replicas_killed_at_random_lose_nothing(
         for proc in replicas:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)
-        await asyncio.gather(*(asyncio.wait_for(p.communicate(), 20) for p in replicas))
+        await asyncio.gather(*(asyncio.wait_for(p.wait(), 20) for p in replicas))
 
     received = Counter(receiver.nonces)
     duplicates = sum(n - 1 for n in received.values())
@@ -126,7 +130,7 @@ async def test_three_replicas_killed_at_random_lose_nothing(
     )
     assert converged, "every target's last snapshot matches the Hub"
     assert counts.get("pending", 0) == 0 and counts.get("failed", 0) == 0
-    assert changes > CYCLES, "changes were in flight throughout"
+    assert changes >= 20, "changes were in flight throughout"
     assert sent == set(received), "every alert the database calls sent was received, no other"
     assert len(sent) == changes, "one alert per check that found a change"
     # At most one duplicate per crash that fell between a post and its acknowledgement.

@@ -76,7 +76,8 @@ def test_mirror_hosts_are_read_like_huggingface() -> None:
     [
         ("console", True),
         ("slack:C0123ABCD", True),
-        ("discord:1122", True),
+        ("discord:112233445566778899", True),
+        ("discord:1122", False),
         ("webhook:https://x.example/h", True),
         ("slack", False),
         ("teams:x", False),
@@ -272,3 +273,13 @@ def test_log_lines_never_carry_tokens_or_webhook_urls(secret: str) -> None:
 def test_configured_secrets_are_redacted_whatever_their_shape() -> None:
     redact = Redactor(["s3cr3t-signing-value"])
     assert redact("sig=s3cr3t-signing-value") == "sig=<redacted>"
+
+
+def test_a_copied_env_example_is_a_valid_configuration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    monkeypatch.chdir(tmp_path)
+    settings = Settings()
+    assert settings.database_url == "sqlite:///policybot.db"
+    assert settings.http_port is None and settings.hf_token is not None

@@ -762,7 +762,23 @@ def create_engine(url: str) -> sa.Engine:
             cur.close()
 
         return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    # A database that restarts must cost a few failed ticks, never a hung process: every
+    # connection attempt and every statement is bounded.
+    parsed = sa.engine.make_url(url)
+    given = parsed.query.get("options")
+    given = " ".join(given) if isinstance(given, tuple) else given
+    options = " ".join(filter(None, [given, "-c statement_timeout=60000 -c lock_timeout=30000"]))
+    return sa.create_engine(
+        parsed.difference_update_query(["options"]),
+        pool_pre_ping=True,
+        pool_timeout=30,
+        connect_args={
+            "connect_timeout": 10,
+            "options": options,
+            "keepalives": 1,
+            "keepalives_idle": 30,
+        },
+    )
 
 
 __all__ = ["Store", "create_engine", "metadata"]
