@@ -109,6 +109,12 @@ class SlackAdapter:
 
     # -- receiving commands ---------------------------------------------------------------
 
+    @property
+    def single_owner(self) -> bool:
+        """Socket Mode is one connection for the whole app: one replica holds it. HTTP mode
+        serves behind a load balancer: every replica answers."""
+        return self.settings.slack_app_token is not None
+
     async def listen(self, service: Service) -> None:
         """Receive commands and clicks until cancelled (Socket Mode, else HTTP mode)."""
         app_token = self.settings.slack_app_token

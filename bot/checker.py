@@ -153,7 +153,12 @@ class Checker:
         prev = self.store.latest_snapshot(target)
         if isinstance(result, NotModified):
             self.store.record_check(
-                target.id, now, self._next_ok(now), None, queue=self._recovery(target, now)
+                target.id,
+                now,
+                self._next_ok(now),
+                None,
+                queue=self._recovery(target, now),
+                validators=result.validators,
             )
             return CheckOutcome(target.ref, "not-modified", facts=prev.facts if prev else None)
         if isinstance(result, Gone):
@@ -301,7 +306,13 @@ class Checker:
         queue: list[NewDelivery] = []
         found: list[Change] = []
         alerted = target.health_alerted
-        if failures >= self.settings.health_after_failures and not target.health_alerted:
+        # Being asked to slow down is the upstream working as designed, not a broken watch.
+        counts_for_health = reason != "rate-limited"
+        if (
+            counts_for_health
+            and failures >= self.settings.health_after_failures
+            and not target.health_alerted
+        ):
             since = target.last_checked_at if target.failures == 0 else None
             change = health_change(True, reason, message, failures, since)
             queue = self._health_deliveries(target, change, now)

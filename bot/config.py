@@ -190,6 +190,13 @@ class Settings(BaseSettings):
     )
     claim_batch: int = Field(500, gt=0, validation_alias=_env("POLICYBOT_CLAIM_BATCH"))
     lease_seconds: float = Field(300.0, gt=0, validation_alias=_env("POLICYBOT_LEASE_SECONDS"))
+    delivery_lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        validation_alias=_env("POLICYBOT_DELIVERY_LEASE_SECONDS"),
+        description="how long a replica may hold a delivery it is sending before another may "
+        "retry it; short, so a retry after a crash falls inside Discord's nonce window",
+    )
     concurrency: int = Field(
         20,
         gt=0,

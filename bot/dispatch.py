@@ -73,7 +73,7 @@ class Dispatcher:
         """Send everything that is due now. One flush at a time per process."""
         async with self._lock:
             result = DispatchResult()
-            lease = timedelta(seconds=self.settings.lease_seconds)
+            lease = timedelta(seconds=self.settings.delivery_lease_seconds)
             while True:
                 batch = self.store.claim_deliveries(self.clock(), self.owner, lease, 200)
                 if not batch:
@@ -98,9 +98,11 @@ class Dispatcher:
                 self._no_adapter(channel, address.platform, rows[index:], result)
                 return
             await self._pace(channel, adapter.min_interval)
-            reply_to = self.store.thread_parent(row.target_id, channel)
             try:
                 alert = Alert.from_json(row.payload)
+                reply_to = (
+                    self.store.thread_parent(row.target_id, channel) if alert.threaded else None
+                )
                 message_id = await asyncio.wait_for(
                     adapter.deliver(address.address, alert, reply_to=reply_to, nonce=row.nonce),
                     timeout=self.settings.delivery_timeout,

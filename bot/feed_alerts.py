@@ -122,6 +122,7 @@ def entry_alert(
         links=tuple(links),
         actions=default_actions(info.target),
         detected_at=detected_at,
+        threaded=False,
     )
 
 
@@ -170,4 +171,5 @@ def grouped_alert(
         links=tuple(links),
         actions=default_actions(info.target),
         detected_at=detected_at,
+        threaded=False,
     )

@@ -152,6 +152,9 @@ class Alert:
     links: tuple[Link, ...] = ()
     actions: tuple[Action, ...] = ()
     detected_at: datetime | None = None
+    # Follow-ups about one target thread under its first alert (a licence reverted); a stream
+    # of independent items (feed entries) must not.
+    threaded: bool = True
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -165,6 +168,7 @@ class Alert:
             "links": [{"label": lk.label, "url": lk.url} for lk in self.links],
             "actions": [{"kind": a.kind, "label": a.label, "value": a.value} for a in self.actions],
             "detected_at": self.detected_at.isoformat() if self.detected_at else None,
+            "threaded": self.threaded,
         }
 
     @classmethod
@@ -183,6 +187,7 @@ class Alert:
                 Action(a["kind"], a["label"], a["value"]) for a in data.get("actions", ())
             ),
             detected_at=datetime.fromisoformat(detected) if detected else None,
+            threaded=bool(data.get("threaded", True)),
         )
 
 

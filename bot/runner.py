@@ -106,6 +106,9 @@ async def _keep_listening(listener: Listener, service: Service, settings: Settin
     """Run ``listener`` only while this process holds its lease, so that of several replicas
     exactly one holds the chat connection; another takes over within one lease period when
     the holder dies. A listener that fails is restarted with backoff."""
+    if not getattr(listener, "single_owner", True):
+        await _restart_forever(listener, service)
+        return
     name = f"listener:{getattr(listener, 'platform', type(listener).__name__)}"
     ttl = timedelta(seconds=settings.lease_seconds)
     beat = max(0.05, settings.lease_seconds / 3)
@@ -139,6 +142,19 @@ async def _keep_listening(listener: Listener, service: Service, settings: Settin
                 delay = min(delay * 2, 300.0)
     finally:
         service.store.release_lease(name, owner)
+
+
+async def _restart_forever(listener: Listener, service: Service) -> None:
+    """A listener every replica runs (e.g. an HTTP endpoint): restarted with backoff."""
+    delay = 1.0
+    while True:
+        try:
+            await listener.listen(service)
+            delay = 1.0
+        except Exception:
+            log.exception("%s failed; restarting in %.0f s", type(listener).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 300.0)
 
 
 def _guard(name: str, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.model import Change, Observation, TargetRef
+from bot.model import Change, Observation, TargetRef, Validators
 from bot.store import migrate
 from bot.store.tables import (
     changes,
@@ -435,8 +435,13 @@ class Store:
         queue: Iterable[NewDelivery] = (),
         *,
         new_snapshot: bool = True,
+        validators: Validators | None = None,
     ) -> None:
-        """Record a successful check in ONE transaction: snapshot, changes, outbox, schedule."""
+        """Record a successful check in ONE transaction: snapshot, changes, outbox, schedule.
+
+        ``validators`` (from a 304) refresh the stored ETag / Last-Modified when the upstream
+        sent new ones.
+        """
         values: dict[str, Any] = {
             "last_checked_at": now,
             "last_ok_at": now,
@@ -449,6 +454,11 @@ class Store:
             "lease_owner": None,
             "lease_until": None,
         }
+        if validators is not None:
+            if validators.etag:
+                values["etag"] = validators.etag
+            if validators.last_modified:
+                values["last_modified"] = validators.last_modified
         with self.engine.begin() as c:
             snapshot_id = None
             if observation is not None:
