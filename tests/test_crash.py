@@ -7,47 +7,22 @@ transaction that recorded the change and inside the delivery when it is killed.
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from bot.store import Store
 from tests.clihelp import cli_env, policybot, start
 from tests.fakes.hub import FakeHub
-
-
-class Receiver:
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, object]] = []
-        self.hang = False
-        self.got = asyncio.Event()
-        self.url = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        self.bodies.append(json.loads(await request.read()))
-        self.got.set()
-        if self.hang:
-            await asyncio.sleep(3600)
-        return web.json_response({"ok": True})
+from tests.receivers import Receiver, serve_receiver
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    rec = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", rec.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    rec.url = f"http://127.0.0.1:{port}/hook"
-    yield rec
-    await runner.cleanup()
+    async with serve_receiver() as rec:
+        yield rec
 
 
 async def test_kill_between_detection_and_delivery_loses_nothing(

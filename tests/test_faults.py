@@ -4,7 +4,6 @@ upstream, PostgreSQL restarted under load."""
 from __future__ import annotations
 
 import asyncio
-import json
 import shutil
 import signal
 import subprocess
@@ -13,47 +12,22 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from aiohttp import web
 
 from bot.store import Store
 from tests.clihelp import cli_env, start_logged
 from tests.conftest import Bot
 from tests.fakes.hub import FakeHub
-
-
-class FlakyReceiver:
-    """A webhook endpoint that answers a script of failures, then 200."""
-
-    def __init__(self) -> None:
-        self.script: list[tuple[int, dict[str, str]]] = []
-        self.accepted: list[str] = []
-        self.url = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = json.loads(await request.read())
-        if self.script:
-            status, headers = self.script.pop(0)
-            return web.json_response({"ok": False}, status=status, headers=headers)
-        self.accepted.append(body["alert"]["lines"][0])
-        return web.json_response({"ok": True})
+from tests.receivers import Receiver, serve_receiver
 
 
 @pytest.fixture
-async def flaky() -> AsyncIterator[FlakyReceiver]:
-    rec = FlakyReceiver()
-    app = web.Application()
-    app.router.add_post("/hook", rec.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    rec.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[union-attr]
-    yield rec
-    await runner.cleanup()
+async def flaky() -> AsyncIterator[Receiver]:
+    async with serve_receiver() as rec:
+        yield rec
 
 
 async def test_alerts_wait_out_500s_and_429s_then_arrive_once_in_order(
-    bot: Bot, hub: FakeHub, flaky: FlakyReceiver
+    bot: Bot, hub: FakeHub, flaky: Receiver
 ) -> None:
     hub.set_repo("acme/x", license="mit")
     await bot.run(f"watch hf:acme/x --to webhook:{flaky.url}")
@@ -68,11 +42,11 @@ async def test_alerts_wait_out_500s_and_429s_then_arrive_once_in_order(
         await bot.service.dispatcher.flush()
         bot.clock.advance(minutes=5)
     assert flaky.script == [], "every failure was met"
-    assert flaky.accepted == expected, "all delivered, once each, in order"
+    assert flaky.first_lines == expected, "all delivered, once each, in order"
     assert bot.store.delivery_counts() == {"sent": 4}
 
 
-async def test_429_retry_after_is_honoured(bot: Bot, hub: FakeHub, flaky: FlakyReceiver) -> None:
+async def test_429_retry_after_is_honoured(bot: Bot, hub: FakeHub, flaky: Receiver) -> None:
     hub.set_repo("acme/x", license="mit")
     await bot.run(f"watch hf:acme/x --to webhook:{flaky.url}")
     flaky.script = [(429, {"Retry-After": "600"})]
@@ -82,10 +56,10 @@ async def test_429_retry_after_is_honoured(bot: Bot, hub: FakeHub, flaky: FlakyR
     await bot.service.dispatcher.flush()
     bot.clock.advance(seconds=590)
     await bot.service.dispatcher.flush()
-    assert flaky.accepted == [], "not before Retry-After"
+    assert flaky.first_lines == [], "not before Retry-After"
     bot.clock.advance(seconds=20)
     await bot.service.dispatcher.flush()
-    assert len(flaky.accepted) == 1
+    assert len(flaky.first_lines) == 1
 
 
 async def test_a_hanging_upstream_does_not_hold_up_other_targets(bot: Bot, hub: FakeHub) -> None:
@@ -128,7 +102,7 @@ def _pg_ctl() -> list[str] | None:
 
 @pytest.mark.timeout(180)
 async def test_postgresql_restart_under_load_loses_nothing(
-    hub: FakeHub, flaky: FlakyReceiver, pg_url: str, tmp_path: Path
+    hub: FakeHub, flaky: Receiver, pg_url: str, tmp_path: Path
 ) -> None:
     restart = _pg_ctl()
     if restart is None:
@@ -177,5 +151,7 @@ async def test_postgresql_restart_under_load_loses_nothing(
                 proc.send_signal(signal.SIGTERM)
         await asyncio.gather(*(asyncio.wait_for(p.wait(), 20) for p in replicas))
     assert counts == {"sent": 12}, (counts, [log.read_text()[-1500:] for log in logs])
-    assert sorted(flaky.accepted).count("MIT (permissive) → Apache-2.0 (permissive) · lateral") >= 8
-    assert len(flaky.accepted) >= 12
+    assert (
+        sorted(flaky.first_lines).count("MIT (permissive) → Apache-2.0 (permissive) · lateral") >= 8
+    )
+    assert len(flaky.first_lines) >= 12

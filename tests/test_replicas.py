@@ -9,7 +9,6 @@ nonce received again after a crash between the post and its acknowledgement) are
 from __future__ import annotations
 
 import asyncio
-import json
 import random
 import signal
 from collections import Counter
@@ -17,41 +16,21 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 
 from bot.store import Store
 from tests.clihelp import cli_env, start_logged
 from tests.fakes.hub import FakeHub
+from tests.receivers import Receiver, serve_receiver
 
 TARGETS = 12
 CYCLES = 50
 LICENCES = ("mit", "apache-2.0", "cc-by-nc-4.0", "gpl-3.0")
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.nonces: list[str] = []
-        self.url = ""
-
-    async def handle(self, request: web.Request) -> web.Response:
-        body = json.loads(await request.read())
-        await asyncio.sleep(random.uniform(0, 0.05))  # widen the post→acknowledge window
-        self.nonces.append(body["nonce"])
-        return web.json_response({"ok": True})
-
-
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
-    rec = Receiver()
-    app = web.Application()
-    app.router.add_post("/hook", rec.handle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    rec.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/hook"  # type: ignore[union-attr]
-    yield rec
-    await runner.cleanup()
+    async with serve_receiver(Receiver(jitter=0.05)) as rec:
+        yield rec
 
 
 @pytest.mark.timeout(300)
@@ -122,11 +101,11 @@ async def test_three_replicas_killed_at_random_lose_nothing(
                 proc.send_signal(signal.SIGTERM)
         await asyncio.gather(*(asyncio.wait_for(p.wait(), 20) for p in replicas))
 
-    received = Counter(receiver.nonces)
+    received = Counter(str(b["nonce"]) for b in receiver.bodies)
     duplicates = sum(n - 1 for n in received.values())
     print(
         f"\nreplicas: {kills} kills, {changes} changes, {len(sent)} alerts sent, "
-        f"{len(receiver.nonces)} posts received, {duplicates} duplicate posts"
+        f"{len(receiver.bodies)} posts received, {duplicates} duplicate posts"
     )
     assert converged, "every target's last snapshot matches the Hub"
     assert counts.get("pending", 0) == 0 and counts.get("failed", 0) == 0
