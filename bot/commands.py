@@ -99,8 +99,9 @@ USAGE = {
 }
 
 HELP_TEXT = (
-    "Targets: hf:owner/name, hf:datasets/owner/name, hf:spaces/owner/name, or any "
-    "huggingface.co URL.",
+    "Targets: hf:owner/name, hf:datasets/owner/name, hf:spaces/owner/name, github:owner/repo, "
+    "page:<url>, feed:<url>, or any huggingface.co, github.com or web URL.",
+    "Pages: --select CSS picks the region that matters, --ignore REGEX drops noisy text.",
     "Feeds: feed:<url> or the feed's URL; --keywords a,b,-c picks entries (-c excludes), "
     "--backfill N posts the newest N once.",
     "Commands:",
