@@ -251,10 +251,11 @@ def test_env_example_documents_every_setting() -> None:
         "https://discord.com/api/webhooks/123456789012345678/tok-en_value",
     ],
 )
-def test_log_lines_never_carry_tokens_or_webhook_urls(secret: str) -> None:
+@pytest.mark.parametrize("as_json", [False, True], ids=["text logs", "json logs"])
+def test_log_lines_never_carry_tokens_or_webhook_urls(secret: str, as_json: bool) -> None:
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(RedactingFormatter(Redactor(), as_json=False))
+    handler.setFormatter(RedactingFormatter(Redactor(), as_json=as_json))
     logger = logging.getLogger("test.redaction")
     logger.addHandler(handler)
     try:
@@ -273,6 +274,25 @@ def test_log_lines_never_carry_tokens_or_webhook_urls(secret: str) -> None:
 def test_configured_secrets_are_redacted_whatever_their_shape() -> None:
     redact = Redactor(["s3cr3t-signing-value"])
     assert redact("sig=s3cr3t-signing-value") == "sig=<redacted>"
+
+
+def test_every_configured_secret_reaches_the_redactor() -> None:
+    settings = Settings(
+        hf_token="hf-plain",
+        github_token="gh-plain",
+        slack_bot_token="bot-plain",
+        slack_app_token="app-plain",
+        slack_signing_secret="sign-plain",
+        discord_bot_token="discord-plain",
+    )  # type: ignore[call-arg]
+    assert set(settings.secrets()) >= {
+        "hf-plain",
+        "gh-plain",
+        "bot-plain",
+        "app-plain",
+        "sign-plain",
+        "discord-plain",
+    }
 
 
 def test_a_copied_env_example_is_a_valid_configuration(
