@@ -367,7 +367,9 @@ class Service:
         """
         entries, problems = self._expand_presets(entries)
         refs: list[TargetRef] = []
+        seen: dict[tuple[str, str], str] = {}  # (target, channel) → where it was listed
         for number, entry in enumerate(entries, start=1):
+            where = entry.where or f"[[watch]] #{number}"
             try:
                 ref = self.parse_ref(entry.target)
                 self._check_options(
@@ -381,7 +383,12 @@ class Service:
                 )
                 refs.append(ref)
             except InvalidTarget as e:
-                problems.append(f"{entry.where or f'[[watch]] #{number}'}: {e}")
+                problems.append(f"{where}: {e}")
+                continue
+            for channel in entry.channels:  # twice would leave the result to the order
+                first = seen.setdefault((str(ref), str(parse_channel(channel))), where)
+                if first != where:
+                    problems.append(f"{where}: {ref} → {channel} is already listed ({first})")
         if problems:
             raise UsageError("invalid watch list:\n" + "\n".join(problems))
         now = self.clock()
@@ -442,7 +449,11 @@ class Service:
                 problems.append(f"{where}: {e}")
                 continue
             for expanded in presets.expand(preset, entry.channels, entry.min_severity):
-                out.append(replace(expanded, muted_until=entry.muted_until))
+                out.append(
+                    replace(
+                        expanded, muted_until=entry.muted_until, where=f"{where}: {expanded.where}"
+                    )
+                )
         return out, problems
 
     def export_watchlist(self, channel: str | None = None) -> list[WatchEntry]:

@@ -22,6 +22,7 @@ from tests.fakes.web import FakeWeb
 
 CATALOGUE = presets.catalogue()
 ISSUE_PRESETS = {"huggingface", "docker", "github", "openai", "reddit"}
+SLACK = "slack:C0123ABCD"
 
 
 # ------------------------------------------------------------------- the data file
@@ -107,6 +108,15 @@ async def test_watch_preset_subscribes_every_source_once_and_again_changes_nothi
     again = await bot.run("watch preset:huggingface --min-severity notice")
     assert "6 sources, 0 new" in again and again.count("  kept ") == 6
     assert len(bot.store.list_watches()) == 6
+
+
+@pytest.mark.parametrize("name", sorted(ISSUE_PRESETS))
+async def test_every_preset_passes_the_bots_own_checks(name: str, bot: Bot) -> None:
+    """The SSRF gate (public hosts only), the kinds this build supports, options per kind."""
+    reply = await bot.run(f"watch preset:{name} --to {SLACK}")
+    count = len(CATALOGUE[name].sources)
+    assert f"{count} sources, {count} new" in reply, reply
+    assert len(bot.store.list_watches(SLACK)) == count
 
 
 async def test_a_bad_preset_or_options_subscribe_nothing(bot: Bot) -> None:

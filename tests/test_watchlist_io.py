@@ -197,6 +197,28 @@ async def test_entries_the_bot_cannot_watch_stop_the_whole_import(
         await bot.close()
 
 
+async def test_a_watch_listed_twice_for_a_channel_is_refused(clock: Clock, tmp_path: Path) -> None:
+    """Two settings for one watch would leave the result to the order of the file, and a
+    re-import would never say "kept"."""
+    bot = Bot(make_settings(f"sqlite:///{tmp_path / 'b.db'}"), clock)
+    try:
+        text = (
+            '[[watch]]\ntarget = "preset:huggingface"\n\n'
+            '[[watch]]\ntarget = "https://github.com/huggingface/transformers"\n'
+            'min_severity = "critical"\n'
+        )
+        with pytest.raises(UsageError) as caught:
+            bot.service.apply_watchlist(watchlist.loads(text, "team.toml", "console"))
+        assert str(caught.value).splitlines()[1:] == [
+            "team.toml:4: [[watch]] #2: github:huggingface/transformers → console is already "
+            "listed (team.toml:1: [[watch]] #1: preset:huggingface v1 "
+            "github:huggingface/transformers)"
+        ]
+        assert bot.store.list_watches() == []
+    finally:
+        await bot.close()
+
+
 # ------------------------------------------------------------------- the CLI
 
 
