@@ -83,7 +83,7 @@ def catalogue() -> dict[str, Preset]:
 def find(name: str, presets: Mapping[str, Preset]) -> Preset:
     preset = presets.get(name.strip().lower())
     if preset is None:
-        close = difflib.get_close_matches(name.lower(), list(presets), n=1)
+        close = difflib.get_close_matches(name.lower(), list(presets), n=1, cutoff=0.7)
         hint = f" (did you mean preset:{close[0]}?)" if close else ""
         raise InvalidTarget(
             f"no preset {name!r}{hint}; presets: "
