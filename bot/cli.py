@@ -35,6 +35,7 @@ from bot.service import Invocation, Service
 from bot.sources import build_sources
 from bot.store import Store
 from bot.store.migrate import upgrade
+from bot.watchlist import dumps as dumps_watchlist
 from bot.watchlist import load as load_watchlist
 
 app = typer.Typer(
@@ -246,6 +247,35 @@ def import_(path: Annotated[Path, typer.Argument(help="watch list (TOML)")]) -> 
             typer.echo(line)
 
     _main(work)
+
+
+@app.command()
+def export(
+    to: Annotated[str | None, typer.Option(help="only this channel's watches")] = None,
+) -> None:
+    """Print the watches (all, or one channel's) as a watch list; import reads it back."""
+
+    async def work(service: Service, settings: Settings) -> str:
+        channel = str(parse_channel(to)) if to else None
+        entries = service.export_watchlist(channel)
+        header = [
+            f"policybot watch list: {len(entries)} entries"
+            + (f" of {channel}" if channel else "")
+            + f", exported {service.clock():%Y-%m-%d %H:%M} UTC.",
+            "Apply with: policybot import FILE (re-importing changes nothing).",
+            "It may contain webhook URLs: keep it as private as your tokens.",
+        ]
+        return dumps_watchlist(entries, header)
+
+    typer.echo(_main(work), nl=False)
+
+
+@app.command("presets")
+def presets_(
+    name: Annotated[str | None, typer.Argument(help="show this preset's sources")] = None,
+) -> None:
+    """List the platform presets (watch preset:<name>), or one preset's sources and why."""
+    _run_command(cmds.Presets(name))
 
 
 @db_app.command("upgrade")

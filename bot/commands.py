@@ -63,11 +63,16 @@ class Mute:
 
 
 @dataclass(frozen=True, slots=True)
+class Presets:
+    name: str | None = None  # one preset's sources, or the list of presets
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     topic: str | None = None
 
 
-Command = Watch | Unwatch | ListWatches | History | Diff | Check | Mute | Help
+Command = Watch | Unwatch | ListWatches | History | Diff | Check | Mute | Presets | Help
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +100,7 @@ USAGE = {
     "diff": "diff <target>",
     "check": "check [<target>…]",
     "mute": "mute <target> [7d]",
+    "presets": "presets [<name>]",
     "help": "help [command]",
 }
 
@@ -104,6 +110,8 @@ HELP_TEXT = (
     "Pages: --select CSS picks the region that matters, --ignore REGEX drops noisy text.",
     "Feeds: feed:<url> or the feed's URL; --keywords a,b,-c picks entries (-c excludes), "
     "--backfill N posts the newest N once.",
+    "Presets: watch preset:huggingface (docker, github, openai, reddit) watches a platform's "
+    "terms, pricing, news and flagship licences; presets lists them.",
     "Commands:",
     *(f"  {usage}" for usage in USAGE.values()),
 )
@@ -124,6 +132,7 @@ _OPTIONS: dict[str, dict[str, str]] = {
     "diff": {},
     "check": {},
     "mute": {"--to": "value"},
+    "presets": {},
     "help": {},
 }
 MAX_BACKFILL = 100
@@ -238,6 +247,10 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
             raise UsageError("mute: give a target and optionally a duration like 7d")
         days = parse_duration_days(args[1]) if len(args) == 2 else 7.0
         return Mute(args[0], days, to=to)
+    if name == "presets":
+        if len(args) > 1:
+            raise UsageError("presets: give at most one preset name")
+        return Presets(args[0] if args else None)
     return Help(args[0] if args else None)
 
 

@@ -48,6 +48,11 @@ def parse_target(text: str, *, hub_hosts: frozenset[str] = frozenset()) -> Targe
     if not raw:
         raise InvalidTarget("missing target: give a reference like hf:owner/name or a URL")
     lowered = raw.lower()
+    if lowered.startswith("preset:"):
+        raise InvalidTarget(
+            f"{raw!r} is a preset (a set of watches), not one target: use it with watch; "
+            "its sources are then ordinary watches (see list)"
+        )
     if lowered.startswith("hf:"):
         return _hf_path(raw[3:], raw)
     if lowered.startswith("github:"):
@@ -61,6 +66,18 @@ def parse_target(text: str, *, hub_hosts: frozenset[str] = frozenset()) -> Targe
         f"cannot read {raw!r} as a target: use hf:owner/name, hf:datasets/owner/name, "
         "hf:spaces/owner/name, github:owner/repo, page:<url>, feed:<url> or a URL"
     )
+
+
+def preset_name(text: str) -> str | None:
+    """``preset:huggingface`` → ``"huggingface"``; None for anything else. Only ``watch``
+    takes presets: they expand into ordinary targets and are never stored as one."""
+    raw = text.strip()
+    if raw.lower().startswith("preset:"):
+        name = raw[7:].strip().lower()
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
+            raise InvalidTarget(f"{raw!r}: a preset name is a word, e.g. preset:huggingface")
+        return name
+    return None
 
 
 def _from_url(raw: str, hub_hosts: frozenset[str]) -> TargetRef:

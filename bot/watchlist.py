@@ -1,26 +1,45 @@
 """Declarative watch lists (TOML), so a team can keep its watches in git.
 
     [[watch]]
-    target = "hf:meta-llama/Llama-2-7b-hf"
+    target = "hf:meta-llama/Llama-2-7b-hf"   # or "preset:huggingface"
     to = ["console"]            # optional; POLICYBOT_DEFAULT_CHANNEL otherwise
     min_severity = "notice"     # optional
+    select = "main article"     # page: targets only
+    ignore = ["^Last updated"]  # page: targets only
+    keywords = ["pricing"]      # feed: targets only
+    muted_until = 2026-02-01T09:00:00Z   # optional
 
 The whole file is validated before anything is applied: an invalid entry is reported with the
-file, the entry number and the reason, and nothing is half-applied.
+file, the line of its ``[[watch]]`` header and the reason, and nothing is half-applied.
+:func:`dumps` writes the same format back (``policybot export``), so export → import
+round-trips and a second import changes nothing.
+
+Reading uses the standard library's ``tomllib``; writing uses ``tomli-w`` (the same
+author's writer: the standard library cannot write TOML, and hand-escaping strings is how
+round trips break).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+import tomli_w
 
 from bot.errors import UsageError
 from bot.model import Severity
 from bot.refs import parse_channel
 
-_KEYS = {"target", "to", "min_severity", "select", "ignore", "keywords"}
+_KEYS = {"target", "to", "min_severity", "select", "ignore", "keywords", "muted_until"}
+# A `[[watch]]` header on its own line: where each entry starts, for error messages
+# (tomllib reports positions only for syntax errors).
+_HEADER = re.compile(r"^[ \t]*\[\[[ \t]*watch[ \t]*\]\][ \t]*(?:#.*)?$", re.MULTILINE)
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,29 +50,58 @@ class WatchEntry:
     select: str | None
     ignore: tuple[str, ...]
     keywords: tuple[str, ...]
+    muted_until: datetime | None = None  # None: leave any mute as it is
+    where: str = ""  # "watches.toml:12" for error messages; "" when not from a file
 
 
 def load(path: Path, default_channel: str) -> list[WatchEntry]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise UsageError(f"{path}: cannot read the watch list: {e.strerror or e}") from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise UsageError(f"{path}: cannot read the watch list: {why}") from None
+    return loads(text, str(path), default_channel)
+
+
+def loads(text: str, where: str, default_channel: str) -> list[WatchEntry]:
+    """Parse and validate a watch list's text; errors name ``where`` and the line."""
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise UsageError(f"{path}: not valid TOML: {e}") from None
-    return parse(data, str(path), default_channel)
+        message = str(e)
+        position = _TOML_POSITION.search(message)
+        if position:
+            message = _TOML_POSITION.sub("", message)
+            raise UsageError(
+                f"{where}:{position.group(1)}: not valid TOML: {message} "
+                f"(column {position.group(2)})"
+            ) from None
+        raise UsageError(f"{where}: not valid TOML: {message}") from None
+    lines = [text.count("\n", 0, m.start()) + 1 for m in _HEADER.finditer(text)]
+    return parse(data, where, default_channel, header_lines=lines)
 
 
-def parse(data: dict[str, Any], where: str, default_channel: str) -> list[WatchEntry]:
+def parse(
+    data: dict[str, Any],
+    where: str,
+    default_channel: str,
+    header_lines: Sequence[int] = (),
+) -> list[WatchEntry]:
+    """Validate parsed TOML. ``header_lines`` are the lines of the ``[[watch]]`` headers in
+    order; when they do not match the entries one to one (inline tables), entries are named
+    by number only."""
     entries = data.get("watch", [])
     unknown_top = set(data) - {"watch"}
     problems = [f"{where}: unknown top-level key {k!r}" for k in sorted(unknown_top)]
     if not isinstance(entries, list):
         raise UsageError(f"{where}: 'watch' must be an array of tables ([[watch]])")
+    use_lines = len(header_lines) == len(entries)
     out: list[WatchEntry] = []
     for number, entry in enumerate(entries, start=1):
-        label = f"{where}: [[watch]] #{number}"
+        place = f"{where}:{header_lines[number - 1]}" if use_lines else where
+        label = f"{place}: [[watch]] #{number}"
         try:
-            out.append(_entry(entry, default_channel))
+            out.append(_entry(entry, default_channel, label))
         except (UsageError, ValueError, TypeError) as e:
             problems.append(f"{label}: {e}")
     if problems:
@@ -61,7 +109,16 @@ def parse(data: dict[str, Any], where: str, default_channel: str) -> list[WatchE
     return out
 
 
-def _entry(entry: Any, default_channel: str) -> WatchEntry:
+def _strings(entry: dict[str, Any], key: str) -> tuple[str, ...]:
+    value = entry.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise TypeError(f"'{key}' must be a string or a list of strings")
+    return tuple(v for v in value if v.strip())
+
+
+def _entry(entry: Any, default_channel: str, label: str) -> WatchEntry:
     if not isinstance(entry, dict):
         raise TypeError("each entry must be a table")
     unknown = set(entry) - _KEYS
@@ -72,15 +129,56 @@ def _entry(entry: Any, default_channel: str) -> WatchEntry:
     target = entry.get("target")
     if not isinstance(target, str) or not target.strip():
         raise ValueError("'target' is required and must be a string")
-    to = entry.get("to", [default_channel])
-    channels = (to,) if isinstance(to, str) else tuple(to)
+    channels = _strings(entry, "to") if "to" in entry else (default_channel,)
+    if not channels:
+        raise ValueError("'to' names no channel")
     for channel in channels:
-        parse_channel(str(channel))
+        parse_channel(channel)
+    select = entry.get("select")
+    if select is not None and not isinstance(select, str):
+        raise TypeError("'select' must be a string (a CSS selector)")
+    ignore = _strings(entry, "ignore")
+    for pattern in ignore:
+        try:
+            re.compile(pattern)
+        except re.error as e:
+            raise ValueError(f"ignore {pattern!r} is not a valid regex: {e}") from None
+    muted = entry.get("muted_until")
+    if muted is not None and (not isinstance(muted, datetime) or muted.tzinfo is None):
+        raise ValueError("'muted_until' must be a date-time with a zone, e.g. 2026-02-01T09:00Z")
+    severity = entry.get("min_severity", "info")
+    if not isinstance(severity, str):
+        raise TypeError("'min_severity' must be a string")
     return WatchEntry(
         target=target.strip(),
-        channels=tuple(str(c) for c in channels),
-        min_severity=Severity.parse(str(entry.get("min_severity", "info"))),
-        select=entry.get("select"),
-        ignore=tuple(entry.get("ignore", ())),
-        keywords=tuple(entry.get("keywords", ())),
+        channels=tuple(str(parse_channel(c)) for c in channels),
+        min_severity=Severity.parse(severity),
+        select=select,
+        ignore=ignore,
+        keywords=_strings(entry, "keywords"),
+        muted_until=muted,
+        where=label,
     )
+
+
+def dumps(entries: Sequence[WatchEntry], header: Sequence[str] = ()) -> str:
+    """A watch list that :func:`loads` reads back into the same entries."""
+    tables: list[dict[str, Any]] = []
+    for e in entries:
+        table: dict[str, Any] = {
+            "target": e.target,
+            "to": list(e.channels),
+            "min_severity": e.min_severity.value,
+        }
+        if e.select:
+            table["select"] = e.select
+        if e.ignore:
+            table["ignore"] = list(e.ignore)
+        if e.keywords:
+            table["keywords"] = list(e.keywords)
+        if e.muted_until is not None:
+            table["muted_until"] = e.muted_until
+        tables.append(table)
+    comments = "".join(f"# {line}\n" for line in header)
+    body = tomli_w.dumps({"watch": tables}) if tables else ""
+    return comments + ("\n" if comments and body else "") + body
