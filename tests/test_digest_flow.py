@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from tests.conftest import Bot, Clock, make_settings
+from tests.fakes.feedserver import FeedServer, item, rss
 from tests.fakes.hub import FakeHub
 
 ROME = ZoneInfo("Europe/Rome")
@@ -219,3 +220,30 @@ async def test_mute_still_silences_a_digest_subscription(bot: Bot, hub: FakeHub)
     bot.clock.advance(days=1)
     sent, text = await bot.cycle()
     assert sent == 1 and "Digest: 1 change on 1 target" in text and "gated (auto) → public" in text
+
+
+async def test_feed_entries_follow_each_subscriptions_own_digest_setting(bot: Bot) -> None:
+    """Feeds announce per subscription (bot.checker._per_subscription): one channel takes a
+    digest, another the same entries at once, from one fetch."""
+    async with FeedServer() as web:
+        url = web.set("/f.xml", rss([_post(1)]))
+        await bot.run(f"watch feed:{url} --digest daily --at 09:00 --tz Europe/Rome")
+        await bot.run(f"watch feed:{url} --to webhook:{web.hook_url('now')}")
+        web.set("/f.xml", rss([_post(2), _post(3), _post(1)]))
+        bot.clock.advance(hours=2)
+        assert await bot.cycle() == (2, ""), "the immediate channel got both, the console none"
+        assert sorted(a["title"] for a in web.hooked("now")) == ["Post 2", "Post 3"]
+        bot.clock.now = datetime(2026, 1, 6, 8, 0, tzinfo=UTC)
+        sent, text = await bot.cycle()
+        assert sent == 1 and "Digest: 2 changes on 1 target" in text
+        assert f"feed:{url} — 2 changes" in text
+        assert "Post 2" in text and "Post 3" in text
+
+
+def _post(n: int) -> bytes:
+    return item(
+        f"post-{n}",
+        f"Post {n}",
+        link=f"https://blog.example/p/{n}",
+        date=f"Sat, 03 Jan 2026 {n:02d}:00:00 GMT",
+    )
