@@ -247,3 +247,18 @@ def _post(n: int) -> bytes:
         link=f"https://blog.example/p/{n}",
         date=f"Sat, 03 Jan 2026 {n:02d}:00:00 GMT",
     )
+
+
+async def test_unwatching_drops_what_was_collected_for_that_target(bot: Bot, hub: FakeHub) -> None:
+    hub.set_repo("acme/a", license="mit")
+    hub.set_repo("acme/b", license="mit")
+    await _watch_digest(bot, "acme/a", "acme/b")
+    hub.set_repo("acme/a", license="mit", gated="auto")
+    hub.set_repo("acme/b", license="mit", gated="auto")
+    bot.clock.advance(hours=2)
+    await bot.cycle()
+    assert "Stopped watching hf:acme/a" in await bot.run("unwatch hf:acme/a")
+    bot.clock.now = datetime(2026, 1, 6, 8, 0, tzinfo=UTC)
+    sent, text = await bot.cycle()
+    assert sent == 1 and "Digest: 1 change on 1 target" in text
+    assert "hf:acme/b" in text and "hf:acme/a" not in text

@@ -265,11 +265,20 @@ class Store:
             return _row(SubscriptionRow, c.execute(query).one()), created
 
     def unsubscribe(self, target_id: int, channel: str | None = None) -> int:
-        """Remove the channel's subscription (or all of them); returns how many went."""
+        """Remove the channel's subscription (or all of them); returns how many went.
+
+        Alerts about it still held for a digest or quiet hours are dropped with it: "stopped
+        watching" must not be followed by a digest about the target the next morning."""
         with self.engine.begin() as c:
             query = subscriptions.delete().where(subscriptions.c.target_id == target_id)
+            held = deliveries.update().where(
+                deliveries.c.target_id == target_id,
+                deliveries.c.status.in_(("digest", "quiet")),
+            )
             if channel is not None:
                 query = query.where(subscriptions.c.channel == channel)
+                held = held.where(deliveries.c.channel == channel)
+            c.execute(held.values(status="dropped", last_error="unwatched"))
             return c.execute(query).rowcount
 
     def subscriptions_for(self, target_id: int) -> list[SubscriptionRow]:
