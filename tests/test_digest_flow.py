@@ -12,9 +12,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from adapters import discord_embeds, slack_blocks
+from bot.digest import HeldItem, assemble
+from bot.model import Alert, Severity
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.feedserver import FeedServer, item, rss
 from tests.fakes.hub import FakeHub
+from tests.fakes.slack import block_problems
+from tests.test_discord_embeds import assert_within_limits
 
 ROME = ZoneInfo("Europe/Rome")
 
@@ -262,3 +267,29 @@ async def test_unwatching_drops_what_was_collected_for_that_target(bot: Bot, hub
     sent, text = await bot.cycle()
     assert sent == 1 and "Digest: 1 change on 1 target" in text
     assert "hf:acme/b" in text and "hf:acme/a" not in text
+
+
+def test_a_digest_of_many_targets_fits_slack_and_discord_limits() -> None:
+    """A busy day (300 changes on 120 targets) still makes one valid Slack message and one
+    valid Discord embed: the adapters cut the lines and say how many were left out."""
+    t = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+    items = [
+        HeldItem(
+            Alert(
+                f"Access changed — acme/m{n % 120}",
+                Severity.WARNING,
+                f"hf:acme/m{n % 120}",
+                "Hugging Face model",
+                ("public → gated (manual): now gated",),
+            ),
+            t,
+            "digest",
+        )
+        for n in range(300)
+    ]
+    digest = assemble(items, t)
+    assert digest.title == "Digest: 300 changes on 120 targets"
+    slack = slack_blocks.alert_message(digest)
+    assert block_problems(list(slack.blocks)) == []
+    assert re.search(r"… \d+ more lines", str(slack.blocks)), "the cut is said"
+    assert_within_limits(discord_embeds.alert_message(digest))
