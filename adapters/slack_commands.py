@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 WORKING = "Working on it…"
 _FAILED = "Sorry, that failed inside policybot; the error was logged for the operator."
-_CHANGES = (cmds.Watch, cmds.Unwatch, cmds.Mute)
+_CHANGES = (cmds.Watch, cmds.Unwatch, cmds.Mute, cmds.Digest, cmds.Quiet)
 _FETCHES = (cmds.Watch, cmds.Check)
 
 Ack = Callable[..., Awaitable[Any]]

@@ -20,11 +20,13 @@ import sqlalchemy as sa
 
 from bot.config import Settings
 from bot.errors import SourceError
-from bot.model import Change, Gone, NotModified, Observation, Severity, Validators
+from bot.model import Alert, Change, Gone, NotModified, Observation, Severity, Validators
 from bot.render import alert_for, health_change
+from bot.routing import decide
 from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.sources.base import History, Source, StreamSource
 from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
+from bot.store.held import channel_prefs
 
 log = logging.getLogger(__name__)
 
@@ -228,9 +230,7 @@ class Checker:
                 links=source.links(ref, obs.evidence),
                 detected_at=now,
             )
-            severity = alert.severity
-            for channel in route(severity, self.store.subscriptions_for(target.id), now):
-                queue.append(NewDelivery(channel, alert.to_json()))
+            queue.extend(self._timed(alert, self.store.subscriptions_for(target.id), now))
         if found:
             for change in found:
                 log.info(
@@ -259,8 +259,21 @@ class Checker:
         queue: list[NewDelivery] = []
         for sub in self.store.subscriptions_for(target.id):
             for alert in source.announce(target.target_ref, found, facts, sub.options, now):
-                for channel in route(alert.severity, [sub], now):
-                    queue.append(NewDelivery(channel, alert.to_json()))
+                queue.extend(self._timed(alert, [sub], now))
+        return queue
+
+    def _timed(
+        self, alert: Alert, subs: Sequence[SubscriptionRow], now: datetime, *, health: bool = False
+    ) -> list[NewDelivery]:
+        """Who hears of ``alert`` (:func:`route`) and when (:func:`bot.routing.decide`: now,
+        in the channel's next digest, or when its quiet hours end)."""
+        heard = [s for s in subs if route(alert.severity, [s], now, health=health)]
+        prefs = channel_prefs(self.store, (s.channel for s in heard)) if heard else {}
+        queue: list[NewDelivery] = []
+        for sub in heard:
+            timing = decide(alert.severity, sub.options, prefs[sub.channel], now)
+            due = timing.due if timing.status != "pending" else None
+            queue.append(NewDelivery(sub.channel, alert.to_json(), timing.status, due))
         return queue
 
     def _recovery(self, target: TargetRow, now: datetime) -> list[NewDelivery]:
@@ -280,11 +293,7 @@ class Checker:
         source = self.sources.get(target.kind)
         label = source.label(target.target_ref) if source else target.kind
         alert = alert_for(target.ref, label, [change], detected_at=now, actions=False)
-        subs = self.store.subscriptions_for(target.id)
-        return [
-            NewDelivery(ch, alert.to_json())
-            for ch in route(change.severity, subs, now, health=True)
-        ]
+        return self._timed(alert, self.store.subscriptions_for(target.id), now, health=True)
 
     def _failed(
         self, target: TargetRow, reason: str, message: str, retry_after: float | None = None

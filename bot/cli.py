@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shlex
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -176,12 +177,26 @@ def watch(
         int, typer.Option(min=0, max=cmds.MAX_BACKFILL, help="post the newest N entries (feeds)")
     ] = 0,
     min_severity: Annotated[str, typer.Option(help="info|notice|warning|critical")] = "info",
+    digest: Annotated[str | None, typer.Option(help="daily|weekly: collect into a digest")] = None,
+    digest_all: Annotated[bool, typer.Option(help="critical changes wait too")] = False,
+    at: Annotated[str | None, typer.Option(help="the channel's digest time HH:MM")] = None,
+    tz: Annotated[str | None, typer.Option(help="the channel's time zone")] = None,
 ) -> None:
     """Subscribe to targets and take their baseline now."""
     try:
         severity = Severity.parse(min_severity)
     except ValueError as e:
         raise typer.BadParameter(str(e), param_hint="--min-severity") from None
+    given = {
+        "--digest": digest,
+        "--at": at,
+        "--tz": tz,
+        "--digest-all": "yes" if digest_all else None,
+    }
+    try:
+        digest, at, tz = cmds.digest_options({k: v for k, v in given.items() if v is not None})
+    except UsageError as e:
+        raise typer.BadParameter(str(e).removeprefix("watch: ")) from None
     command = cmds.Watch(
         tuple(refs),
         to=to,
@@ -190,6 +205,10 @@ def watch(
         keywords=tuple(k.strip() for k in (keywords or "").split(",") if k.strip()),
         min_severity=severity,
         backfill=backfill,
+        digest=digest,
+        digest_all=digest_all,
+        at=at,
+        tz=tz,
     )
     _run_command(command)
 
@@ -236,6 +255,36 @@ def mute(
     except UsageError as e:
         raise typer.BadParameter(str(e), param_hint="duration") from None
     _run_command(cmds.Mute(ref, days, to=to))
+
+
+@app.command("digest")
+def digest_(
+    when: Annotated[list[str] | None, typer.Argument(help="HH:MM [Europe/Rome] [mon…sun]")] = None,
+    to: Annotated[str | None, typer.Option(help="channel")] = None,
+) -> None:
+    """Show or set a channel's digest time (weekly digests use the weekday)."""
+    _run_text_command("digest", when or [], to)
+
+
+@app.command()
+def quiet(
+    window: Annotated[
+        list[str] | None, typer.Argument(help="22:00-08:00 [Europe/Rome] | off")
+    ] = None,
+    to: Annotated[str | None, typer.Option(help="channel")] = None,
+) -> None:
+    """Show or set a channel's quiet hours (critical alerts still go out at once)."""
+    _run_text_command("quiet", window or [], to)
+
+
+def _run_text_command(name: str, args: list[str], to: str | None) -> None:
+    try:
+        command = cmds.parse(
+            shlex.join([name, *args, *(["--to", to] if to else [])]), allow_to=True
+        )
+    except UsageError as e:
+        raise typer.BadParameter(str(e)) from None
+    _run_command(command)
 
 
 @app.command("import")

@@ -13,6 +13,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from bot import routing
 from bot.errors import UsageError
 from bot.model import Severity
 
@@ -26,6 +27,10 @@ class Watch:
     keywords: tuple[str, ...] = ()
     min_severity: Severity = Severity.INFO
     backfill: int = 0  # feeds: post the newest N entries once
+    digest: str | None = None  # "daily" | "weekly" | "off" (None: immediate, as before)
+    digest_all: bool = False  # critical changes wait for the digest too
+    at: str | None = None  # with --digest: the channel's digest time "HH:MM"
+    tz: str | None = None  # with --digest: the channel's digest time zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +73,32 @@ class Presets:
 
 
 @dataclass(frozen=True, slots=True)
+class Digest:
+    """The channel's digest time; all None shows the current settings."""
+
+    at: str | None = None
+    tz: str | None = None
+    weekday: str | None = None
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quiet:
+    """The channel's quiet hours: ``window`` "22:00-08:00", "off", or None to show them."""
+
+    window: str | None = None
+    tz: str | None = None
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     topic: str | None = None
 
 
-Command = Watch | Unwatch | ListWatches | History | Diff | Check | Mute | Presets | Help
+Command = (
+    Watch | Unwatch | ListWatches | History | Diff | Check | Mute | Presets | Digest | Quiet | Help
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +119,8 @@ class Reply:
 
 USAGE = {
     "watch": "watch <target> [<target>…] [--select CSS] [--ignore REGEX]… [--keywords a,b] "
-    "[--backfill N] [--min-severity info|notice|warning|critical]",
+    "[--backfill N] [--min-severity info|notice|warning|critical] "
+    "[--digest daily|weekly|off [--digest-all] [--at HH:MM] [--tz Europe/Rome]]",
     "unwatch": "unwatch <target or #id>",
     "list": "list",
     "history": "history [<target>] [--limit N]",
@@ -101,6 +128,8 @@ USAGE = {
     "check": "check [<target>…]",
     "mute": "mute <target> [7d]",
     "presets": "presets [<name>]",
+    "digest": "digest [HH:MM [Europe/Rome] [mon…sun]]",
+    "quiet": "quiet [HH:MM-HH:MM [Europe/Rome] | off]",
     "help": "help [command]",
 }
 
@@ -117,7 +146,7 @@ HELP_TEXT = (
 )
 
 _OPTIONS: dict[str, dict[str, str]] = {
-    # option → kind: "value" (one), "multi" (repeatable), "int", "severity"
+    # option → kind: "value" (one), "multi" (repeatable), "int", "severity", "flag" (no value)
     "watch": {
         "--to": "value",
         "--select": "value",
@@ -125,6 +154,10 @@ _OPTIONS: dict[str, dict[str, str]] = {
         "--keywords": "value",
         "--backfill": "int",
         "--min-severity": "severity",
+        "--digest": "value",
+        "--digest-all": "flag",
+        "--at": "value",
+        "--tz": "value",
     },
     "unwatch": {"--to": "value"},
     "list": {"--to": "value"},
@@ -133,6 +166,8 @@ _OPTIONS: dict[str, dict[str, str]] = {
     "check": {},
     "mute": {"--to": "value"},
     "presets": {},
+    "digest": {"--to": "value"},
+    "quiet": {"--to": "value"},
     "help": {},
 }
 MAX_BACKFILL = 100
@@ -173,7 +208,11 @@ def _split_options(
             if key not in known or (key == "--to" and not allow_to):
                 hint = _suggest(key, known)
                 raise UsageError(f"{name}: unknown option {key!r}{hint}\nUsage: {USAGE[name]}")
-            if eq:
+            if known[key] == "flag":
+                if eq:
+                    raise UsageError(f"{name}: option {key} takes no value")
+                value = "yes"
+            elif eq:
                 value = inline
             else:
                 if i + 1 >= len(words):
@@ -212,6 +251,7 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
                 re.compile(pattern)
             except re.error as e:
                 raise UsageError(f"watch: --ignore {pattern!r} is not a valid regex: {e}") from None
+        digest, at, tz = digest_options(one)
         return Watch(
             tuple(args),
             to=to,
@@ -220,6 +260,10 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
             keywords=keywords,
             min_severity=severity,
             backfill=backfill,
+            digest=digest,
+            digest_all="--digest-all" in one,
+            at=at,
+            tz=tz,
         )
     if name in ("unwatch", "diff"):
         if len(args) != 1:
@@ -251,7 +295,59 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
         if len(args) > 1:
             raise UsageError("presets: give at most one preset name")
         return Presets(args[0] if args else None)
+    if name == "digest":
+        return _digest_command(args, to)
+    if name == "quiet":
+        return _quiet_command(args, to)
     return Help(args[0] if args else None)
+
+
+def digest_options(one: dict[str, str]) -> tuple[str | None, str | None, str | None]:
+    """``--digest daily|weekly|off`` with its ``--digest-all``, ``--at`` and ``--tz``."""
+    digest = one.get("--digest")
+    if digest is not None:
+        digest = digest.strip().lower()
+        if digest not in ("daily", "weekly", "off"):
+            raise UsageError(f"watch: --digest must be daily, weekly or off (got {digest!r})")
+    for option in ("--digest-all", "--at", "--tz"):
+        if option in one and digest in (None, "off"):
+            raise UsageError(f"watch: {option} goes with --digest daily or --digest weekly")
+    try:
+        at = f"{routing.parse_clock(one['--at']):%H:%M}" if "--at" in one else None
+        tz = routing.parse_zone(one["--tz"]) if "--tz" in one else None
+    except ValueError as e:
+        raise UsageError(f"watch: {e}") from None
+    return digest, at, tz
+
+
+def _digest_command(args: list[str], to: str | None) -> Digest:
+    if len(args) > 3:
+        raise UsageError("digest: give a time, optionally a time zone and a weekday")
+    try:
+        at = f"{routing.parse_clock(args[0]):%H:%M}" if args else None
+        tz = routing.parse_zone(args[1]) if len(args) > 1 else None
+        day = routing.WEEKDAYS[routing.parse_weekday(args[2])] if len(args) > 2 else None
+    except ValueError as e:
+        raise UsageError(f"digest: {e}") from None
+    return Digest(at, tz, day, to=to)
+
+
+def _quiet_command(args: list[str], to: str | None) -> Quiet:
+    if len(args) > 2:
+        raise UsageError("quiet: give a window like 22:00-08:00 and optionally a time zone")
+    if args and args[0].lower() == "off":
+        if len(args) > 1:
+            raise UsageError("quiet off takes nothing else")
+        return Quiet("off", to=to)
+    try:
+        window = None
+        if args:
+            start, end = routing.parse_window(args[0])
+            window = f"{start:%H:%M}-{end:%H:%M}"
+        tz = routing.parse_zone(args[1]) if len(args) > 1 else None
+    except ValueError as e:
+        raise UsageError(f"quiet: {e}") from None
+    return Quiet(window, tz, to=to)
 
 
 def parse_duration_days(text: str) -> float:

@@ -22,6 +22,7 @@ from bot.model import Alert
 from bot.refs import parse_channel
 from bot.schedule import delivery_backoff
 from bot.store import DeliveryRow, Store
+from bot.store.held import release_due
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +71,11 @@ class Dispatcher:
         self._lock = asyncio.Lock()
 
     async def flush(self) -> DispatchResult:
-        """Send everything that is due now. One flush at a time per process."""
+        """Send everything that is due now, including digests and alerts held by quiet hours
+        whose time has come. One flush at a time per process."""
         async with self._lock:
             result = DispatchResult()
+            release_due(self.store, self.clock())
             lease = timedelta(seconds=self.settings.delivery_lease_seconds)
             while True:
                 batch = self.store.claim_deliveries(self.clock(), self.owner, lease, 200)
@@ -101,7 +104,9 @@ class Dispatcher:
             try:
                 alert = Alert.from_json(row.payload)
                 reply_to = (
-                    self.store.thread_parent(row.target_id, channel) if alert.threaded else None
+                    self.store.thread_parent(row.target_id, channel)
+                    if alert.threaded and row.target_id is not None
+                    else None
                 )
                 message_id = await asyncio.wait_for(
                     adapter.deliver(address.address, alert, reply_to=reply_to, nonce=row.nonce),

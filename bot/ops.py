@@ -78,7 +78,7 @@ class _OutboxCollector(Collector):
             counts = self.store.delivery_counts()
         except sa.exc.SQLAlchemyError:
             counts = {}
-        for status in ("pending", "sent", "failed", "dropped"):
+        for status in ("pending", "digest", "quiet", "sent", "failed", "dropped"):
             family.add_metric([status], counts.get(status, 0))
         yield family
 

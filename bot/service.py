@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot import commands as cmds
-from bot import presets
+from bot import presets, routing
 from bot.checker import Checker, CycleResult
 from bot.config import Settings
 from bot.dispatch import Adapter, Dispatcher, DispatchResult
@@ -25,8 +25,10 @@ from bot.model import Severity, TargetRef
 from bot.net import check_url
 from bot.pagetext import check_selector
 from bot.refs import parse_channel, parse_target, preset_name
+from bot.routing import CADENCES
 from bot.sources.base import Sniffer, Source, StreamSource
 from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
+from bot.store.held import channel_prefs, held_count, set_digest_time, set_quiet
 from bot.watchlist import WatchEntry
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,9 @@ class Service:
         return await self.execute(command, inv)
 
     async def execute(self, command: cmds.Command, inv: Invocation) -> cmds.Reply:
-        changes_watches = isinstance(command, cmds.Watch | cmds.Unwatch | cmds.Mute)
+        changes_watches = isinstance(
+            command, cmds.Watch | cmds.Unwatch | cmds.Mute | cmds.Digest | cmds.Quiet
+        ) and not _shows_only(command)
         if changes_watches and not inv.may_change:
             return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
         try:
@@ -101,6 +105,8 @@ class Service:
                     return self._mute(command, inv)
                 case cmds.Presets():
                     return self._presets(command)
+                case cmds.Digest() | cmds.Quiet():
+                    return self._delivery_settings(command, inv)
                 case cmds.Help():
                     return cmds.Reply(cmds.HELP_TEXT)
         except UsageError as e:
@@ -170,6 +176,10 @@ class Service:
         options: dict[str, Any] = {}
         if command.keywords:
             options["keywords"] = list(command.keywords)
+        if command.digest in CADENCES:
+            options["digest"] = command.digest
+            if command.digest_all:
+                options["digest_all"] = True
         _sub, new_sub = self.store.subscribe(
             target.id,
             channel,
@@ -207,7 +217,25 @@ class Service:
         if command.backfill:
             state += self._backfill(target, channel, command.backfill, snapshot.facts)
         note = " Select/ignore changed: new baseline, no alert for this." if rebaselined else ""
+        note += self._digest_note(channel, command)
         return f"{verb} {ref} → {channel}.{note} Baseline: {state}", True
+
+    def _digest_note(self, channel: str, command: cmds.Watch) -> str:
+        """``--digest``: say when this channel's digests go out (``--at``/``--tz`` set it)."""
+        if command.digest not in CADENCES:
+            return ""
+        prefs = channel_prefs(self.store, [channel])[channel]
+        if command.at or command.tz:
+            at = routing.parse_clock(command.at) if command.at else prefs.digest_at
+            set_digest_time(
+                self.store, channel, at, command.tz or prefs.digest_tz, prefs.digest_weekday
+            )
+            prefs = channel_prefs(self.store, [channel])[channel]
+        critical = "too" if command.digest_all else "at once"
+        return (
+            f" Changes go to the {command.digest} digest (critical ones {critical}); this "
+            f"channel's {prefs.describe()}."
+        )
 
     def _backfill(self, target: TargetRow, channel: str, count: int, facts: Any) -> str:
         """``--backfill N``: the newest N items (that pass the filters), once, here only."""
@@ -260,6 +288,8 @@ class Service:
             muted = ""
             if sub.muted_until and sub.muted_until > now:
                 muted = f" · muted until {sub.muted_until:%Y-%m-%d %H:%M} UTC"
+            if sub.options.get("digest"):
+                muted += f" · {sub.options['digest']} digest"
             checked = _ago(now, target.last_checked_at)
             where = "" if channel else f" → {sub.channel}"
             lines.append(
@@ -341,6 +371,37 @@ class Service:
             (f"Muted {target.ref} in {sub.channel} until {until:%Y-%m-%d %H:%M} UTC.",),
             ephemeral=False,
         )
+
+    def _delivery_settings(self, command: cmds.Digest | cmds.Quiet, inv: Invocation) -> cmds.Reply:
+        """``digest`` and ``quiet``: a channel's digest time and quiet hours (or show them)."""
+        channel = self._channel(command.to, inv)
+        prefs = channel_prefs(self.store, [channel])[channel]
+        if _shows_only(command):
+            return cmds.Reply((f"{channel}: {prefs.describe()}.",))
+        if isinstance(command, cmds.Digest):
+            assert command.at is not None
+            tz = command.tz or prefs.digest_tz
+            weekday = (
+                routing.parse_weekday(command.weekday) if command.weekday else prefs.digest_weekday
+            )
+            set_digest_time(self.store, channel, routing.parse_clock(command.at), tz, weekday)
+            held = held_count(self.store, channel)
+            keep = f" ({held} alerts already collected keep their time)" if held else ""
+        else:
+            quiet = None
+            if command.window != "off":
+                assert command.window is not None
+                start, end = routing.parse_window(command.window)
+                zone = prefs.quiet.tz if prefs.quiet else prefs.digest_tz
+                quiet = routing.QuietHours(start, end, command.tz or zone)
+            set_quiet(self.store, channel, quiet)
+            keep = (
+                " Non-critical alerts wait until the window ends; critical ones go out at once."
+                if quiet
+                else ""
+            )
+        prefs = channel_prefs(self.store, [channel])[channel]
+        return cmds.Reply((f"{channel}: {prefs.describe()}.{keep}",), ephemeral=False)
 
     # -- used by the CLI and the scheduler ----------------------------------------------
 
@@ -618,6 +679,15 @@ def _target_options(
 def _sub_key(sub: SubscriptionRow) -> tuple[Any, ...]:
     """What an import may change on a subscription."""
     return (sub.min_severity, dict(sub.options), sub.muted_until)
+
+
+def _shows_only(command: cmds.Command) -> bool:
+    """``digest`` or ``quiet`` with nothing to set only shows the channel's settings."""
+    if isinstance(command, cmds.Digest):
+        return command.at is None
+    if isinstance(command, cmds.Quiet):
+        return command.window is None
+    return False
 
 
 def _ago(now: datetime, then: datetime | None) -> str:

@@ -99,12 +99,15 @@ class NewDelivery:
 
     channel: str
     payload: Mapping[str, Any]
+    # Held alerts (bot.routing): status "digest" or "quiet", not sent before ``due``.
+    status: str = "pending"
+    due: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class DeliveryRow:
     id: int
-    target_id: int
+    target_id: int | None  # None for a digest (several targets)
     channel: str
     payload: Mapping[str, Any]
     status: str
@@ -262,11 +265,20 @@ class Store:
             return _row(SubscriptionRow, c.execute(query).one()), created
 
     def unsubscribe(self, target_id: int, channel: str | None = None) -> int:
-        """Remove the channel's subscription (or all of them); returns how many went."""
+        """Remove the channel's subscription (or all of them); returns how many went.
+
+        Alerts about it still held for a digest or quiet hours are dropped with it: "stopped
+        watching" must not be followed by a digest about the target the next morning."""
         with self.engine.begin() as c:
             query = subscriptions.delete().where(subscriptions.c.target_id == target_id)
+            held = deliveries.update().where(
+                deliveries.c.target_id == target_id,
+                deliveries.c.status.in_(("digest", "quiet")),
+            )
             if channel is not None:
                 query = query.where(subscriptions.c.channel == channel)
+                held = held.where(deliveries.c.channel == channel)
+            c.execute(held.values(status="dropped", last_error="unwatched"))
             return c.execute(query).rowcount
 
     def subscriptions_for(self, target_id: int) -> list[SubscriptionRow]:
@@ -554,10 +566,10 @@ class Store:
                 "target_id": target_id,
                 "channel": d.channel,
                 "payload": dict(d.payload),
-                "status": "pending",
+                "status": d.status,
                 "attempts": 0,
                 "created_at": now,
-                "next_attempt_at": now,
+                "next_attempt_at": d.due or now,
                 "nonce": uuid.uuid4().hex[:25],
             }
             for d in queue
@@ -711,7 +723,10 @@ class Store:
             self._touch_channel(c, channel, disabled_at=now, disabled_reason=reason[:1000])
             return c.execute(
                 deliveries.update()
-                .where(deliveries.c.channel == channel, deliveries.c.status == "pending")
+                .where(
+                    deliveries.c.channel == channel,
+                    deliveries.c.status.in_(("pending", "digest", "quiet")),
+                )
                 .values(
                     status="dropped", last_error=reason[:1000], lease_owner=None, lease_until=None
                 )

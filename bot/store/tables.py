@@ -131,7 +131,11 @@ deliveries = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column(
-        "target_id", sa.Integer, sa.ForeignKey("targets.id", ondelete="CASCADE"), nullable=False
+        # None for a digest, which covers several targets (bot.digest)
+        "target_id",
+        sa.Integer,
+        sa.ForeignKey("targets.id", ondelete="CASCADE"),
+        nullable=True,
     ),
     sa.Column("channel", sa.String(2048), nullable=False),
     sa.Column("payload", sa.JSON, nullable=False),
@@ -165,4 +169,11 @@ channels = sa.Table(
     sa.Column("disabled_at", UTC_DT),
     sa.Column("disabled_reason", sa.String(1000)),
     sa.Column("last_post_at", UTC_DT),
+    # Delivery settings (bot.routing.ChannelPrefs); None means the default.
+    sa.Column("digest_at", sa.String(5)),  # "09:00", local to digest_tz
+    sa.Column("digest_tz", sa.String(64)),  # IANA name
+    sa.Column("digest_weekday", sa.Integer),  # 0 = Monday, for weekly digests
+    sa.Column("quiet_start", sa.String(5)),
+    sa.Column("quiet_end", sa.String(5)),
+    sa.Column("quiet_tz", sa.String(64)),
 )
