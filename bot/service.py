@@ -173,13 +173,8 @@ class Service:
             self.store.set_target_options(target.id, wanted)
             target = self.store.get_target_by_id(target.id) or target
             rebaselined = True
-        options: dict[str, Any] = {}
-        if command.keywords:
-            options["keywords"] = list(command.keywords)
-        if command.digest in CADENCES:
-            options["digest"] = command.digest
-            if command.digest_all:
-                options["digest_all"] = True
+        digest = command.digest if command.digest in CADENCES else None
+        options = _subscription_options(command.keywords, digest, command.digest_all)
         _sub, new_sub = self.store.subscribe(
             target.id,
             channel,
@@ -461,7 +456,7 @@ class Service:
             wanted = None if created else _target_options(ref, entry.select, entry.ignore, target)
             if wanted is not None:
                 self.store.set_target_options(target.id, wanted)
-            options = {"keywords": list(entry.keywords)} if entry.keywords else {}
+            options = _subscription_options(entry.keywords, entry.digest, entry.digest_all)
             before = {s.channel: s for s in self.store.subscriptions_for(target.id)}
             for channel in entry.channels:
                 address = str(parse_channel(channel))
@@ -526,11 +521,18 @@ class Service:
         targets: dict[str, TargetRow] = {}
         for sub, target in self.store.list_watches(channel):
             muted = sub.muted_until if sub.muted_until and sub.muted_until > now else None
-            key = (target.ref, sub.min_severity, tuple(sub.options.get("keywords") or ()), muted)
+            key = (
+                target.ref,
+                sub.min_severity,
+                tuple(sub.options.get("keywords") or ()),
+                muted,
+                sub.options.get("digest"),
+                bool(sub.options.get("digest_all")),
+            )
             grouped.setdefault(key, []).append(sub.channel)
             targets[target.ref] = target
         out = []
-        for (ref, severity, keywords, muted), channels in grouped.items():
+        for (ref, severity, keywords, muted, digest, digest_all), channels in grouped.items():
             options = targets[ref].options
             out.append(
                 WatchEntry(
@@ -541,6 +543,8 @@ class Service:
                     ignore=tuple(options.get("ignore") or ()),
                     keywords=keywords,
                     muted_until=muted,
+                    digest=digest,
+                    digest_all=digest_all,
                 )
             )
         return out
@@ -674,6 +678,20 @@ def _target_options(
     if current is None:
         return options
     return options if options != dict(current.options) else None
+
+
+def _subscription_options(
+    keywords: Sequence[str], digest: str | None, digest_all: bool
+) -> dict[str, Any]:
+    """Per-subscription settings as stored in ``subscriptions.options``."""
+    options: dict[str, Any] = {}
+    if keywords:
+        options["keywords"] = list(keywords)
+    if digest:
+        options["digest"] = digest
+        if digest_all:
+            options["digest_all"] = True
+    return options
 
 
 def _sub_key(sub: SubscriptionRow) -> tuple[Any, ...]:

@@ -35,7 +35,18 @@ from bot.errors import UsageError
 from bot.model import Severity
 from bot.refs import parse_channel
 
-_KEYS = {"target", "to", "min_severity", "select", "ignore", "keywords", "muted_until"}
+_KEYS = {
+    "target",
+    "to",
+    "min_severity",
+    "select",
+    "ignore",
+    "keywords",
+    "muted_until",
+    "digest",
+    "digest_all",
+}
+_CADENCES = ("daily", "weekly")
 # A `[[watch]]` header on its own line: where each entry starts, for error messages
 # (tomllib reports positions only for syntax errors).
 _HEADER = re.compile(r"^[ \t]*\[\[[ \t]*watch[ \t]*\]\][ \t]*(?:#.*)?$", re.MULTILINE)
@@ -51,6 +62,8 @@ class WatchEntry:
     ignore: tuple[str, ...]
     keywords: tuple[str, ...]
     muted_until: datetime | None = None  # None: leave any mute as it is
+    digest: str | None = None  # "daily" | "weekly": collect non-critical alerts
+    digest_all: bool = False  # critical ones too
     where: str = ""  # "watches.toml:12" for error messages; "" when not from a file
 
 
@@ -149,6 +162,12 @@ def _entry(entry: Any, default_channel: str, label: str) -> WatchEntry:
     severity = entry.get("min_severity", "info")
     if not isinstance(severity, str):
         raise TypeError("'min_severity' must be a string")
+    digest = entry.get("digest")
+    if digest is not None and digest not in _CADENCES:
+        raise ValueError(f"'digest' must be daily or weekly (got {digest!r})")
+    digest_all = entry.get("digest_all", False)
+    if not isinstance(digest_all, bool) or (digest_all and digest is None):
+        raise ValueError("'digest_all' is true or false, and needs 'digest'")
     return WatchEntry(
         target=target.strip(),
         channels=tuple(str(parse_channel(c)) for c in channels),
@@ -157,6 +176,8 @@ def _entry(entry: Any, default_channel: str, label: str) -> WatchEntry:
         ignore=ignore,
         keywords=_strings(entry, "keywords"),
         muted_until=muted,
+        digest=digest,
+        digest_all=digest_all,
         where=label,
     )
 
@@ -178,6 +199,10 @@ def dumps(entries: Sequence[WatchEntry], header: Sequence[str] = ()) -> str:
             table["keywords"] = list(e.keywords)
         if e.muted_until is not None:
             table["muted_until"] = e.muted_until
+        if e.digest:
+            table["digest"] = e.digest
+        if e.digest_all:
+            table["digest_all"] = True
         tables.append(table)
     comments = "".join(f"# {line}\n" for line in header)
     body = tomli_w.dumps({"watch": tables}) if tables else ""

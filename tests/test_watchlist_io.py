@@ -40,6 +40,8 @@ min_severity = "warning"
 [[watch]]
 target = "github:huggingface/transformers"
 to = "{SLACK}"
+digest = "weekly"
+digest_all = true
 
 [[watch]]
 target = "preset:reddit"
@@ -83,6 +85,10 @@ async def test_export_then_import_changes_nothing(db_url: str, clock: Clock) -> 
         muted = [e for e in watchlist.loads(exported, "x", "console") if e.muted_until]
         assert [(e.target, e.channels) for e in muted] == [
             ("github:huggingface/transformers", (SLACK,))
+        ]
+        digested = [e for e in watchlist.loads(exported, "x", "console") if e.digest]
+        assert [(e.target, e.digest, e.digest_all) for e in digested] == [
+            ("github:huggingface/transformers", "weekly", True)
         ]
         page = next(e for e in watchlist.loads(exported, "x", "console") if e.select)
         assert (page.select, page.ignore, page.channels) == (
