@@ -167,8 +167,8 @@ def test_each_invalid_entry_is_reported_by_file_line_and_reason() -> None:
         "warning, critical)",
         "team.toml:8: [[watch]] #3: ignore '(unclosed' is not a valid regex: missing ), "
         "unterminated subpattern at position 0",
-        "team.toml:12: [[watch]] #4: unknown key 'colour' (allowed: digest, digest_all, ignore, keywords, "
-        "min_severity, muted_until, select, target, to)",
+        "team.toml:12: [[watch]] #4: unknown key 'colour' (allowed: digest, digest_all, "
+        "ignore, keywords, min_severity, muted_until, select, target, to)",
     ]
 
 
