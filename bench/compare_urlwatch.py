@@ -37,9 +37,11 @@ import tempfile
 import time
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "policybot-bench"
 URLWATCH_VENV = CACHE / "urlwatch-venv"
 GNU_TIME = "/usr/bin/time"
@@ -317,16 +319,12 @@ asyncio.run(main())
 
 def fill_store(db: Path, base: str, total: int, due: int) -> None:
     """``total`` page targets watched in the console, the first ``due`` of them due now."""
-    sys.path.insert(0, str(ROOT))
     import sqlalchemy as sa
 
     from bot.store import Store
     from bot.store.tables import subscriptions, targets
 
-    now = time.time()
-    from datetime import UTC, datetime, timedelta
-
-    t0 = datetime.fromtimestamp(now, UTC)
+    t0 = datetime.now(UTC)
     store = Store.open(f"sqlite:///{db}")
     rows = [
         {
@@ -362,28 +360,28 @@ def fill_store(db: Path, base: str, total: int, due: int) -> None:
 
 
 def bench_big(total: int, due: int, per_host: int) -> tuple[Run, Run, str, str]:
+    """Two scheduler ticks (``check_due`` + ``flush``, what ``policybot run`` does every
+    tick) in a fresh process each: the baseline of the ``due`` pages, then their no-change
+    cycle; the other targets are scheduled a day ahead."""
+    from bot.store import Store
+    from bot.store.tables import targets
+
     with tempfile.TemporaryDirectory() as tmp_s, UpstreamProcess(due) as up:
         tmp = Path(tmp_s)
         started = time.perf_counter()
         fill_store(tmp / "bench.db", up.url, total, due)
         print(f"  filled {total} targets in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        env = policybot_env(
-            tmp, per_host, {"POLICYBOT_CHECK_INTERVAL": "1", "POLICYBOT_CHECK_JITTER": "0"}
-        )
+        env = policybot_env(tmp, per_host)
         cmd = [sys.executable, "-c", _CYCLE]
         first, _, err1 = timed(cmd, env)
-        # The second cycle: the same 10,000 are due again (interval 1 s), the rest are not.
-        from bot.store import Store
-        from bot.store.tables import targets
-
+        # Make the checked ones (rescheduled about an hour ahead) due again.
         store = Store.open(f"sqlite:///{tmp}/bench.db")
+        now = datetime.now(UTC)
         with store.engine.begin() as c:
-            from datetime import UTC, datetime, timedelta
-
             c.execute(
                 targets.update()
-                .where(targets.c.next_check_at < datetime.now(UTC) + timedelta(hours=1))
-                .values(next_check_at=datetime.now(UTC) - timedelta(seconds=1))
+                .where(targets.c.next_check_at < now + timedelta(hours=3))
+                .values(next_check_at=now - timedelta(seconds=1))
             )
         store.close()
         second, _, err2 = timed(cmd, env)
