@@ -99,16 +99,20 @@ def send_commands(
     spacing: float,
     targets: int,
     cycle_running: threading.Event,
-) -> tuple[list[str], int]:
-    """From a plain thread: send ``count`` slash commands ``spacing`` s apart; return their
-    envelope ids and how many were sent while the check cycle was running."""
+    cycle_done: threading.Event | None = None,
+) -> tuple[list[str], list[bool]]:
+    """From a plain thread: send ``count`` slash commands ``spacing`` s apart (or, given
+    ``cycle_done``, keep sending until the cycle is over); return their envelope ids and,
+    for each, whether it was sent while the check cycle was running."""
     ids: list[str] = []
-    during = 0
-    for i in range(count):
+    during: list[bool] = []
+    i = 0
+    while (i < count) if cycle_done is None else not cycle_done.is_set():
         coro = slack.send_slash(command_text(i, targets), channel=COMMAND_CHANNEL)
         ids.append(asyncio.run_coroutine_threadsafe(coro, loop).result(30))
-        during += cycle_running.is_set()
+        during.append(cycle_running.is_set())
         time.sleep(spacing)
+        i += 1
     return ids, during
 
 
@@ -171,6 +175,7 @@ async def run(opts: argparse.Namespace) -> None:
             cycle_running,
         )
         idle = Phase("idle", await asyncio.to_thread(collect, slack, slack_loop, ids), 0)
+        cycle_done = threading.Event() if opts.during_only else None
 
         # Under load: 10% of the repos change licence, every target is due, one cycle runs.
         for i in range(0, opts.targets, 10):
@@ -189,6 +194,8 @@ async def run(opts: argparse.Namespace) -> None:
                 result = await service.checker.check_due()
             finally:
                 cycle_running.clear()
+                if cycle_done is not None:
+                    cycle_done.set()
             return result.summary(), time.perf_counter() - began
 
         sender = asyncio.create_task(
@@ -200,16 +207,16 @@ async def run(opts: argparse.Namespace) -> None:
                 spacing,
                 opts.targets,
                 cycle_running,
+                cycle_done,
             )
         )
         await asyncio.sleep(spacing)  # the first command goes out just before the cycle starts
         summary, cycle_s = await cycle()
         ids, during = await sender
-        loaded = Phase(
-            f"during {opts.targets}-target cycle",
-            await asyncio.to_thread(collect, slack, slack_loop, ids),
-            during,
-        )
+        latencies = await asyncio.to_thread(collect, slack, slack_loop, ids)
+        if opts.during_only:  # only the commands that were sent while the cycle ran
+            latencies = [x for x, d in zip(latencies, during, strict=True) if d]
+        loaded = Phase(f"during {opts.targets}-target cycle", latencies, sum(during))
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
         await service.aclose()
@@ -240,6 +247,11 @@ def main() -> None:
         type=float,
         help="seconds between commands during the cycle (default: spread over the baseline "
         "cycle's duration)",
+    )
+    parser.add_argument(
+        "--during-only",
+        action="store_true",
+        help="keep sending until the cycle ends; count only commands sent during it",
     )
     parser.add_argument("--pages", help="bench/upstream.py URL: page targets instead of Hub")
     parser.add_argument("--per-host", type=int, default=4, help="POLICYBOT_HTTP_PER_HOST")
