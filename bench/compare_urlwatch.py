@@ -9,7 +9,7 @@ Everything runs on this machine against ``bench/upstream.py`` (its own process, 
 2. urlwatch 2.29 on the same pages (``url`` + ``css: main`` + ``html2text``), installed by
    this script into its own venv under ``~/.cache/policybot-bench`` (never a project
    dependency; skipped with a message when it cannot be installed); cache warmed by one run,
-   then the no-change run is measured;
+   then the no-change run is measured (each no-change cycle three times; the median);
 3. the floor: a bare aiohttp loop doing N conditional GETs, concurrency 20 (its loop time and
    its whole process);
 4. peak memory of a cycle over 10,000 of 100,000 targets in the store (see ``--big``);
