@@ -14,9 +14,15 @@ sent over Socket Mode while one check cycle over N Hub targets runs in the same 
   (which acks "Working on it…" first and answers through response_url);
 * the same commands are sent once with the bot idle, for comparison.
 
+With ``--pages URL`` the targets are N pricing pages of ``bench/upstream.py`` at URL
+(``select = "main"``, 10% of them get a new version before the measured cycle) instead of
+Hub repos; ``--per-host`` sets ``POLICYBOT_HTTP_PER_HOST`` (all pages are on one host).
+
 Usage::
 
     python bench/slack_ack.py --targets 1000 --commands 200
+    python bench/upstream.py --pages 2000 &   # prints READY {"url": …}
+    python bench/slack_ack.py --targets 2000 --pages http://127.0.0.1:PORT --per-host 20
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -66,14 +73,22 @@ class Phase:
     def row(self) -> str:
         ms = sorted(x * 1000 for x in self.latencies)
         p95 = ms[int(0.95 * (len(ms) - 1))]
+        p99 = ms[int(0.99 * (len(ms) - 1))]
         return (
             f"{self.label:<22} {len(ms):>5} {self.during_cycle:>8} "
-            f"{statistics.median(ms):>9.1f} {p95:>9.1f} {max(ms):>9.1f}"
+            f"{statistics.median(ms):>9.1f} {p95:>9.1f} {p99:>9.1f} {max(ms):>9.1f}"
         )
 
 
+PAGES: str | None = None  # the upstream's URL when the targets are pages (--pages)
+
+
+def target_ref(i: int) -> str:
+    return f"page:{PAGES}/p/{i:05d}" if PAGES else f"hf:bench-org/model-{i:05d}"
+
+
 def command_text(i: int, targets: int) -> str:
-    target = f"hf:bench-org/model-{(i * 37) % targets:05d}"
+    target = target_ref((i * 37) % targets)
     return ("help", "list", f"history {target}", f"watch {target}")[i % 4]
 
 
@@ -84,16 +99,20 @@ def send_commands(
     spacing: float,
     targets: int,
     cycle_running: threading.Event,
-) -> tuple[list[str], int]:
-    """From a plain thread: send ``count`` slash commands ``spacing`` s apart; return their
-    envelope ids and how many were sent while the check cycle was running."""
+    cycle_done: threading.Event | None = None,
+) -> tuple[list[str], list[bool]]:
+    """From a plain thread: send ``count`` slash commands ``spacing`` s apart (or, given
+    ``cycle_done``, keep sending until the cycle is over); return their envelope ids and,
+    for each, whether it was sent while the check cycle was running."""
     ids: list[str] = []
-    during = 0
-    for i in range(count):
+    during: list[bool] = []
+    i = 0
+    while (i < count) if cycle_done is None else not cycle_done.is_set():
         coro = slack.send_slash(command_text(i, targets), channel=COMMAND_CHANNEL)
         ids.append(asyncio.run_coroutine_threadsafe(coro, loop).result(30))
-        during += cycle_running.is_set()
+        during.append(cycle_running.is_set())
         time.sleep(spacing)
+        i += 1
     return ids, during
 
 
@@ -110,8 +129,11 @@ async def run(opts: argparse.Namespace) -> None:
         hub_in_thread(FakeHub()) as hub,
         slack_in_thread() as (slack, slack_loop),
     ):
-        populate_bench(hub, opts.targets)
+        if not PAGES:
+            populate_bench(hub, opts.targets)
         settings = load_settings(
+            allow_private_urls=True,
+            http_per_host=opts.per_host,
             database_url=f"sqlite:///{tmp}/bench.db",
             hf_endpoint=hub.url,
             slack_bot_token=BOT_TOKEN,
@@ -128,7 +150,9 @@ async def run(opts: argparse.Namespace) -> None:
         )
         for i in range(opts.targets):
             target, _ = store.ensure_target(
-                service.parse_ref(f"hf:bench-org/model-{i:05d}"), clock()
+                service.parse_ref(target_ref(i)),
+                clock(),
+                {"select": "main"} if PAGES else None,
             )
             store.subscribe(target.id, ALERT_CHANNEL, clock(), created_by="bench")
         start = time.perf_counter()
@@ -151,12 +175,17 @@ async def run(opts: argparse.Namespace) -> None:
             cycle_running,
         )
         idle = Phase("idle", await asyncio.to_thread(collect, slack, slack_loop, ids), 0)
+        cycle_done = threading.Event() if opts.during_only else None
 
         # Under load: 10% of the repos change licence, every target is due, one cycle runs.
         for i in range(0, opts.targets, 10):
-            hub.set_repo(f"bench-org/model-{i:05d}", license="agpl-3.0")
+            if PAGES:
+                bump = urllib.request.Request(f"{PAGES}/bump/{i}", method="POST")
+                urllib.request.urlopen(bump, timeout=10).close()
+            else:
+                hub.set_repo(f"bench-org/model-{i:05d}", license="agpl-3.0")
         clock.now += timedelta(seconds=settings.check_interval + 1)
-        spacing = max(0.001, 0.8 * baseline_s / opts.commands)
+        spacing = opts.load_spacing or max(0.001, 0.8 * baseline_s / opts.commands)
 
         async def cycle() -> tuple[str, float]:
             cycle_running.set()
@@ -165,6 +194,8 @@ async def run(opts: argparse.Namespace) -> None:
                 result = await service.checker.check_due()
             finally:
                 cycle_running.clear()
+                if cycle_done is not None:
+                    cycle_done.set()
             return result.summary(), time.perf_counter() - began
 
         sender = asyncio.create_task(
@@ -176,26 +207,30 @@ async def run(opts: argparse.Namespace) -> None:
                 spacing,
                 opts.targets,
                 cycle_running,
+                cycle_done,
             )
         )
         await asyncio.sleep(spacing)  # the first command goes out just before the cycle starts
         summary, cycle_s = await cycle()
         ids, during = await sender
-        loaded = Phase(
-            f"during {opts.targets}-target cycle",
-            await asyncio.to_thread(collect, slack, slack_loop, ids),
-            during,
-        )
+        latencies = await asyncio.to_thread(collect, slack, slack_loop, ids)
+        if opts.during_only:  # only the commands that were sent while the cycle ran
+            latencies = [x for x, d in zip(latencies, during, strict=True) if d]
+        loaded = Phase(f"during {opts.targets}-target cycle", latencies, sum(during))
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
         await service.aclose()
 
     print(
         f"/policy ack latency over Socket Mode, {opts.commands} commands "
-        f"(help/list/history/watch), {opts.targets} Hub targets, SQLite"
+        f"(help/list/history/watch), {opts.targets} {'page' if PAGES else 'Hub'} targets, "
+        f"SQLite"
     )
     print(f"check cycle under load: {summary}; took {cycle_s:.1f} s")
-    print(f"{'phase':<22} {'cmds':>5} {'in cycle':>8} {'median ms':>9} {'p95 ms':>9} {'max ms':>9}")
+    print(
+        f"{'phase':<22} {'cmds':>5} {'in cycle':>8} {'median ms':>9} {'p95 ms':>9} {'p99 ms':>9} "
+        f"{'max ms':>9}"
+    )
     print(idle.row())
     print(loaded.row())
 
@@ -207,7 +242,22 @@ def main() -> None:
     parser.add_argument(
         "--spacing", type=float, default=0.01, help="seconds between commands (idle)"
     )
+    parser.add_argument(
+        "--load-spacing",
+        type=float,
+        help="seconds between commands during the cycle (default: spread over the baseline "
+        "cycle's duration)",
+    )
+    parser.add_argument(
+        "--during-only",
+        action="store_true",
+        help="keep sending until the cycle ends; count only commands sent during it",
+    )
+    parser.add_argument("--pages", help="bench/upstream.py URL: page targets instead of Hub")
+    parser.add_argument("--per-host", type=int, default=4, help="POLICYBOT_HTTP_PER_HOST")
     opts = parser.parse_args()
+    global PAGES
+    PAGES = opts.pages
     asyncio.run(run(opts))
 
 

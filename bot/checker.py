@@ -25,7 +25,7 @@ from bot.render import alert_for, health_change
 from bot.routing import decide
 from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.sources.base import History, Source, StreamSource
-from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
+from bot.store import NewDelivery, QuietCheck, Store, SubscriptionRow, TargetRow
 from bot.store.held import channel_prefs
 
 log = logging.getLogger(__name__)
@@ -102,6 +102,7 @@ class Checker:
         self.rng = rng or random.Random()
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._lease = timedelta(seconds=settings.lease_seconds)
+        self._quiet: list[QuietCheck] = []  # recorded together at the end of a batch
 
     async def check_due(self) -> CycleResult:
         """Check every target that is due now, in claimed batches."""
@@ -122,7 +123,14 @@ class Checker:
         return CycleResult(await self.check_targets(batch), busy=len(target_ids) - len(batch))
 
     async def check_targets(self, batch: Sequence[TargetRow]) -> list[CheckOutcome]:
-        return list(await asyncio.gather(*(self._guarded(t) for t in batch)))
+        try:
+            return list(await asyncio.gather(*(self._guarded(t) for t in batch)))
+        finally:
+            # Quiet checks (304 / same bytes, nothing owed) share one transaction: they only
+            # move a schedule, and a crash before this line only means they are checked again
+            # when their lease ends. Checks that found something were recorded already.
+            quiet, self._quiet = self._quiet, []
+            self.store.record_quiet(quiet)
 
     async def _guarded(self, target: TargetRow) -> CheckOutcome:
         async with self._slots:
@@ -152,17 +160,24 @@ class Checker:
         except SourceError as e:
             return self._failed(target, e.reason, str(e), e.retry_after)
         now = self.clock()
-        prev = self.store.latest_snapshot(target)
         if isinstance(result, NotModified):
-            self.store.record_check(
-                target.id,
-                now,
-                self._next_ok(now),
-                None,
-                queue=self._recovery(target, now),
-                validators=result.validators,
-            )
-            return CheckOutcome(target.ref, "not-modified", facts=prev.facts if prev else None)
+            recovery = self._recovery(target, now)
+            if recovery:  # the "recovered" message goes out in the same transaction
+                self.store.record_check(
+                    target.id,
+                    now,
+                    self._next_ok(now),
+                    None,
+                    queue=recovery,
+                    validators=result.validators,
+                )
+            else:
+                v = result.validators
+                self._quiet.append(
+                    QuietCheck(target.id, now, self._next_ok(now), v.etag, v.last_modified)
+                )
+            return CheckOutcome(target.ref, "not-modified")
+        prev = self.store.latest_snapshot(target)
         if isinstance(result, Gone):
             if prev is None or not prev.facts.get("exists", True):
                 if prev is not None:  # still gone: nothing new to say

@@ -3,10 +3,19 @@
 from bot.store.store import (
     DeliveryRow,
     NewDelivery,
+    QuietCheck,
     SnapshotRow,
     Store,
     SubscriptionRow,
     TargetRow,
 )
 
-__all__ = ["DeliveryRow", "NewDelivery", "SnapshotRow", "Store", "SubscriptionRow", "TargetRow"]
+__all__ = [
+    "DeliveryRow",
+    "NewDelivery",
+    "QuietCheck",
+    "SnapshotRow",
+    "Store",
+    "SubscriptionRow",
+    "TargetRow",
+]

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from bot.model import Change, Observation, TargetRef, Validators
 from bot.store import migrate
 from bot.store.tables import (
+    UTC_DT,
     changes,
     channels,
     deliveries,
@@ -102,6 +103,18 @@ class NewDelivery:
     # Held alerts (bot.routing): status "digest" or "quiet", not sent before ``due``.
     status: str = "pending"
     due: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QuietCheck:
+    """A check that found nothing new and owes no message (a 304 or the same bytes): only
+    the target's schedule and validators change, so many are recorded in one transaction."""
+
+    target_id: int
+    checked_at: datetime
+    next_check_at: datetime
+    etag: str | None
+    last_modified: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -491,6 +504,47 @@ class Store:
             self._insert_changes(c, target_id, snapshot_id, now, found)
             self._queue(c, target_id, now, queue)
             c.execute(targets.update().where(targets.c.id == target_id).values(**values))
+
+    def record_quiet(self, checks: Sequence[QuietCheck]) -> None:
+        """Record many quiet checks in ONE transaction (what ``record_check`` does for a 304,
+        without a snapshot, changes or deliveries). One commit per target was most of the
+        cost of a no-change cycle; a check that finds a change still gets its own.
+        """
+        if not checks:
+            return
+        statement = (
+            targets.update()
+            .where(targets.c.id == sa.bindparam("b_id"))
+            .values(
+                last_checked_at=sa.bindparam("b_now", type_=UTC_DT),
+                last_ok_at=sa.bindparam("b_now", type_=UTC_DT),
+                next_check_at=sa.bindparam("b_next", type_=UTC_DT),
+                failures=0,
+                last_error=None,
+                last_error_reason=None,
+                gone_streak=0,
+                health_alerted=False,
+                lease_owner=None,
+                lease_until=None,
+                # absent validators keep the stored ones, as in record_check
+                etag=sa.func.coalesce(sa.bindparam("b_etag", type_=sa.String), targets.c.etag),
+                last_modified=sa.func.coalesce(
+                    sa.bindparam("b_modified", type_=sa.String), targets.c.last_modified
+                ),
+            )
+        )
+        rows = [
+            {
+                "b_id": q.target_id,
+                "b_now": q.checked_at,
+                "b_next": q.next_check_at,
+                "b_etag": q.etag or None,
+                "b_modified": q.last_modified or None,
+            }
+            for q in checks
+        ]
+        with self.engine.begin() as c:
+            c.execute(statement, rows)
 
     def record_failure(
         self,
