@@ -241,6 +241,13 @@ class Settings(BaseSettings):
         validation_alias=_env("POLICYBOT_FEED_MAX_BYTES"),
         description="largest feed body read (decoded bytes); a larger one is a failed check",
     )
+    org_group_over: int = Field(
+        10,
+        ge=1,
+        validation_alias=_env("POLICYBOT_ORG_GROUP_OVER"),
+        description="in a whole-organisation watch, more repos than this with the same kind "
+        "of change (new, removed, relicensed, gated) come as one line with a count",
+    )
     delivery_max_attempts: int = Field(
         20, ge=1, validation_alias=_env("POLICYBOT_DELIVERY_MAX_ATTEMPTS")
     )
