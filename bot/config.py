@@ -261,6 +261,12 @@ class Settings(BaseSettings):
         description="port for /healthz and /metrics; off unless set",
     )
     http_host: str = Field("0.0.0.0", validation_alias=_env("POLICYBOT_HTTP_HOST"))
+    hf_webhook_secret: SecretStr | None = Field(
+        None,
+        validation_alias=_env("POLICYBOT_HF_WEBHOOK_SECRET"),
+        description="turns on POST /webhooks/huggingface on the POLICYBOT_HTTP_PORT server; "
+        "the secret set on the Hub webhook (sent as X-Webhook-Secret)",
+    )
 
     log_level: str = Field("INFO", validation_alias=_env("POLICYBOT_LOG_LEVEL"))
     log_format: str = Field("text", validation_alias=_env("POLICYBOT_LOG_FORMAT"))
@@ -324,6 +330,7 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.slack_signing_secret,
             self.discord_bot_token,
+            self.hf_webhook_secret,
         ]
         return [v.get_secret_value() for v in values if v and v.get_secret_value()]
 
