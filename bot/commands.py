@@ -101,6 +101,8 @@ USAGE = {
 HELP_TEXT = (
     "Targets: hf:owner/name, hf:datasets/owner/name, hf:spaces/owner/name, or any "
     "huggingface.co URL.",
+    "Whole organisations: hf:org/<owner> (every public model, dataset and space), "
+    "github:org/<owner> (every public repo's licence).",
     "Feeds: feed:<url> or the feed's URL; --keywords a,b,-c picks entries (-c excludes), "
     "--backfill N posts the newest N once.",
     "Commands:",

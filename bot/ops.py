@@ -117,6 +117,8 @@ class OpsServer:
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         log.info("health and metrics on http://%s:%d/healthz and /metrics", host, port)
+        if self.hub_webhook is not None:
+            log.info("Hub webhook receiver on http://%s:%d/webhooks/huggingface", host, port)
 
     async def close(self) -> None:
         if self._runner is not None:
