@@ -58,9 +58,7 @@ async def hub_org(repos: int, tmp: Path) -> None:
             hub.set_repo(f"bench-org/model-{i:05d}", license="cc-by-nc-4.0")
         n1 = len(hub.requests)
         seconds, sent = await _timed_check(bot)
-        print(
-            f"  2% relicensed: {len(hub.requests) - n1} requests, {seconds:.2f} s, {sent} alert"
-        )
+        print(f"  2% relicensed: {len(hub.requests) - n1} requests, {seconds:.2f} s, {sent} alert")
         await bot.close()
 
 
