@@ -206,3 +206,16 @@ async def test_github_org_rate_limit_is_a_failed_check_without_alert(
 async def test_unknown_github_org_is_refused(github: FakeGitHub, gh_bot: Bot) -> None:
     reply = await gh_bot.run("watch github:org/nobody")
     assert "✗ github-org:nobody: not found" in reply
+
+
+async def test_an_org_that_lists_nothing_any_more_is_confirmed_then_one_alert(
+    hub: FakeHub, bot: Bot
+) -> None:
+    hub.set_repo("small-org/only", license="mit")
+    await bot.run("watch hf:org/small-org")
+    hub.remove("small-org/only")
+    assert await later(bot) == (0, "")  # the first empty listing is only a suspicion
+    sent, text = await later(bot)
+    assert sent == 1
+    assert "[CRITICAL]" in text and "no repositories listed any more" in text
+    assert await later(bot) == (0, "")  # said once
