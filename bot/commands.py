@@ -136,6 +136,8 @@ USAGE = {
 HELP_TEXT = (
     "Targets: hf:owner/name, hf:datasets/owner/name, hf:spaces/owner/name, github:owner/repo, "
     "page:<url>, feed:<url>, or any huggingface.co, github.com or web URL.",
+    "Whole organisations: hf:org/<owner> (every public model, dataset and space), "
+    "github:org/<owner> (every public repo's licence).",
     "Pages: --select CSS picks the region that matters, --ignore REGEX drops noisy text.",
     "Feeds: feed:<url> or the feed's URL; --keywords a,b,-c picks entries (-c excludes), "
     "--backfill N posts the newest N once.",

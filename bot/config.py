@@ -241,6 +241,13 @@ class Settings(BaseSettings):
         validation_alias=_env("POLICYBOT_FEED_MAX_BYTES"),
         description="largest feed body read (decoded bytes); a larger one is a failed check",
     )
+    org_group_over: int = Field(
+        10,
+        ge=1,
+        validation_alias=_env("POLICYBOT_ORG_GROUP_OVER"),
+        description="in a whole-organisation watch, more repos than this with the same kind "
+        "of change (new, removed, relicensed, gated) come as one line with a count",
+    )
     delivery_max_attempts: int = Field(
         20, ge=1, validation_alias=_env("POLICYBOT_DELIVERY_MAX_ATTEMPTS")
     )
@@ -254,6 +261,12 @@ class Settings(BaseSettings):
         description="port for /healthz and /metrics; off unless set",
     )
     http_host: str = Field("0.0.0.0", validation_alias=_env("POLICYBOT_HTTP_HOST"))
+    hf_webhook_secret: SecretStr | None = Field(
+        None,
+        validation_alias=_env("POLICYBOT_HF_WEBHOOK_SECRET"),
+        description="turns on POST /webhooks/huggingface on the POLICYBOT_HTTP_PORT server; "
+        "the secret set on the Hub webhook (sent as X-Webhook-Secret)",
+    )
 
     log_level: str = Field("INFO", validation_alias=_env("POLICYBOT_LOG_LEVEL"))
     log_format: str = Field("text", validation_alias=_env("POLICYBOT_LOG_FORMAT"))
@@ -317,6 +330,7 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.slack_signing_secret,
             self.discord_bot_token,
+            self.hf_webhook_secret,
         ]
         return [v.get_secret_value() for v in values if v and v.get_secret_value()]
 

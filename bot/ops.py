@@ -1,4 +1,5 @@
-"""What operators expect of a long-running bot: ``GET /healthz`` and ``GET /metrics``.
+"""What operators expect of a long-running bot: ``GET /healthz`` and ``GET /metrics``, and
+``POST /webhooks/huggingface`` when a Hub webhook secret is configured (:mod:`bot.hub_push`).
 
 Off unless ``POLICYBOT_HTTP_PORT`` is set. Liveness means the scheduler loop still ticks;
 readiness means the database answers. Metrics are Prometheus text (prometheus_client), fed from
@@ -18,6 +19,7 @@ from prometheus_client.registry import Collector
 
 from bot.checker import CycleResult
 from bot.dispatch import DispatchResult
+from bot.hub_push import HubWebhookReceiver
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -84,10 +86,17 @@ class _OutboxCollector(Collector):
 
 
 class OpsServer:
-    def __init__(self, store: Store, metrics: Metrics, tick_seconds: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        metrics: Metrics,
+        tick_seconds: float,
+        hub_webhook: HubWebhookReceiver | None = None,
+    ) -> None:
         self.store = store
         self.metrics = metrics
         self.tick_seconds = tick_seconds
+        self.hub_webhook = hub_webhook  # POST /webhooks/huggingface exists only with it
         self.last_tick = time.monotonic()
         self._runner: web.AppRunner | None = None
 
@@ -99,6 +108,8 @@ class OpsServer:
         app = web.Application()
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/metrics", self.metrics_text)
+        if self.hub_webhook is not None:
+            app.router.add_post("/webhooks/huggingface", self.hub_webhook.handle)
         return app
 
     async def start(self, host: str, port: int) -> None:
@@ -106,10 +117,14 @@ class OpsServer:
         await self._runner.setup()
         await web.TCPSite(self._runner, host, port).start()
         log.info("health and metrics on http://%s:%d/healthz and /metrics", host, port)
+        if self.hub_webhook is not None:
+            log.info("Hub webhook receiver on http://%s:%d/webhooks/huggingface", host, port)
 
     async def close(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.hub_webhook is not None:
+            await self.hub_webhook.aclose()
 
     async def healthz(self, request: web.Request) -> web.Response:
         age = time.monotonic() - self.last_tick

@@ -35,6 +35,10 @@ DISCORD_WEBHOOK_URL = re.compile(
     r"^https://(?:(?:ptb|canary)\.)?discord(?:app)?\.com/api(?:/v\d+)?/webhooks/"
     r"(?P<id>\d{17,20})/(?P<token>[A-Za-z0-9._-]{60,})/?(?:\?(?P<query>[^#]*))?$"
 )
+# Whole-organisation watches are their own kinds (``hf-org:<owner>``, ``github-org:<owner>``):
+# a listing of many repos is a different fetch, snapshot and alert from one repo.
+HF_ORG = "hf-org"
+GITHUB_ORG = "github-org"
 CHANNEL_PLATFORMS = ("console", "slack", "slack-webhook", "discord", "discord-webhook", "webhook")
 
 
@@ -57,6 +61,10 @@ def parse_target(text: str, *, hub_hosts: frozenset[str] = frozenset()) -> Targe
         return _hf_path(raw[3:], raw)
     if lowered.startswith("github:"):
         return _github_path(raw[7:], raw)
+    if lowered.startswith((f"{HF_ORG}:", f"{GITHUB_ORG}:")):  # the canonical form read back
+        kind, _, owner = raw.partition(":")
+        form = "hf:org/<owner>" if kind.lower() == HF_ORG else "github:org/<owner>"
+        return TargetRef(kind.lower(), _owner([s for s in owner.split("/") if s], raw, form))
     if lowered.startswith(("page:", "feed:")):
         kind, _, url = raw.partition(":")
         return TargetRef(kind.lower(), _web_url(url, raw))
@@ -64,7 +72,8 @@ def parse_target(text: str, *, hub_hosts: frozenset[str] = frozenset()) -> Targe
         return _from_url(raw, hub_hosts)
     raise InvalidTarget(
         f"cannot read {raw!r} as a target: use hf:owner/name, hf:datasets/owner/name, "
-        "hf:spaces/owner/name, github:owner/repo, page:<url>, feed:<url> or a URL"
+        "hf:spaces/owner/name, hf:org/<owner>, github:owner/repo, github:org/<owner>, "
+        "page:<url>, feed:<url> or a URL"
     )
 
 
@@ -101,10 +110,7 @@ def _hf_path(path: str, raw: str) -> TargetRef:
     if segments and segments[0] in HF_REPO_TYPES:
         kind = segments.pop(0)
     if segments and segments[0] == "org" and kind == "models":
-        raise InvalidTarget(
-            f"{raw!r}: whole-organisation watches (hf:org/...) are not supported yet; "
-            "watch the repos one by one"
-        )
+        return TargetRef(HF_ORG, _owner(segments[1:], raw, "hf:org/<owner>"))
     if not segments:
         raise InvalidTarget(f"{raw!r} names no repository: expected owner/name")
     if len(segments) >= 3 and segments[2] not in _HF_VIEW_WORDS:
@@ -121,6 +127,8 @@ def _hf_path(path: str, raw: str) -> TargetRef:
 
 def _github_path(path: str, raw: str) -> TargetRef:
     segments = [s for s in path.strip().strip("/").split("/") if s]
+    if segments and segments[0] in ("org", "orgs"):  # github:org/<owner>, github.com/orgs/<owner>
+        return TargetRef(GITHUB_ORG, _owner(segments[1:], raw, "github:org/<owner>"))
     if len(segments) < 2:
         raise InvalidTarget(f"{raw!r}: expected github:owner/repo")
     owner, repo = segments[0], segments[1].removesuffix(".git")
@@ -128,6 +136,13 @@ def _github_path(path: str, raw: str) -> TargetRef:
         if not _SEGMENT_RE.match(segment):
             raise InvalidTarget(f"{raw!r}: {segment!r} is not a valid GitHub name")
     return TargetRef("github", f"{owner}/{repo}")
+
+
+def _owner(segments: list[str], raw: str, form: str) -> str:
+    """The one account name of a whole-organisation watch."""
+    if len(segments) != 1 or not _SEGMENT_RE.match(segments[0]) or ".." in segments[0]:
+        raise InvalidTarget(f"{raw!r}: expected {form} (one organisation or user name)")
+    return segments[0]
 
 
 def _web_url(url: str, raw: str) -> str:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
+from bot.hub_push import HubWebhookReceiver
 from bot.ops import Metrics, OpsServer
 from bot.service import Service
 
@@ -48,7 +49,16 @@ async def run_forever(
             loop.add_signal_handler(sig, stop.set)
 
     metrics = Metrics(service.store)
-    ops = OpsServer(service.store, metrics, settings.tick_seconds)
+    secret = settings.hf_webhook_secret.get_secret_value() if settings.hf_webhook_secret else ""
+    hub_webhook = (
+        HubWebhookReceiver(service, secret, metrics.record_cycle, metrics.record_dispatch)
+        if secret
+        else None
+    )
+    if hub_webhook is not None and not settings.http_port:
+        log.warning("POLICYBOT_HF_WEBHOOK_SECRET is set but POLICYBOT_HTTP_PORT is not: "
+                    "no Hub webhook receiver is listening")  # fmt: skip
+    ops = OpsServer(service.store, metrics, settings.tick_seconds, hub_webhook)
 
     async def tick() -> None:
         ops.ticked()

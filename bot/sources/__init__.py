@@ -7,7 +7,9 @@ from bot.net import Limits
 from bot.sources.base import History, Source
 from bot.sources.feed import FeedSource
 from bot.sources.github import GitHubSource
+from bot.sources.github_org import GitHubOrgSource
 from bot.sources.hub import HubSource
+from bot.sources.hub_org import HubOrgSource
 from bot.sources.page import PageSource
 
 
@@ -27,7 +29,21 @@ def build_sources(settings: Settings) -> dict[str, Source]:
         concurrency=settings.github_concurrency,
     )
     page = PageSource(settings)
-    return {hub.kind: hub, github.kind: github, page.kind: page, feed.kind: feed}
+    hub_org = HubOrgSource(
+        endpoint=settings.hf_endpoint,
+        token=settings.hf_token.get_secret_value() if settings.hf_token else None,
+        timeout=settings.hub_timeout,
+        group_over=settings.org_group_over,
+    )
+    github_org = GitHubOrgSource(github, group_over=settings.org_group_over)
+    return {
+        hub.kind: hub,
+        github.kind: github,
+        page.kind: page,
+        feed.kind: feed,
+        hub_org.kind: hub_org,
+        github_org.kind: github_org,
+    }
 
 
 __all__ = ["History", "Source", "build_sources"]

@@ -1,7 +1,9 @@
 """A fake GitHub REST API (the parts policybot reads), following platform-facts §2 and §7.
 
 Routes: ``GET /repos/{owner}/{repo}``, ``GET /repos/{owner}/{repo}/license`` and the same
-under ``/repositories/{id}`` (where a renamed repo's old name redirects with 301). Every answer
+under ``/repositories/{id}`` (where a renamed repo's old name redirects with 301), and the
+paginated organisation listing ``GET /orgs/{org}/repos`` (``Link`` to
+``/organizations/{id}/repos?...&page=N``, as GitHub sends it). Every answer
 carries the ``x-ratelimit-*`` headers and a weak ETag; ``If-None-Match`` with the current
 ETag gets a 304 that does not count against the limit. A request without ``User-Agent`` gets
 403. The licence file comes back as GitHub sends it: base64 with a newline every 60
@@ -197,6 +199,9 @@ class FakeGitHub:
         limited = self._limited(lim)
         if limited is not None:
             return limited
+        listing = self._org_listing(request, lim, headers)
+        if listing is not None:
+            return listing
         repo, sub = self._route(request.path)
         if isinstance(repo, web.Response):
             return self._count(lim, repo, headers)
@@ -211,6 +216,51 @@ class FakeGitHub:
                 return self._count(lim, _json(404, _not_found()), headers)
             return self._count(lim, _json(200, self._licence_body(repo)), headers)
         return self._count(lim, _json(200, self._repo_body(repo)), headers)
+
+    def org_id(self, org: str) -> int:
+        """The numeric id GitHub's next-page links use (``/organizations/{id}/repos``)."""
+        return int(hashlib.sha1(org.lower().encode()).hexdigest()[:7], 16)
+
+    def _org_listing(
+        self, request: web.Request, lim: _Limit, headers: dict[str, str]
+    ) -> web.Response | None:
+        """``GET /orgs/{org}/repos?type=&per_page=&page=`` (also ``/organizations/{id}/repos``,
+        where GitHub's ``Link`` points): repos sorted by name, 30 per page by default, at most
+        100; ``Link`` with rel="next" and rel="last" while pages remain."""
+        parts = [p for p in request.path.split("/") if p]
+        if len(parts) != 3 or parts[0] not in ("orgs", "organizations") or parts[2] != "repos":
+            return None
+        owners = {r.full_name.split("/")[0] for r in self._repos.values()}
+        if parts[0] == "orgs":
+            org = next((o for o in owners if o.lower() == parts[1].lower()), None)
+        else:
+            org = next((o for o in owners if str(self.org_id(o)) == parts[1]), None)
+        if org is None:
+            return self._count(lim, _json(404, _not_found()), headers)
+        kind = request.query.get("type", "all")
+        try:
+            per_page = min(100, max(1, int(request.query.get("per_page", "30"))))
+            page = max(1, int(request.query.get("page", "1")))
+        except ValueError:
+            return self._count(lim, _json(422, {"message": "Validation Failed"}), headers)
+        repos = sorted(
+            (r for r in self._repos.values() if r.full_name.split("/")[0] == org),
+            key=lambda r: r.full_name.lower(),
+        )
+        if kind == "public" or not headers.get("authorization"):
+            repos = [r for r in repos if not r.private]
+        elif kind == "private":
+            repos = [r for r in repos if r.private]
+        last = max(1, -(-len(repos) // per_page))
+        body = [self._repo_body(r) for r in repos[(page - 1) * per_page : page * per_page]]
+        resp = _json(200, body)
+        if page < last:
+            base = f"{self.url}/organizations/{self.org_id(org)}/repos?type={kind}"
+            base += f"&per_page={per_page}"
+            resp.headers["Link"] = (
+                f'<{base}&page={page + 1}>; rel="next", <{base}&page={last}>; rel="last"'
+            )
+        return self._count(lim, resp, headers)
 
     def _route(self, path: str) -> tuple[_Repo | web.Response | None, str]:
         parts = [p for p in path.split("/") if p]
@@ -339,7 +389,7 @@ def _rate_headers(lim: _Limit) -> dict[str, str]:
     }
 
 
-def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> web.Response:
+def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(
         status=status,
         body=json.dumps(body).encode(),

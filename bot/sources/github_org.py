@@ -1,0 +1,119 @@
+"""Every public repository of a GitHub organisation (``github:org/<owner>``): their licences.
+
+``GET /orgs/{org}/repos?type=public&per_page=100`` with ``Link`` pagination: one request per
+hundred repos. The ``license`` object of each listed repo (GitHub's Licensee verdict) is
+enough to see a relicensing; the licence text is not fetched (that would be one request per
+repo), so a custom licence shows as GitHub's ``other``. Requests go through the single-repo
+:class:`~bot.sources.github.GitHubSource`, so both kinds share one rate-limit pause for the
+API host. A check succeeds only when every page arrived.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import quote
+
+from bot.errors import SourceError
+from bot.model import Change, FetchResult, Gone, Link, Observation, TargetRef, Validators
+from bot.org_changes import describe_org, detect_org, org_lines
+from bot.sources.base import History
+from bot.sources.github import GitHubSource
+
+_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
+_NO_ID = frozenset({"", "other", "noassertion"})
+MAX_PAGES = 100  # 10,000 repos: more is a runaway Link chain, not an organisation
+
+
+class GitHubOrgSource:
+    kind = "github-org"
+
+    def __init__(self, github: GitHubSource, group_over: int = 10) -> None:
+        self.github = github
+        self.group_over = group_over
+
+    def label(self, ref: TargetRef) -> str:
+        return "GitHub organisation"
+
+    def links(self, ref: TargetRef, evidence: Mapping[str, Any]) -> list[Link]:
+        return [Link("Organisation", f"https://github.com/{ref.locator}")]
+
+    async def fetch(
+        self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
+    ) -> FetchResult:
+        path: str | None = f"/orgs/{quote(ref.locator, safe='')}/repos?type=public&per_page=100"
+        repos: dict[str, Any] = {}
+        pages = 0
+        async with self.github._slots:
+            while path is not None:
+                pages += 1
+                if pages > MAX_PAGES:
+                    raise SourceError(
+                        f"GitHub listed more than {MAX_PAGES} pages of repos", reason="malformed"
+                    )
+                got = await self.github._get(path, None)
+                if got.status in (404, 451):
+                    return Gone(f"HTTP {got.status}: no GitHub organisation {ref.locator!r}")
+                for item in _page(got.body):
+                    facts = _repo_facts(item)
+                    repos[facts["id"]] = facts
+                path = self._next(got.headers.get("link", ""))
+        return Observation(facts={"exists": True, "owner": ref.locator, "repos": repos})
+
+    def _next(self, link: str) -> str | None:
+        """The next page's path; a next URL on another host is refused (it would leak the
+        token there)."""
+        match = _NEXT.search(link)
+        if match is None:
+            return None
+        url = match.group(1)
+        if not url.startswith(self.github.api_url + "/"):
+            raise SourceError("GitHub's next-page link points elsewhere", reason="malformed")
+        return url[len(self.github.api_url) :]
+
+    def detect(
+        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
+    ) -> list[Change]:
+        return detect_org(prev, new, group_over=self.group_over)
+
+    def describe(self, facts: Mapping[str, Any]) -> str:
+        return describe_org(facts)
+
+    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+        return [self.describe(facts), "", *org_lines(facts)]
+
+    async def aclose(self) -> None:
+        """The session belongs to the GitHub source, which closes it."""
+
+
+def _page(body: bytes) -> list[Mapping[str, Any]]:
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise SourceError("GitHub sent a repo listing that is not JSON", reason="malformed") from e
+    if not isinstance(data, list) or not all(
+        isinstance(i, dict) and isinstance(i.get("full_name"), str) for i in data
+    ):
+        raise SourceError("GitHub sent an unexpected repo listing", reason="malformed")
+    return data
+
+
+def _repo_facts(item: Mapping[str, Any]) -> dict[str, Any]:
+    """Repository facts of :mod:`bot.detect`; ``NOASSERTION`` (a custom licence) is ``other``."""
+    lic = item.get("license") if isinstance(item.get("license"), dict) else None
+    ids: list[str] = []
+    name = None
+    if lic is not None:
+        spdx, key = str(lic.get("spdx_id") or ""), str(lic.get("key") or "")
+        ids = [spdx if spdx.casefold() not in _NO_ID else (key or "other")]
+        name = lic.get("name") if isinstance(lic.get("name"), str) else None
+    return {
+        "exists": True,
+        "id": str(item["full_name"]),
+        "licence": {"ids": ids, "name": name},
+        "private": bool(item.get("private")),
+        "archived": bool(item.get("archived")),
+        "disabled": bool(item.get("disabled")),
+    }

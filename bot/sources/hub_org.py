@@ -1,0 +1,152 @@
+"""Every public model, dataset and space of a Hub author (``hf:org/<owner>``).
+
+Three paginated listings per check (``/api/models?author=``, ``/api/datasets?author=``,
+``/api/spaces?author=``), each asking with ``expand`` for only the properties a licence/gating
+watch needs, so 1,000 repos cost about ten requests, not a thousand. The listing is read with
+``huggingface_hub.utils.paginate`` (what ``HfApi.list_models`` uses: Link pagination and the
+client's retry on 429/5xx) because ``list_models`` itself takes no timeout. A check succeeds
+only when every page of every listing arrived: a partial listing would look like removed
+repos.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx2
+from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.utils import build_hf_headers, paginate  # type: ignore[attr-defined]
+
+from bot.errors import SourceError
+from bot.model import Change, FetchResult, Gone, Link, Observation, TargetRef, Validators
+from bot.org_changes import describe_org, detect_org, org_lines
+from bot.sources.base import History
+from bot.sources.hub import _http_error, _short
+
+# Spaces cannot be expanded to ``gated`` (platform-facts 1.1): a space is listed as ungated.
+_EXPAND: dict[str, list[str]] = {
+    "model": ["cardData", "gated", "private", "disabled", "tags"],
+    "dataset": ["cardData", "gated", "private", "disabled", "tags"],
+    "space": ["cardData", "private", "disabled", "tags"],
+}
+
+
+class HubOrgSource:
+    kind = "hf-org"
+
+    def __init__(
+        self, endpoint: str, token: str | None, timeout: float, group_over: int = 10
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self.timeout = timeout
+        self.group_over = group_over
+        self._token: str | bool = token or False
+        self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="hub-org")
+
+    def label(self, ref: TargetRef) -> str:
+        return "Hugging Face organisation"
+
+    def links(self, ref: TargetRef, evidence: Mapping[str, Any]) -> list[Link]:
+        return [Link("Organisation", f"{self.endpoint}/{ref.locator}")]
+
+    async def fetch(
+        self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
+    ) -> FetchResult:
+        loop = asyncio.get_running_loop()
+        calls = [
+            loop.run_in_executor(self._pool, self._listing, kind, ref.locator) for kind in _EXPAND
+        ]
+        try:
+            # Each page has its own timeout; the whole listing gets a generous bound on top.
+            listings = await asyncio.wait_for(asyncio.gather(*calls), timeout=self.timeout * 20)
+        except TimeoutError as e:
+            raise SourceError(
+                f"the Hub did not finish listing {ref.locator}'s repos in time", reason="timeout"
+            ) from e
+        repos: dict[str, Any] = {}
+        for kind, items in zip(_EXPAND, listings, strict=True):
+            for item in items:
+                repos[f"{kind}:{item['id']}"] = _repo_facts(item)
+        if not repos:
+            return Gone(f"the Hub lists no public repos for {ref.locator!r}")
+        return Observation(facts={"exists": True, "owner": ref.locator, "repos": repos})
+
+    def _listing(self, kind: str, owner: str) -> list[dict[str, Any]]:
+        """Runs in a worker thread: every page of one listing, library errors converted."""
+        params = [("author", owner)] + [("expand", e) for e in _EXPAND[kind]]
+        headers = build_hf_headers(token=self._token)
+        try:
+            items = list(
+                paginate(
+                    f"{self.endpoint}/api/{kind}s",
+                    params=params,
+                    headers=headers,
+                    timeout=self.timeout,
+                )  # fmt: skip
+            )
+        except HfHubHTTPError as e:
+            raise _http_error(e) from e
+        except httpx2.TimeoutException as e:
+            raise SourceError(
+                f"the Hub did not answer within {self.timeout:g} s", reason="timeout"
+            ) from e
+        except httpx2.HTTPError as e:
+            raise SourceError(
+                f"network error reaching {self.endpoint}: {_short(e)}", reason="network"
+            ) from e
+        except (json.JSONDecodeError, ValueError) as e:
+            raise SourceError(
+                f"the Hub sent a listing that is not valid JSON: {_short(e)}", reason="malformed"
+            ) from e
+        return _items(items, kind)
+
+    def detect(
+        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
+    ) -> list[Change]:
+        return detect_org(prev, new, group_over=self.group_over)
+
+    def describe(self, facts: Mapping[str, Any]) -> str:
+        return describe_org(facts)
+
+    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+        return [self.describe(facts), "", *org_lines(facts)]
+
+    async def aclose(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _items(items: Iterable[Any], kind: str) -> list[dict[str, Any]]:
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            raise SourceError(f"the Hub listed a {kind} without an id", reason="malformed")
+        out.append(item)
+    return out
+
+
+def _repo_facts(item: Mapping[str, Any]) -> dict[str, Any]:
+    """The repository facts of :mod:`bot.detect` from one listing item (as the info call)."""
+    raw_card = item.get("cardData")
+    card: Mapping[str, Any] = raw_card if isinstance(raw_card, dict) else {}
+    licence = card.get("license")
+    name = card.get("license_name")
+    tags = [str(t) for t in item.get("tags") or []]
+    if isinstance(licence, str) and licence:
+        ids = [licence]
+    elif isinstance(licence, list):
+        ids = [str(x) for x in licence if x]
+    else:  # no card metadata: the Hub's ``license:<id>`` tags are the fallback
+        ids = [t.split(":", 1)[1] for t in tags if t.startswith("license:")]
+    gated = item.get("gated", False)
+    return {
+        "exists": True,
+        "id": item["id"],
+        "licence": {"ids": ids, "name": name if isinstance(name, str) else None},
+        "gated": gated if gated in ("auto", "manual") else False,
+        "private": bool(item.get("private", False)),
+        "disabled": bool(item.get("disabled", False)),
+    }
