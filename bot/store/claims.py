@@ -1,0 +1,122 @@
+"""Claims and leases: which process checks a target, sends a delivery, or holds a chat
+connection. ``FOR UPDATE SKIP LOCKED`` plus a lease, so replicas on PostgreSQL never do the same
+work at once; SQLite (one process) ignores the locking clause and the lease alone suffices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from bot.store.rows import (
+    StoreBase,
+    TargetRow,
+    _target,
+)
+from bot.store.tables import (
+    deliveries,
+    leases,
+    subscriptions,
+    targets,
+)
+
+
+class ClaimQueries(StoreBase):
+    # -- claiming due work ------------------------------------------------------------------
+
+    def claim_due(
+        self,
+        now: datetime,
+        owner: str,
+        lease: timedelta,
+        limit: int,
+        target_ids: Sequence[int] | None = None,
+    ) -> list[TargetRow]:
+        """Lease targets that are due (or the given ones) to ``owner``; nobody else gets them
+        until the lease ends or is released."""
+        has_subs = sa.exists().where(subscriptions.c.target_id == targets.c.id)
+        free = sa.or_(targets.c.lease_until.is_(None), targets.c.lease_until < now)
+        query = sa.select(targets.c.id).where(free, has_subs)
+        if target_ids is None:
+            query = query.where(targets.c.next_check_at <= now).order_by(targets.c.next_check_at)
+        else:
+            query = query.where(targets.c.id.in_(list(target_ids))).order_by(targets.c.id)
+        query = query.limit(limit).with_for_update(skip_locked=True, of=targets)
+        with self.engine.begin() as c:
+            ids = [r[0] for r in c.execute(query)]
+            if not ids:
+                return []
+            c.execute(
+                targets.update()
+                .where(targets.c.id.in_(ids))
+                .values(lease_owner=owner, lease_until=now + lease)
+            )
+            rows = c.execute(
+                sa.select(targets).where(targets.c.id.in_(ids)).order_by(targets.c.next_check_at)
+            )
+            return [_target(r) for r in rows]
+
+    def lease_owners(self) -> set[str]:
+        """Every owner that holds a lease on a target or a delivery right now."""
+        with self.engine.connect() as c:
+            owners = set(
+                c.execute(
+                    sa.select(targets.c.lease_owner)
+                    .distinct()
+                    .where(targets.c.lease_owner.is_not(None))
+                ).scalars()
+            )
+            owners |= set(
+                c.execute(
+                    sa.select(deliveries.c.lease_owner)
+                    .distinct()
+                    .where(deliveries.c.lease_owner.is_not(None))
+                ).scalars()
+            )
+            return owners
+
+    def release_leases_of(self, owners: Iterable[str]) -> None:
+        """Free the work of owners known to be dead, without waiting for their leases to end."""
+        owners = list(owners)
+        if not owners:
+            return
+        with self.engine.begin() as c:
+            for table in (targets, deliveries):
+                c.execute(
+                    table.update()
+                    .where(table.c.lease_owner.in_(owners))
+                    .values(lease_owner=None, lease_until=None)
+                )
+
+    # -- single-owner work (a chat gateway connection held by one replica) ---------------
+
+    def acquire_lease(self, name: str, owner: str, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the named lease; False while another live owner holds it.
+
+        A row in a table, not a session advisory lock, so it works behind connection poolers
+        and survives reconnects; a dead holder simply stops renewing it.
+        """
+        try:
+            with self.engine.begin() as c:
+                row = c.execute(
+                    sa.select(leases).where(leases.c.name == name).with_for_update()
+                ).first()
+                if row is None:
+                    c.execute(leases.insert().values(name=name, owner=owner, until=now + ttl))
+                    return True
+                if row.owner != owner and row.until >= now:
+                    return False
+                c.execute(
+                    leases.update()
+                    .where(leases.c.name == name)
+                    .values(owner=owner, until=now + ttl)
+                )
+                return True
+        except sa.exc.IntegrityError:  # another replica inserted it first
+            return False
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.engine.begin() as c:
+            c.execute(leases.delete().where(leases.c.name == name, leases.c.owner == owner))
