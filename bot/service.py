@@ -10,26 +10,30 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 from bot import commands as cmds
-from bot import presets, routing
+from bot import routing
 from bot.checker import Checker, CycleResult
 from bot.config import Settings
 from bot.dispatch import Adapter, Dispatcher, DispatchResult
 from bot.errors import InvalidTarget, SourceError, UsageError
-from bot.model import Severity, TargetRef
+from bot.model import TargetRef
 from bot.net import check_url
 from bot.pagetext import check_selector
 from bot.refs import parse_channel, parse_target, preset_name
 from bot.routing import CADENCES
+from bot.service_lists import (
+    WatchListCommands,
+    subscription_options,
+    target_options,
+)
 from bot.sources.base import Sniffer, Source, StreamSource
 from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
 from bot.store.held import channel_prefs, held_count, set_digest_time, set_quiet
-from bot.watchlist import WatchEntry
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +49,7 @@ class Invocation:
     allow_to: bool = False  # the CLI may name another channel with --to
 
 
-class Service:
+class Service(WatchListCommands):
     def __init__(
         self,
         settings: Settings,
@@ -138,43 +142,20 @@ class Service:
             ok = ok and good
         return cmds.Reply(tuple(lines), ok=ok, ephemeral=False)
 
-    def _watch_preset(
-        self, name: str, channel: str, command: cmds.Watch, inv: Invocation
-    ) -> tuple[list[str], bool]:
-        """``watch preset:<name>``: all of the preset's sources, or none of them."""
-        if command.select or command.ignore or command.keywords or command.backfill:
-            return [
-                f"✗ preset:{name} brings its own selectors and keywords: --select, --ignore, "
-                "--keywords and --backfill apply to single targets"
-            ], False
-        preset = presets.find(name, presets.catalogue())
-        entries = presets.expand(preset, [channel], command.min_severity)
-        try:
-            applied = self.apply_watchlist(entries, created_by=inv.actor or "preset")
-        except UsageError as e:
-            return [f"✗ preset:{name}: nothing was subscribed. {e}"], False
-        added = sum(line.startswith("added") for line in applied)
-        return [
-            f"Preset {name} v{preset.version} → {channel}: {len(applied)} sources, "
-            f"{added} new. Each new source's baseline is taken at its first scheduled check "
-            "(never an alert); see list.",
-            *(f"  {line}" for line in applied),
-        ], True
-
     async def _watch_one(
         self, ref: TargetRef, channel: str, command: cmds.Watch, inv: Invocation
     ) -> tuple[str, bool]:
         now = self.clock()
-        wanted = _target_options(ref, command.select, command.ignore, None)
+        wanted = target_options(ref, command.select, command.ignore, None)
         target, created = self.store.ensure_target(ref, now, options=wanted)
         rebaselined = False
-        wanted = None if created else _target_options(ref, command.select, command.ignore, target)
+        wanted = None if created else target_options(ref, command.select, command.ignore, target)
         if wanted is not None:  # new select/ignore: a new baseline, silently (no alert)
             self.store.set_target_options(target.id, wanted)
             target = self.store.get_target_by_id(target.id) or target
             rebaselined = True
         digest = command.digest if command.digest in CADENCES else None
-        options = _subscription_options(command.keywords, digest, command.digest_all)
+        options = subscription_options(command.keywords, digest, command.digest_all)
         _sub, new_sub = self.store.subscribe(
             target.id,
             channel,
@@ -247,13 +228,6 @@ class Service:
             target.id, self.clock(), [NewDelivery(channel, a.to_json()) for a in alerts]
         )
         return f". Backfill: posting the newest {count} entries (at most) now"
-
-    def _presets(self, command: cmds.Presets) -> cmds.Reply:
-        catalogue = presets.catalogue()
-        if command.name is None:
-            return cmds.Reply((*presets.describe(catalogue), "Subscribe with: watch preset:<name>"))
-        preset = presets.find(command.name.removeprefix("preset:"), catalogue)
-        return cmds.Reply(tuple(presets.describe({preset.name: preset}, verbose=True)))
 
     def _forget(self, target: TargetRow, channel: str, created: bool) -> None:
         self.store.unsubscribe(target.id, channel)
@@ -411,144 +385,6 @@ class Service:
             result = await self.checker.check_ids(ids) if ids else CycleResult()
         return result, await self.dispatcher.flush()
 
-    def apply_watchlist(
-        self, entries: Sequence[WatchEntry], created_by: str = "watchlist"
-    ) -> list[str]:
-        """Subscribe every entry, after validating all of them (nothing is half-applied).
-
-        ``preset:<name>`` entries expand to the preset's sources first. Each line says
-        ``added``, ``updated`` (settings changed) or ``kept`` (nothing changed), so a second
-        import of the same list says ``kept`` throughout. No fetch happens here: each new
-        target's first scheduled check is its baseline.
-        """
-        entries, problems = self._expand_presets(entries)
-        refs: list[TargetRef] = []
-        seen: dict[tuple[str, str], str] = {}  # (target, channel) → where it was listed
-        for number, entry in enumerate(entries, start=1):
-            where = entry.where or f"[[watch]] #{number}"
-            try:
-                ref = self.parse_ref(entry.target)
-                self._check_options(
-                    ref,
-                    cmds.Watch(
-                        (entry.target,),
-                        select=entry.select,
-                        ignore=entry.ignore,
-                        keywords=entry.keywords,
-                    ),
-                )
-                refs.append(ref)
-            except InvalidTarget as e:
-                problems.append(f"{where}: {e}")
-                continue
-            for channel in entry.channels:  # twice would leave the result to the order
-                first = seen.setdefault((str(ref), str(parse_channel(channel))), where)
-                if first != where:
-                    problems.append(f"{where}: {ref} → {channel} is already listed ({first})")
-        if problems:
-            raise UsageError("invalid watch list:\n" + "\n".join(problems))
-        now = self.clock()
-        lines = []
-        for ref, entry in zip(refs, entries, strict=True):
-            target, created = self.store.ensure_target(
-                ref, now, options=_target_options(ref, entry.select, entry.ignore, None)
-            )
-            wanted = None if created else _target_options(ref, entry.select, entry.ignore, target)
-            if wanted is not None:
-                self.store.set_target_options(target.id, wanted)
-            options = _subscription_options(entry.keywords, entry.digest, entry.digest_all)
-            before = {s.channel: s for s in self.store.subscriptions_for(target.id)}
-            for channel in entry.channels:
-                address = str(parse_channel(channel))
-                old = before.get(address)
-                sub, new = self.store.subscribe(
-                    target.id,
-                    address,
-                    now,
-                    created_by=created_by,
-                    min_severity=entry.min_severity.value,
-                    options=options,
-                )
-                if entry.muted_until is not None and sub.muted_until != entry.muted_until:
-                    self.store.mute(sub.id, entry.muted_until)
-                    sub = self.store.subscription_by_id(sub.id) or sub
-                status = "added" if new else "kept"
-                if not new and (
-                    wanted is not None or old is None or _sub_key(old) != _sub_key(sub)
-                ):
-                    status = "updated"
-                lines.append(f"{status} {ref} → {address}")
-        return lines
-
-    def _expand_presets(self, entries: Sequence[WatchEntry]) -> tuple[list[WatchEntry], list[str]]:
-        """Replace ``preset:<name>`` entries by the preset's sources (same channels and
-        severity); the problems found on the way."""
-        out: list[WatchEntry] = []
-        problems: list[str] = []
-        for number, entry in enumerate(entries, start=1):
-            where = entry.where or f"[[watch]] #{number}"
-            try:
-                name = preset_name(entry.target)
-                if name is None:
-                    out.append(entry)
-                    continue
-                if entry.select or entry.ignore or entry.keywords:
-                    raise InvalidTarget(
-                        f"preset:{name} brings its own select/ignore/keywords; remove them here"
-                    )
-            except InvalidTarget as e:
-                problems.append(f"{where}: {e}")
-                continue
-            try:
-                preset = presets.find(name, presets.catalogue())
-            except InvalidTarget as e:
-                problems.append(f"{where}: {e}")
-                continue
-            for expanded in presets.expand(preset, entry.channels, entry.min_severity):
-                out.append(
-                    replace(
-                        expanded, muted_until=entry.muted_until, where=f"{where}: {expanded.where}"
-                    )
-                )
-        return out, problems
-
-    def export_watchlist(self, channel: str | None = None) -> list[WatchEntry]:
-        """The subscriptions (of one channel, or all) as watch entries that
-        :meth:`apply_watchlist` turns back into the same subscriptions. Channels that watch
-        a target with the same settings share one entry."""
-        now = self.clock()
-        grouped: dict[tuple[Any, ...], list[str]] = {}
-        targets: dict[str, TargetRow] = {}
-        for sub, target in self.store.list_watches(channel):
-            muted = sub.muted_until if sub.muted_until and sub.muted_until > now else None
-            key = (
-                target.ref,
-                sub.min_severity,
-                tuple(sub.options.get("keywords") or ()),
-                muted,
-                sub.options.get("digest"),
-                bool(sub.options.get("digest_all")),
-            )
-            grouped.setdefault(key, []).append(sub.channel)
-            targets[target.ref] = target
-        out = []
-        for (ref, severity, keywords, muted, digest, digest_all), channels in grouped.items():
-            options = targets[ref].options
-            out.append(
-                WatchEntry(
-                    target=ref,
-                    channels=tuple(channels),
-                    min_severity=Severity.parse(severity),
-                    select=options.get("select"),
-                    ignore=tuple(options.get("ignore") or ()),
-                    keywords=keywords,
-                    muted_until=muted,
-                    digest=digest,
-                    digest_all=digest_all,
-                )
-            )
-        return out
-
     def parse_ref(self, text: str) -> TargetRef:
         ref = parse_target(text, hub_hosts=self._hub_hosts)
         if ref.kind in ("page", "feed", "url"):  # user-supplied URLs: the SSRF gate first
@@ -656,47 +492,6 @@ class Service:
             if sub.channel == channel:
                 return sub, target
         raise UsageError(f"{target.ref} is not watched in {channel}; see list")
-
-
-def _target_options(
-    ref: TargetRef, select: str | None, ignore: Sequence[str], current: TargetRow | None
-) -> dict[str, Any] | None:
-    """A page's select/ignore as target options: for a new target (``current`` None) the
-    options to store; for an existing one the new options when --select/--ignore change
-    them, else None. Given neither, a watch keeps the options it has."""
-    if ref.kind != "page":
-        return None
-    options = dict(current.options) if current is not None else {}
-    if select is not None:
-        options.pop("select", None)
-        if select.strip():
-            options["select"] = select.strip()
-    if ignore:
-        options.pop("ignore", None)
-        if [p for p in ignore if p]:
-            options["ignore"] = [p for p in ignore if p]
-    if current is None:
-        return options
-    return options if options != dict(current.options) else None
-
-
-def _subscription_options(
-    keywords: Sequence[str], digest: str | None, digest_all: bool
-) -> dict[str, Any]:
-    """Per-subscription settings as stored in ``subscriptions.options``."""
-    options: dict[str, Any] = {}
-    if keywords:
-        options["keywords"] = list(keywords)
-    if digest:
-        options["digest"] = digest
-        if digest_all:
-            options["digest_all"] = True
-    return options
-
-
-def _sub_key(sub: SubscriptionRow) -> tuple[Any, ...]:
-    """What an import may change on a subscription."""
-    return (sub.min_severity, dict(sub.options), sub.muted_until)
 
 
 def _shows_only(command: cmds.Command) -> bool:
