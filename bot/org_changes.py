@@ -168,3 +168,18 @@ def org_lines(
     """One line per repo, for ``diff`` between two listings."""
     repos: Mapping[str, Any] = facts.get("repos") or {}
     return [f"{repo_label(k)}: {describe_repo_brief(repos[k], licences)}" for k in sorted(repos)]
+
+
+class OrgFacts:
+    """What both organisation sources (Hub and GitHub) do with the listing they fetched."""
+
+    group_over: int
+
+    def detect(self, prev: Mapping[str, Any], new: Mapping[str, Any], history: Any) -> list[Change]:
+        return detect_org(prev, new, group_over=self.group_over)
+
+    def describe(self, facts: Mapping[str, Any]) -> str:
+        return describe_org(facts)
+
+    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+        return [self.describe(facts), "", *org_lines(facts)]

@@ -17,9 +17,8 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.errors import SourceError
-from bot.model import Change, FetchResult, Gone, Link, Observation, TargetRef, Validators
-from bot.org_changes import describe_org, detect_org, org_lines
-from bot.sources.base import History
+from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
+from bot.org_changes import OrgFacts
 from bot.sources.github import GitHubSource
 
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -27,7 +26,7 @@ _NO_ID = frozenset({"", "other", "noassertion"})
 MAX_PAGES = 100  # 10,000 repos: more is a runaway Link chain, not an organisation
 
 
-class GitHubOrgSource:
+class GitHubOrgSource(OrgFacts):
     kind = "github-org"
 
     def __init__(self, github: GitHubSource, group_over: int = 10) -> None:
@@ -72,17 +71,6 @@ class GitHubOrgSource:
         if not url.startswith(self.github.api_url + "/"):
             raise SourceError("GitHub's next-page link points elsewhere", reason="malformed")
         return url[len(self.github.api_url) :]
-
-    def detect(
-        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
-    ) -> list[Change]:
-        return detect_org(prev, new, group_over=self.group_over)
-
-    def describe(self, facts: Mapping[str, Any]) -> str:
-        return describe_org(facts)
-
-    def lines(self, facts: Mapping[str, Any]) -> list[str]:
-        return [self.describe(facts), "", *org_lines(facts)]
 
     async def aclose(self) -> None:
         """The session belongs to the GitHub source, which closes it."""

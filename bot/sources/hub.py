@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bot.detect import detect_repo, licence_set
@@ -83,44 +84,28 @@ class HubSource:
 
     def _info(self, repo_type: str, repo_id: str) -> FetchResult:
         """Runs in a worker thread: one info call, every library error converted here."""
-        import httpx2
         from huggingface_hub.errors import (
             DisabledRepoError,
             GatedRepoError,
-            HfHubHTTPError,
             RepositoryNotFoundError,
         )
 
-        try:
-            if repo_type == "model":
-                info: Any = self._api.model_info(repo_id, timeout=self.timeout, expand=_EXPAND)  # type: ignore[arg-type]
-            elif repo_type == "dataset":
-                info = self._api.dataset_info(repo_id, timeout=self.timeout, expand=_EXPAND)  # type: ignore[arg-type]
-            else:
-                info = self._api.space_info(repo_id, timeout=self.timeout)
-        except GatedRepoError as e:  # subclass of RepositoryNotFoundError: catch it first
-            raise AccessDenied(
-                "the Hub refused the metadata of this gated repo", reason="gated-refused"
-            ) from e
-        except DisabledRepoError:
-            return Observation(facts={"exists": True, "disabled": True, "partial": True})
-        except RepositoryNotFoundError as e:
-            return Gone(f"HTTP {_status(e)}: repository not found or private")
-        except HfHubHTTPError as e:
-            raise _http_error(e) from e
-        except httpx2.TimeoutException as e:
-            raise SourceError(
-                f"the Hub did not answer within {self.timeout:g} s", reason="timeout"
-            ) from e
-        except httpx2.HTTPError as e:
-            raise SourceError(
-                f"network error reaching {self.endpoint}: {_short(e)}", reason="network"
-            ) from e
-        except (json.JSONDecodeError, ValueError, KeyError, TypeError) as e:
-            raise SourceError(
-                f"the Hub sent a response that is not valid repo JSON: {_short(e)}",
-                reason="malformed",
-            ) from e
+        with converted_errors(self.endpoint, self.timeout):
+            try:
+                if repo_type == "model":
+                    info: Any = self._api.model_info(repo_id, timeout=self.timeout, expand=_EXPAND)  # type: ignore[arg-type]
+                elif repo_type == "dataset":
+                    info = self._api.dataset_info(repo_id, timeout=self.timeout, expand=_EXPAND)  # type: ignore[arg-type]
+                else:
+                    info = self._api.space_info(repo_id, timeout=self.timeout)
+            except GatedRepoError as e:  # subclass of RepositoryNotFoundError: catch it first
+                raise AccessDenied(
+                    "the Hub refused the metadata of this gated repo", reason="gated-refused"
+                ) from e
+            except DisabledRepoError:
+                return Observation(facts={"exists": True, "disabled": True, "partial": True})
+            except RepositoryNotFoundError as e:
+                return Gone(f"HTTP {_status(e)}: repository not found or private")
         return _observation(info, repo_id)
 
     def detect(
@@ -169,6 +154,28 @@ def _observation(info: Any, requested_id: str) -> Observation:
         "license_link": link if isinstance(link, str) else None,
     }
     return Observation(facts=facts, evidence=evidence)
+
+
+@contextmanager
+def converted_errors(endpoint: str, timeout: float, what: str = "repo JSON") -> Iterator[None]:
+    """The Hub client's exceptions, as the bot's SourceErrors (reason tags for health alerts)."""
+    import httpx2  # imported when a Hub target is checked, not at start-up
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        yield
+    except HfHubHTTPError as e:
+        raise _http_error(e) from e
+    except httpx2.TimeoutException as e:
+        raise SourceError(f"the Hub did not answer within {timeout:g} s", reason="timeout") from e
+    except httpx2.HTTPError as e:
+        raise SourceError(
+            f"network error reaching {endpoint}: {_short(e)}", reason="network"
+        ) from e
+    except (json.JSONDecodeError, ValueError, KeyError, TypeError) as e:
+        raise SourceError(
+            f"the Hub sent a response that is not valid {what}: {_short(e)}", reason="malformed"
+        ) from e
 
 
 def _status(e: HfHubHTTPError) -> int | None:

@@ -12,20 +12,14 @@ repos.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import httpx2
-from huggingface_hub.errors import HfHubHTTPError
-from huggingface_hub.utils import build_hf_headers, paginate  # type: ignore[attr-defined]
-
 from bot.errors import SourceError
-from bot.model import Change, FetchResult, Gone, Link, Observation, TargetRef, Validators
-from bot.org_changes import describe_org, detect_org, org_lines
-from bot.sources.base import History
-from bot.sources.hub import _http_error, _short
+from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
+from bot.org_changes import OrgFacts
+from bot.sources.hub import converted_errors
 
 # Spaces cannot be expanded to ``gated`` (platform-facts 1.1): a space is listed as ungated.
 _EXPAND: dict[str, list[str]] = {
@@ -35,7 +29,7 @@ _EXPAND: dict[str, list[str]] = {
 }
 
 
-class HubOrgSource:
+class HubOrgSource(OrgFacts):
     kind = "hf-org"
 
     def __init__(
@@ -77,9 +71,12 @@ class HubOrgSource:
 
     def _listing(self, kind: str, owner: str) -> list[dict[str, Any]]:
         """Runs in a worker thread: every page of one listing, library errors converted."""
+        # Imported when an org is checked, not at start-up (it costs ~0.3 s of CPU).
+        from huggingface_hub.utils import build_hf_headers, paginate  # type: ignore[attr-defined]
+
         params = [("author", owner)] + [("expand", e) for e in _EXPAND[kind]]
         headers = build_hf_headers(token=self._token)
-        try:
+        with converted_errors(self.endpoint, self.timeout, what="listing JSON"):
             items = list(
                 paginate(
                     f"{self.endpoint}/api/{kind}s",
@@ -88,32 +85,7 @@ class HubOrgSource:
                     timeout=self.timeout,
                 )  # fmt: skip
             )
-        except HfHubHTTPError as e:
-            raise _http_error(e) from e
-        except httpx2.TimeoutException as e:
-            raise SourceError(
-                f"the Hub did not answer within {self.timeout:g} s", reason="timeout"
-            ) from e
-        except httpx2.HTTPError as e:
-            raise SourceError(
-                f"network error reaching {self.endpoint}: {_short(e)}", reason="network"
-            ) from e
-        except (json.JSONDecodeError, ValueError) as e:
-            raise SourceError(
-                f"the Hub sent a listing that is not valid JSON: {_short(e)}", reason="malformed"
-            ) from e
         return _items(items, kind)
-
-    def detect(
-        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
-    ) -> list[Change]:
-        return detect_org(prev, new, group_over=self.group_over)
-
-    def describe(self, facts: Mapping[str, Any]) -> str:
-        return describe_org(facts)
-
-    def lines(self, facts: Mapping[str, Any]) -> list[str]:
-        return [self.describe(facts), "", *org_lines(facts)]
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
