@@ -36,10 +36,11 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.fakes.server import LocalServer
 
 JSONDict = dict[str, Any]
 DISCORD_EPOCH_MS = 1420070400000
@@ -119,7 +120,7 @@ class _Script:
     hang: bool = False
 
 
-class FakeDiscord:
+class FakeDiscord(LocalServer):
     def __init__(self, *, token: str | None = None, nonce_window: float = 600.0) -> None:
         self._ids = itertools.count(1)
         self.token = token or f"{secrets.token_urlsafe(18)}.{secrets.token_urlsafe(4)}.x"
@@ -151,11 +152,12 @@ class FakeDiscord:
         self._sockets: list[web.WebSocketResponse] = []
         self._seq = 0
         self._hang = asyncio.Event()
-        self._runner: web.AppRunner | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
-    async def start(self) -> None:
+    runner_options = {"handler_cancellation": True}
+
+    def build_app(self) -> web.Application:
         app = web.Application()
         r = app.router
         r.add_get("/gw", self._gateway)
@@ -170,33 +172,13 @@ class FakeDiscord:
         r.add_post("/api/v10/webhooks/{id}/{token}", self._execute_webhook)
         r.add_patch("/api/v10/webhooks/{id}/{token}/messages/@original", self._edit_original)
         r.add_delete("/api/v10/webhooks/{id}/{token}/messages/@original", self._delete_original)
-        runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self._runner = runner
-        host, port = runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
+        return app
 
     async def close(self) -> None:
         self._hang.set()
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> FakeDiscord:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+        await super().close()
 
     @property
     def api_url(self) -> str:

@@ -27,11 +27,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 from xml.sax.saxutils import escape
 
 from aiohttp import web
+
+from tests.fakes.server import LocalServer
 
 __all__ = ["FeedServer", "Seen", "atom", "entry", "file_content_type", "insert", "item", "rss"]
 
@@ -70,7 +71,7 @@ class _Script:
     body: bytes = b""
 
 
-class FeedServer:
+class FeedServer(LocalServer):
     def __init__(self) -> None:
         self.url = ""
         self.requests: list[Seen] = []
@@ -80,29 +81,15 @@ class FeedServer:
         self._redirects: dict[str, str] = {}
         self._hooks: dict[str, list[dict[str, Any]]] = {}
         self._clock = datetime(2026, 1, 1, tzinfo=UTC)
-        self._runner: web.AppRunner | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    async def __aenter__(self) -> FeedServer:
+    runner_options = {"shutdown_timeout": 1.0}
+
+    def build_app(self) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     # -- scripted state ----------------------------------------------------------------
 

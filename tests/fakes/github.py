@@ -26,10 +26,11 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.server import LocalServer
 
 __all__ = ["KNOWN_LICENCES", "FakeGitHub", "Hit"]
 
@@ -90,7 +91,7 @@ class _Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
-class FakeGitHub:
+class FakeGitHub(LocalServer):
     def __init__(
         self, *, tokens: frozenset[str] = frozenset(), clock: Callable[[], float] = time.time
     ) -> None:
@@ -106,26 +107,13 @@ class FakeGitHub:
         }
         self._next_id = 1000
         self.requests: list[Hit] = []
-        self._runner: web.AppRunner | None = None
 
-    async def __aenter__(self) -> FakeGitHub:
+    runner_options = {"shutdown_timeout": 0.5}
+
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_get("/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.url = f"http://127.0.0.1:{self._runner.addresses[0][1]}"
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     # ------------------------------------------------------------------ scripting
 

@@ -38,11 +38,12 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any, Literal
 from urllib.parse import quote, unquote
 
 from aiohttp import web
+
+from tests.fakes.server import LocalServer
 
 __all__ = ["FakeHub", "RecordedRequest", "populate_bench", "serve_in_thread"]
 
@@ -183,7 +184,7 @@ def _decode_cursor(cursor: str) -> int | None:
         return None
 
 
-class FakeHub:
+class FakeHub(LocalServer):
     """A local Hub API: scripted repos, scripted failures, and a record of every request.
 
     Routes: `GET /api/{models,datasets,spaces}/{repo_id}[/revision/{rev}]`,
@@ -197,50 +198,23 @@ class FakeHub:
             raise ValueError("page_size must be at least 1")
         self.page_size = page_size
         self.url = ""
-        self._host = host
-        self._port = port
+        self.bind = (host, port)
         self._lock = threading.RLock()
         self._repos: dict[tuple[RepoType, str], _Repo] = {}
         self._redirects: dict[tuple[RepoType, str], str] = {}
         self._scripts: dict[tuple[RepoType, str], deque[_Script]] = {}
         self._requests: list[RecordedRequest] = []
-        self._runner: web.AppRunner | None = None
 
     # ---------------------------------------------------------------- lifecycle
 
-    async def start(self) -> None:
-        """Bind and serve; sets `url` to `http://HOST:PORT`."""
+    # A client that gives up (timeout) cancels its delayed handler instead of leaving it to
+    # hold up close(); the short shutdown_timeout bounds close() in any case.
+    runner_options = {"handler_cancellation": True, "shutdown_timeout": 1.0}
+
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        # A client that gives up (timeout) cancels its delayed handler instead of leaving it to
-        # hold up close(); the short shutdown_timeout bounds close() in any case.
-        runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, self._host, self._port)
-        await site.start()
-        self._runner = runner
-        host, port = runner.addresses[0][:2]
-        self.url = f"http://{host}:{port}"
-
-    async def close(self) -> None:
-        """Stop serving and close open connections."""
-        if self._runner is not None:
-            runner, self._runner = self._runner, None
-            await runner.cleanup()
-
-    async def __aenter__(self) -> FakeHub:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+        return app
 
     # ---------------------------------------------------------------- scripted state
 

@@ -38,13 +38,14 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 from slack_sdk.errors import SlackObjectFormationError
 from slack_sdk.models.blocks import Block
+
+from tests.fakes.server import LocalServer
 
 __all__ = [
     "Ack",
@@ -216,7 +217,7 @@ class _State:
     webhook_failures: dict[str, list[tuple[int, str, dict[str, str]]]] = field(default_factory=dict)
 
 
-class FakeSlack:
+class FakeSlack(LocalServer):
     def __init__(
         self,
         *,
@@ -227,9 +228,7 @@ class FakeSlack:
     ) -> None:
         self.bot_token = bot_token
         self.app_token = app_token
-        self._host = host
-        self._port = port
-        self._runner: web.AppRunner | None = None
+        self.bind = (host, port)
         self._lock = threading.Lock()
         self._state = _State()
         self._ts = itertools.count(1)
@@ -243,7 +242,9 @@ class FakeSlack:
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    async def start(self) -> None:
+    runner_options = {"handle_signals": False}
+
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/api/{method}", self._api)
         app.router.add_get("/api/{method}", self._api)  # the SDK reads users.info with GET
@@ -251,28 +252,16 @@ class FakeSlack:
         app.router.add_post("/commands/{team}/{id}/{token}", self._response_url)
         app.router.add_post("/actions/{team}/{id}/{token}", self._response_url)
         app.router.add_post("/services/{team}/{bot}/{secret}", self._webhook)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        port = self._runner.addresses[0][1]
-        self.url = f"http://{self._host}:{port}"
+        return app
+
+    async def start(self) -> None:
+        await super().start()
         self.connected = asyncio.Event()
 
     async def close(self) -> None:
         for ws in list(self._sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> FakeSlack:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
+        await super().close()
 
     @property
     def api_url(self) -> str:

@@ -24,9 +24,10 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
-from types import TracebackType
 
 from aiohttp import web
+
+from tests.fakes.server import LocalServer
 
 __all__ = ["FakeWeb", "Hit"]
 
@@ -54,38 +55,22 @@ class _Route:
     size: int = 0
 
 
-class FakeWeb:
+class FakeWeb(LocalServer):
     def __init__(self, host: str = "127.0.0.1") -> None:
         self.url = ""
         self.port = 0
-        self._host = host
         self._routes: dict[str, _Route] = {}
         self._versions = 0
         self._lock = threading.Lock()
         self.requests: list[Hit] = []
-        self._runner: web.AppRunner | None = None
+        self.bind = (host, 0)
 
-    async def __aenter__(self) -> FakeWeb:
+    runner_options = {"handler_cancellation": True, "shutdown_timeout": 0.5}
+
+    def build_app(self) -> web.Application:
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(
-            app, access_log=None, handler_cancellation=True, shutdown_timeout=0.5
-        )
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        self.url = f"http://{self._host}:{self.port}"
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        return app
 
     # ------------------------------------------------------------------ scripting
 
