@@ -7,6 +7,7 @@ store on a real database, the real console adapter writing into a buffer.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -22,7 +23,9 @@ from bot.config import Settings, load_settings
 from bot.service import Invocation, Service
 from bot.sources import build_sources
 from bot.store import Store
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.hub import FakeHub
+from tests.fakes.slack import FakeSlack
 
 PG_URL = os.environ.get("POLICYBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
@@ -167,3 +170,27 @@ async def bot(hub: FakeHub, clock: Clock, tmp_path: Path) -> AsyncIterator[Bot]:
     b = Bot(make_settings(f"sqlite:///{tmp_path / 'bot.db'}", hub.url), clock)
     yield b
     await b.close()
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def discord_fake() -> AsyncIterator[FakeDiscord]:
+    async with FakeDiscord() as fake:
+        yield fake
+
+
+@pytest.fixture
+def no_errors_inside_discord_py(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """discord.py logs and swallows exceptions raised in command callbacks; fail on them."""
+    yield
+    errors = [
+        r.getMessage()
+        for r in caplog.get_records("call")
+        if r.levelno >= logging.ERROR and r.name.startswith(("discord", "adapters"))
+    ]
+    assert errors == [], errors

@@ -6,11 +6,10 @@ the bot answered (callback, follow-ups) exactly as Discord would receive it.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -24,22 +23,8 @@ REPO = "acme/model"
 DEFERRED, MESSAGE, AUTOCOMPLETE = 5, 4, 8
 
 
-@pytest.fixture(autouse=True)
-def no_errors_inside_discord_py(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """discord.py logs and swallows exceptions raised in command callbacks; fail on them."""
-    yield
-    errors = [
-        r.getMessage()
-        for r in caplog.get_records("call")
-        if r.levelno >= logging.ERROR and r.name.startswith(("discord", "adapters"))
-    ]
-    assert errors == [], errors
-
-
-@pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
-        yield fake
+# discord.py logs and swallows exceptions raised in callbacks: fail the test on them.
+pytestmark = pytest.mark.usefixtures("no_errors_inside_discord_py")
 
 
 @pytest.fixture

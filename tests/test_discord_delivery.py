@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -28,22 +28,8 @@ REPO = "acme/model"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def no_errors_inside_discord_py(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """discord.py logs and swallows exceptions raised in command callbacks; fail on them."""
-    yield
-    errors = [
-        r.getMessage()
-        for r in caplog.get_records("call")
-        if r.levelno >= logging.ERROR and r.name.startswith(("discord", "adapters"))
-    ]
-    assert errors == [], errors
-
-
-@pytest.fixture
-async def discord_fake() -> AsyncIterator[FakeDiscord]:
-    async with FakeDiscord() as fake:
-        yield fake
+# discord.py logs and swallows exceptions raised in callbacks: fail the test on them.
+pytestmark = pytest.mark.usefixtures("no_errors_inside_discord_py")
 
 
 @pytest.fixture

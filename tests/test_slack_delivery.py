@@ -28,12 +28,6 @@ ADDRESS = f"slack:{CHANNEL}"
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
-
-
 def make_bot(
     tmp_path: Path, hub: FakeHub, slack: FakeSlack, clock: Clock, **extra: object
 ) -> SlackBot:

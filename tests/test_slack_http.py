@@ -22,12 +22,6 @@ REPO = "acme/model"
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def sbot(
     hub: FakeHub, slack: FakeSlack, clock: Clock, tmp_path: Path
 ) -> AsyncIterator[SlackBot]:

@@ -23,12 +23,6 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def sbot(
     hub: FakeHub, slack: FakeSlack, clock: Clock, tmp_path: Path
 ) -> AsyncIterator[SlackBot]:

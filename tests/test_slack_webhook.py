@@ -4,7 +4,6 @@ through the SSRF guard, with the URL (a credential) kept out of every log line."
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,12 +15,6 @@ from tests.slack_harness import SlackBot, slack_settings
 
 REPO = "acme/model"
 HOOK_CHANNEL = "C0HOOK"
-
-
-@pytest.fixture
-async def slack() -> AsyncIterator[FakeSlack]:
-    async with FakeSlack() as fake:
-        yield fake
 
 
 async def make_bot(
