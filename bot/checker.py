@@ -103,9 +103,13 @@ class Checker:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._lease = timedelta(seconds=settings.lease_seconds)
         self._quiet: list[QuietCheck] = []  # recorded together at the end of a batch
+        # Claimed, but the database went away before the outcome was recorded: handed back at
+        # the next tick instead of staying leased for the whole lease period.
+        self._unrecorded: set[int] = set()
 
     async def check_due(self) -> CycleResult:
         """Check every target that is due now, in claimed batches."""
+        self._release_unrecorded()
         result = CycleResult()
         while True:
             batch = self.store.claim_due(
@@ -117,20 +121,34 @@ class Checker:
 
     async def check_ids(self, target_ids: Sequence[int]) -> CycleResult:
         """Check the given targets now, whatever their schedule."""
+        self._release_unrecorded()
         batch = self.store.claim_due(
             self.clock(), self.owner, self._lease, len(target_ids) or 1, target_ids=target_ids
         )
         return CycleResult(await self.check_targets(batch), busy=len(target_ids) - len(batch))
 
     async def check_targets(self, batch: Sequence[TargetRow]) -> list[CheckOutcome]:
+        results = await asyncio.gather(*(self._guarded(t) for t in batch), return_exceptions=True)
+        # Quiet checks (304 / same bytes, nothing owed) share one transaction: they only move a
+        # schedule. Checks that found something were recorded already.
+        quiet, self._quiet = self._quiet, []
         try:
-            return list(await asyncio.gather(*(self._guarded(t) for t in batch)))
-        finally:
-            # Quiet checks (304 / same bytes, nothing owed) share one transaction: they only
-            # move a schedule, and a crash before this line only means they are checked again
-            # when their lease ends. Checks that found something were recorded already.
-            quiet, self._quiet = self._quiet, []
             self.store.record_quiet(quiet)
+        except sa.exc.SQLAlchemyError:
+            self._unrecorded.update(q.target_id for q in quiet)
+            raise
+        failed = [
+            (t, r) for t, r in zip(batch, results, strict=True) if isinstance(r, BaseException)
+        ]
+        if failed:  # only database errors get here (_guarded turns the rest into outcomes)
+            self._unrecorded.update(t.id for t, _r in failed)
+            raise failed[0][1]
+        return [r for r in results if isinstance(r, CheckOutcome)]
+
+    def _release_unrecorded(self) -> None:
+        if self._unrecorded:
+            self.store.release_targets(self._unrecorded, self.owner)
+            self._unrecorded.clear()
 
     async def _guarded(self, target: TargetRow) -> CheckOutcome:
         async with self._slots:

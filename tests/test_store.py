@@ -150,3 +150,12 @@ def test_a_named_lease_has_one_holder_until_it_expires(store: Store) -> None:
     assert store.acquire_lease("listener:slack", "b", later, LEASE), "taken over when expired"
     store.release_lease("listener:slack", "b")
     assert store.acquire_lease("listener:slack", "c", later, LEASE), "free after release"
+
+
+def test_unfinished_targets_are_handed_back_by_their_owner_only(store: Store) -> None:
+    tid = _target(store)
+    assert [t.id for t in store.claim_due(T0, "a", LEASE, 10)] == [tid]
+    store.release_targets([tid], "b")
+    assert store.claim_due(T0, "b", LEASE, 10) == [], "another owner cannot release it"
+    store.release_targets([tid], "a")
+    assert [t.id for t in store.claim_due(T0, "b", LEASE, 10)] == [tid]

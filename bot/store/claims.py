@@ -77,6 +77,18 @@ class ClaimQueries(StoreBase):
             )
             return owners
 
+    def release_targets(self, target_ids: Iterable[int], owner: str) -> None:
+        """Hand back targets ``owner`` claimed but could not finish (the database went away
+        mid-check), so they are checked at the next tick, not after their lease runs out."""
+        ids = list(target_ids)
+        if ids:
+            with self.engine.begin() as c:
+                c.execute(
+                    targets.update()
+                    .where(targets.c.id.in_(ids), targets.c.lease_owner == owner)
+                    .values(lease_owner=None, lease_until=None)
+                )
+
     def release_leases_of(self, owners: Iterable[str]) -> None:
         """Free the work of owners known to be dead, without waiting for their leases to end."""
         owners = list(owners)
