@@ -44,6 +44,7 @@ from bot.errors import (
     RateLimited,
     SourceError,
 )
+from bot.logs import register_secret_url
 from bot.model import Validators
 
 USER_AGENT = f"policybot/{__version__} (+https://github.com/policybot/policybot)"
@@ -570,6 +571,27 @@ def delivery_error(
     return ChannelGone(f"{what} answered {said}: it will never accept our alerts")
 
 
+async def post_webhook(
+    http: HttpClient,
+    url: str,
+    what: str,
+    *,
+    json: Any = None,
+    data: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """POST to a webhook channel's URL. The URL is a credential: it is registered with the
+    log redactor first, and no error quotes it. A URL the guard refuses (or that is not a
+    valid URL) is ``ChannelGone``: no retry can fix it; a network failure may pass."""
+    register_secret_url(url)
+    try:
+        return await http.request("POST", url, json=json, data=data, headers=headers)
+    except SourceError as e:
+        if e.reason == "unsafe-url":
+            raise ChannelGone(f"{what} refused by the URL guard: {e}") from None
+        raise DeliveryError(f"{what} unreachable: {e}") from None
+
+
 def redact_url(url: str) -> str:
     """``https://hooks.example/T0/B0/secret?x=1`` → ``https://hooks.example/…``: the host
     is fine to show, the path and query may be a credential."""
@@ -680,6 +702,7 @@ __all__ = [
     "literal_ip",
     "make_session",
     "parse_retry_after",
+    "post_webhook",
     "redact_url",
     "request",
     "retry_after_seconds",
