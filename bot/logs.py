@@ -47,9 +47,11 @@ def register_secret_url(url: str) -> None:
     except ValueError:
         register_secret(url.strip())
         return
-    register_secret(parts.path.strip("/"))
+    path = parts.path.strip("/")
+    register_secret(path)
     register_secret(parts.query)
-    register_secret(url.strip())
+    if len(path) < 8 and len(parts.query) < 8:  # too short to redact alone: the whole URL
+        register_secret(url.strip())
 
 
 class Redactor:
