@@ -1,10 +1,13 @@
 """Alerts on standard output, for ``make run`` and ``policybot check`` without chat tokens.
 
-Logs go to standard error, so standard output carries only alerts and can be piped.
+Logs go to standard error, so standard output carries only alerts and can be piped. Upstream
+text is data (design invariant 4): a page title carrying ``ESC [2J`` must not clear the
+operator's terminal, so control characters are shown escaped, never written raw.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from typing import TextIO
 
@@ -18,6 +21,18 @@ _MARK = {
 }
 
 
+# C0 controls but tab and newline, DEL and C1 controls, and the bidi overrides that reorder
+# what a terminal shows.
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every terminal control character shown as an escape (``\\x1b``)."""
+    return _CONTROLS.sub(
+        lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text
+    )
+
+
 def render_text(alert: Alert) -> str:
     """A plain-text alert: severity and title, then what changed, fields, excerpt, links."""
     head = f"{_MARK[alert.severity]} {alert.title} ({alert.source_label})"
@@ -28,7 +43,7 @@ def render_text(alert: Alert) -> str:
     body += [f"  {link.label}: {link.url}" for link in alert.links]
     if alert.detected_at:
         body.append(f"  detected {alert.detected_at:%Y-%m-%d %H:%M} UTC")
-    return "\n".join([head, *body])
+    return printable("\n".join([head, *body]))
 
 
 class ConsoleAdapter:

@@ -19,6 +19,7 @@ from typing import Any
 
 from bot.commands import Reply
 from bot.model import Alert, Link, Severity
+from bot.net import safe_link
 
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 TITLE_MAX = 256
@@ -153,8 +154,9 @@ def alert_message(alert: Alert) -> DiscordMessage:
     }
     if description:
         embed["description"] = description
-    if alert.links:
-        embed["url"] = alert.links[0].url
+    linkable = [lk for lk in alert.links if safe_link(lk.url)]
+    if linkable:
+        embed["url"] = linkable[0].url
     if alert.detected_at is not None:
         embed["timestamp"] = alert.detected_at.isoformat()
     return DiscordMessage(embed, _components(alert), attachment)
@@ -191,6 +193,7 @@ def _links_value(links: tuple[Link, ...]) -> str:
     """Masked links while they fit in one field value; the rest are counted."""
     parts: list[str] = []
     used = 0
+    links = tuple(lk for lk in links if safe_link(lk.url))  # http(s), short: else dropped
     for index, link in enumerate(links):
         part = f"[{clip(escape(link.label), 80)}]({_safe_url(link.url)})"
         after = len(links) - index - 1

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
@@ -27,6 +28,7 @@ from adapters.discord_embeds import DiscordMessage, alert_message
 from bot.config import Settings
 from bot.errors import ChannelGone, DeliveryError
 from bot.model import Alert
+from bot.net import HttpClient, delivery_error, parse_retry_after, post_webhook
 from bot.refs import DISCORD_WEBHOOK_URL
 
 NO_MENTIONS: dict[str, Any] = {"parse": []}
@@ -65,8 +67,10 @@ class DiscordWebhookAdapter:
 
     def __init__(self, settings: Settings) -> None:
         self._api = settings.discord_api_url.rstrip("/")
-        self._timeout = aiohttp.ClientTimeout(total=settings.delivery_timeout)
-        self._session: aiohttp.ClientSession | None = None
+        # The operator's Discord API URL (the user's URL only gives id and token).
+        self._http = HttpClient.trusted(
+            settings, total_timeout=settings.delivery_timeout, max_bytes=256 * 1024
+        )
 
     async def deliver(
         self, address: str, alert: Alert, *, reply_to: str | None, nonce: str
@@ -77,29 +81,22 @@ class DiscordWebhookAdapter:
             raise ChannelGone(str(e)) from None
         message = alert_message(alert)
         payload: dict[str, Any] = {"embeds": [message.embed], "allowed_mentions": NO_MENTIONS}
-        params = {"wait": "true", **({"thread_id": thread_id} if thread_id else {})}
+        query = "?wait=true" + (f"&thread_id={thread_id}" if thread_id else "")
         form = message_form(payload, message)
-        if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        try:
-            async with self._session.post(
-                f"{self._api}/webhooks/{hook_id}/{token}",
-                params=params,
-                data=form,
-                json=payload if form is None else None,
-            ) as resp:
-                body = await resp.read()
-                status, headers = resp.status, resp.headers
-        except (aiohttp.ClientError, TimeoutError) as e:
-            raise DeliveryError(f"Discord webhook unreachable: {type(e).__name__}") from None
-        data = _json(body)
-        if 200 <= status < 300:
+        resp = await post_webhook(
+            self._http,
+            f"{self._api}/webhooks/{hook_id}/{token}{query}",
+            "Discord webhook",
+            data=form,
+            json=payload if form is None else None,
+        )
+        data = _json(resp.body)
+        if 200 <= resp.status < 300:
             return str(data.get("id")) if data.get("id") else None
-        raise _error(status, data, headers.get("Retry-After"))
+        raise _error(resp.status, data, resp.headers)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._http.aclose()
 
 
 def _json(body: bytes) -> dict[str, Any]:
@@ -110,19 +107,16 @@ def _json(body: bytes) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _error(status: int, data: dict[str, Any], retry_header: str | None) -> DeliveryError:
+def _error(status: int, data: dict[str, Any], headers: Mapping[str, str]) -> DeliveryError:
+    """Through the one status mapping; Discord's body ``retry_after`` wins over the header."""
     what = f"{data.get('message', 'error')} ({data.get('code', status)})"
     if status == 404:
         return ChannelGone(f"the Discord webhook is gone: {what}; create a new one and watch again")
-    if status in (401, 403):
-        return ChannelGone(f"Discord refused the webhook: {what}")
-    if status == 429:
-        retry = data.get("retry_after")
-        if not isinstance(retry, int | float) and retry_header:
-            try:
-                retry = float(retry_header)
-            except ValueError:
-                retry = None
-        seconds = float(retry) if isinstance(retry, int | float) else None
-        return DeliveryError(f"Discord rate limit on the webhook: {what}", retry_after=seconds)
-    return DeliveryError(f"Discord answered HTTP {status}: {what}")
+    retry = data.get("retry_after")
+    seconds = float(retry) if isinstance(retry, int | float) and retry >= 0 else None
+    if seconds is None:
+        seconds = parse_retry_after(headers.get("Retry-After"))
+    error = delivery_error(
+        status, headers, what="Discord webhook", detail=what, retry_after=seconds
+    )
+    return error or DeliveryError(f"Discord answered HTTP {status}: {what}")

@@ -22,10 +22,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from bot.commands import Reply
 from bot.model import Alert, Severity
+from bot.net import safe_link
 
 HEADER_MAX = 150
 SECTION_MAX = 3000
@@ -126,18 +127,16 @@ def more_lines(count: int) -> str:
 
 
 def safe_url(url: str) -> str | None:
-    """An http(s) URL safe inside ``<url|label>``, or None when it cannot be linked.
+    """An http(s) URL safe inside ``<url|label>``, or None when it cannot be linked (a
+    ``javascript:`` or overlong link is dropped, not sent for Slack to refuse the message).
 
     Characters that would end the link early (``|``, ``>``) or start a control sequence
     (``<``) are percent-encoded; ``&`` becomes ``&amp;`` as Slack requires.
     """
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError:
+    checked = safe_link(url)  # http(s) only, no spaces or controls, at most LINK_MAX
+    if checked is None:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-        return None
+    url = checked
     encoded = quote(url, safe="/:?#[]@!$&'()*+,;=%~-._")
     encoded = encoded.replace("&", "&amp;")
     return encoded if len(encoded) <= URL_MAX - 200 else None

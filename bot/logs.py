@@ -12,6 +12,7 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 # Shapes of credentials that must never be logged even if nobody told us the exact value.
 _PATTERNS = [
@@ -24,7 +25,33 @@ _PATTERNS = [
     re.compile(r"(/api(?:/v\d+)?/webhooks/\d+/)[^\s'\"<>?]+"),  # Discord webhook tokens
     re.compile(r"((?:slack-webhook|discord-webhook|webhook):https?://[^/\s]+/)[^\s'\"<>]+"),
     re.compile(r"(Bearer\s+)[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE),
+    # Webhook-shaped paths on any host (a self-hosted relay, a Slack-compatible service).
+    re.compile(
+        r"(https?://[^/\s'\"<>]+/(?:[^\s'\"<>/]+/)*?(?:hooks|services|webhooks?)/)[^\s'\"<>]+"
+    ),
 ]
+# Secrets learnt while running (webhook URLs of channels): every formatter redacts them.
+_RUNTIME: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Never log ``value`` (from now on, in every handler set up by :func:`setup_logging`)."""
+    if len(value) >= 8:
+        _RUNTIME.add(value)
+
+
+def register_secret_url(url: str) -> None:
+    """A webhook URL's path and query are its credential: register them (the host is fine)."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        register_secret(url.strip())
+        return
+    path = parts.path.strip("/")
+    register_secret(path)
+    register_secret(parts.query)
+    if len(path) < 8 and len(parts.query) < 8:  # too short to redact alone: the whole URL
+        register_secret(url.strip())
 
 
 class Redactor:
@@ -32,7 +59,7 @@ class Redactor:
         self.secrets = sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        for secret in self.secrets:
+        for secret in sorted({*self.secrets, *_RUNTIME}, key=len, reverse=True):
             text = text.replace(secret, "<redacted>")
         for pattern in _PATTERNS:
             text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "<redacted>", text)

@@ -1,5 +1,12 @@
-"""The one HTTP client for user-supplied URLs: SSRF guard, timeouts, size caps, redirects,
-conditional GET.
+"""The one HTTP client: SSRF guard, timeouts, size caps, redirects, credentials, status
+mapping, ``Retry-After``, conditional GET. Every HTTP request policybot makes itself (pages,
+feeds, sniffing, GitHub, the webhook channels) goes through :class:`HttpClient`; only the chat
+libraries (slack_sdk, discord.py) and huggingface_hub keep their own clients.
+
+Credentials (the GitHub token, webhook secrets) are passed per request, never as session
+defaults, and are sent only to the origin of the first URL: any cross-origin redirect hop drops
+them, and the session keeps no cookies at all. Error messages name the host only; a URL's
+path and query may be a credential (webhook URLs) and never appear in them.
 
 The guard runs on the address actually dialled (a resolver that filters what it returns), not
 on the URL text alone, so DNS rebinding cannot slip past it; IP literals in every spelling
@@ -13,9 +20,12 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import re
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -26,7 +36,15 @@ from yarl import URL
 
 from bot import __version__
 from bot.config import Settings
-from bot.errors import InvalidTarget, SourceError
+from bot.errors import (
+    AccessDenied,
+    ChannelGone,
+    DeliveryError,
+    InvalidTarget,
+    RateLimited,
+    SourceError,
+)
+from bot.logs import register_secret_url
 from bot.model import Validators
 
 USER_AGENT = f"policybot/{__version__} (+https://github.com/policybot/policybot)"
@@ -37,8 +55,25 @@ _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _SIXTOFOUR = ipaddress.ip_network("2002::/16")
 _CGNAT = ipaddress.ip_network("100.64.0.0/10")
 _REDIRECTS = (301, 302, 303, 307, 308)
+# A host name or IP literal as it may appear in a URL: letters, digits, dots, hyphens
+# (IDNA is already folded by then), colons for IPv6.
+_HOST = re.compile(r"[A-Za-z0-9._:-]{1,253}|[^\x00-\x7f]+(?:\.[^\x00-\x7f.]+)*")
 # Headers that carry credentials: never sent on to another origin by a redirect.
-_CREDENTIAL_HEADERS = ("Authorization", "Cookie", "Proxy-Authorization")
+_CREDENTIAL_HEADERS = frozenset(
+    h.lower()
+    for h in (
+        "Authorization",
+        "Cookie",
+        "Proxy-Authorization",
+        "Private-Token",
+        "X-Api-Key",
+        "X-Auth-Token",
+        "X-Webhook-Secret",
+    )
+)
+# Longest link placed in a chat message: fits a Discord field value (1,024) with its label
+# and is far inside Slack's 3,000 for a button URL; evidence links are never this long.
+LINK_MAX = 900
 
 
 class UnsafeURL(InvalidTarget):
@@ -123,25 +158,25 @@ def check_url(url: str, *, allow_private: bool, allowed: Sequence[IPNetwork] = (
     """
     guard = Guard(allow_private, tuple(allowed))
     if "\\" in url:
-        raise UnsafeURL(f"refused {url!r}: backslashes are not allowed in URLs")
+        raise UnsafeURL(f"refused {redact_url(url)}: backslashes are not allowed in URLs")
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
-        raise UnsafeURL(f"refused {url!r}: only http:// and https:// URLs are allowed")
+        raise UnsafeURL(f"refused {redact_url(url)}: only http:// and https:// URLs are allowed")
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         raise UnsafeURL("refused URL: credentials in URLs are not allowed")
     try:
         dialled = URL(url).host
     except (ValueError, UnicodeError):
-        raise UnsafeURL(f"refused {url!r}: the host name is not valid") from None
+        raise UnsafeURL(f"refused {redact_url(url)}: the host name is not valid") from None
     host = parts.hostname
     if not host or not dialled:
-        raise UnsafeURL(f"refused {url!r}: no host")
+        raise UnsafeURL(f"refused {redact_url(url)}: no host")
     for candidate in dict.fromkeys((host, dialled)):
         ip = literal_ip(candidate)
         reason = guard.reason(ip) if ip is not None else None
         if reason:
             raise UnsafeURL(
-                f"refused {url}: it points to a {reason}; set "
+                f"refused {redact_url(url)}: it points to a {reason}; set "
                 "POLICYBOT_ALLOW_PRIVATE_URLS=true (or POLICYBOT_PRIVATE_URL_ALLOWLIST) to "
                 "allow intranet addresses"
             )
@@ -205,10 +240,13 @@ def make_session(
     *,
     allow_private: bool,
     limits: Limits = Limits(),
-    headers: Mapping[str, str] | None = None,
     allowed: Sequence[IPNetwork] = (),
 ) -> aiohttp.ClientSession:
-    """An aiohttp session whose every connection passes the SSRF guard (unless allowed)."""
+    """An aiohttp session whose every connection passes the SSRF guard (unless allowed).
+
+    It carries no credentials and keeps no cookies (a cookie jar ignores ports, so a cookie
+    set by one local server would reach another): credentials go per request.
+    """
     resolver: AbstractResolver = (
         aiohttp.ThreadedResolver() if allow_private else GuardedResolver(allowed)
     )
@@ -219,7 +257,10 @@ def make_session(
         sock_read=limits.read_timeout,
     )
     return aiohttp.ClientSession(
-        connector=connector, timeout=timeout, headers={"User-Agent": USER_AGENT, **(headers or {})}
+        connector=connector,
+        timeout=timeout,
+        headers={"User-Agent": USER_AGENT},
+        cookie_jar=aiohttp.DummyCookieJar(),
     )
 
 
@@ -239,18 +280,23 @@ async def request(
     allow_private: bool,
     limits: Limits = Limits(),
     headers: Mapping[str, str] | None = None,
+    credentials: Mapping[str, str] | None = None,
     json: Any = None,
+    data: Any = None,
     allowed: Sequence[IPNetwork] = (),
 ) -> Response:
     """One request with manual redirects (each hop checked) and a cap on decoded bytes.
 
     The first URL is the caller's to validate (``UnsafeURL`` here means a caller bug or a
     tightened setting); a redirect to a forbidden place is a failed fetch (``SourceError``
-    with reason ``unsafe-url``). Credentials headers are dropped when a redirect leaves the
-    origin.
+    with reason ``unsafe-url``). ``credentials`` (and any credential-like header in
+    ``headers``) go only to the first URL's origin: once a redirect leaves it they are
+    dropped for the rest of the chain.
     """
     origin = _origin(url)
-    sent = dict(headers or {})
+    plain = {k: v for k, v in (headers or {}).items() if k.lower() not in _CREDENTIAL_HEADERS}
+    secret = {k: v for k, v in (headers or {}).items() if k.lower() in _CREDENTIAL_HEADERS}
+    secret.update(credentials or {})
     for hop in range(limits.max_redirects + 1):
         if hop == 0:
             check_url(url, allow_private=allow_private, allowed=allowed)
@@ -260,15 +306,20 @@ async def request(
             except UnsafeURL as e:
                 raise SourceError(f"a redirect was refused: {e}", reason="unsafe-url") from None
             if _origin(url) != origin:
-                sent = {k: v for k, v in sent.items() if k.title() not in _CREDENTIAL_HEADERS}
+                secret = {}
         try:
             async with session.request(
-                method, url, headers=sent, json=json, allow_redirects=False
+                method,
+                url,
+                headers={**plain, **secret},
+                json=json,
+                data=data,
+                allow_redirects=False,
             ) as resp:
                 if resp.status in _REDIRECTS and "Location" in resp.headers:
                     url = urljoin(url, resp.headers["Location"])
-                    if resp.status == 303:
-                        method, json = "GET", None
+                    if resp.status == 303 or (resp.status in (301, 302) and method == "POST"):
+                        method, json, data = "GET", None, None
                     continue
                 body = await _read_capped(resp, limits.max_bytes)
                 return Response(resp.status, str(resp.url), CIMultiDict(resp.headers), body)
@@ -276,7 +327,7 @@ async def request(
             raise SourceError(f"no answer from {_host(url)} in time", reason="timeout") from e
         except aiohttp.ClientConnectorError as e:
             raise _connect_error(url, e) from e
-        except aiohttp.InvalidURL as e:
+        except (aiohttp.InvalidURL, ValueError) as e:
             raise SourceError(f"{_host(url)} is not a valid address", reason="unsafe-url") from e
         except aiohttp.ClientError as e:
             raise SourceError(
@@ -285,6 +336,92 @@ async def request(
     raise SourceError(
         f"more than {limits.max_redirects} redirects from {_host(url)}", reason="redirects"
     )
+
+
+class HttpClient:
+    """The one way out: a lazily opened guarded session, the operator's limits, and
+    credentials per request.
+
+    ``guard`` says which addresses may be dialled: the operator's settings for user-supplied
+    URLs, :meth:`trusted` for endpoints the operator configured (the GitHub API, Discord's
+    API). Closing is idempotent and a closed client reopens on its next request.
+    """
+
+    def __init__(self, guard: Guard, limits: Limits = Limits()) -> None:
+        self.guard = guard
+        self.limits = limits
+        self._session: aiohttp.ClientSession | None = None
+
+    @classmethod
+    def for_users(cls, settings: Settings, **limits: Any) -> HttpClient:
+        """For user-supplied URLs: the SSRF guard and limits as the operator set them."""
+        return cls(Guard.from_settings(settings), replace(Limits.from_settings(settings), **limits))
+
+    @classmethod
+    def trusted(cls, settings: Settings, **limits: Any) -> HttpClient:
+        """For an endpoint the operator configured (it may well be on the intranet)."""
+        return cls(Guard(allow_private=True), replace(Limits.from_settings(settings), **limits))
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = make_session(
+                allow_private=self.guard.allow_private,
+                allowed=self.guard.allowed,
+                limits=self.limits,
+            )
+        return self._session
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        credentials: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Any = None,
+    ) -> Response:
+        """One request; every failure to get an answer is a ``SourceError`` with a reason
+        (``unsafe-url`` for a URL the guard refuses, first hop included)."""
+        try:
+            return await request(
+                self._open(),
+                method,
+                url,
+                allow_private=self.guard.allow_private,
+                allowed=self.guard.allowed,
+                limits=self.limits,
+                headers=headers,
+                credentials=credentials,
+                json=json,
+                data=data,
+            )
+        except UnsafeURL as e:
+            raise SourceError(str(e), reason="unsafe-url") from None
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        validators: Validators | None = None,
+        headers: Mapping[str, str] | None = None,
+        credentials: Mapping[str, str] | None = None,
+    ) -> Fetched:
+        """A conditional GET (see :func:`fetch`)."""
+        return await fetch(
+            self._open(),
+            url,
+            guard=self.guard,
+            limits=self.limits,
+            validators=validators,
+            headers=headers,
+            credentials=credentials,
+        )
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +457,7 @@ async def fetch(
     limits: Limits = Limits(),
     validators: Validators | None = None,
     headers: Mapping[str, str] | None = None,
+    credentials: Mapping[str, str] | None = None,
 ) -> Fetched:
     """A conditional GET through the guard; every failure is a ``SourceError`` with a reason.
 
@@ -336,6 +474,7 @@ async def fetch(
             allowed=guard.allowed,
             limits=limits,
             headers={**(headers or {}), **conditional_headers(validators)},
+            credentials=credentials,
         )
     except UnsafeURL as e:
         raise SourceError(str(e), reason="unsafe-url") from None
@@ -352,10 +491,157 @@ async def fetch(
     )
 
 
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """A ``Retry-After`` given in seconds, or None."""
-    value = (headers.get("Retry-After") or "").strip()
-    return float(value) if value.isdigit() else None
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delay-seconds (``120``, ``1.5``) or an
+    HTTP-date (``Wed, 21 Oct 2015 07:28:00 GMT``, counted from ``now``); None when absent or
+    unreadable. Never negative."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds or seconds in (float("inf"), float("-inf")):
+        return None
+    return max(0.0, seconds)
+
+
+def retry_after_seconds(headers: Mapping[str, str], now: datetime | None = None) -> float | None:
+    """The ``Retry-After`` of a response (seconds or HTTP-date), or None."""
+    return parse_retry_after(headers.get("Retry-After"), now)
+
+
+def status_error(
+    status: int,
+    headers: Mapping[str, str],
+    *,
+    site: str,
+    wording: Mapping[int, tuple[str, str]] | None = None,
+) -> SourceError | None:
+    """The one status → error mapping for checks: None for 2xx and 304, else the failed
+    check's error. The class is decided here (429, and 503 with ``Retry-After``, are
+    ``RateLimited`` with the wait; 401/403 ``AccessDenied``; the rest ``SourceError``);
+    ``wording`` lets a source say it its own way: ``{status: (message, reason)}``."""
+    if 200 <= status < 300 or status == 304:
+        return None
+    wait = retry_after_seconds(headers)
+    message, reason = (wording or {}).get(status, ("", ""))
+    if status == 429 or (status == 503 and wait is not None):
+        return RateLimited(
+            message or f"{site} asks us to slow down (HTTP {status})",
+            reason=reason or "rate-limited",
+            retry_after=wait,
+        )
+    if status in (401, 403):
+        return AccessDenied(
+            message or f"{site} refused access (HTTP {status})", reason=reason or f"http-{status}"
+        )
+    if status in (404, 410):
+        message = message or f"{site} says it does not exist (HTTP {status})"
+    return SourceError(
+        message or f"{site} answered HTTP {status}", reason=reason or f"http-{status}"
+    )
+
+
+def delivery_error(
+    status: int,
+    headers: Mapping[str, str],
+    *,
+    what: str,
+    detail: str = "",
+    retry_after: float | None = None,
+) -> DeliveryError | None:
+    """The one status → error mapping for deliveries: None for 2xx; 408, 429 and 5xx may
+    work later (``DeliveryError`` with the wait); any other answer can never succeed (the
+    webhook is gone, refuses us, or is not a webhook): ``ChannelGone``, so the outbox stops
+    instead of retrying twenty times."""
+    if 200 <= status < 300:
+        return None
+    said = f"HTTP {status}" + (f" {detail}" if detail else "")
+    if status in (408, 429) or status >= 500:
+        wait = retry_after if retry_after is not None else retry_after_seconds(headers)
+        return DeliveryError(f"{what} answered {said}", retry_after=wait)
+    return ChannelGone(f"{what} answered {said}: it will never accept our alerts")
+
+
+async def post_webhook(
+    http: HttpClient,
+    url: str,
+    what: str,
+    *,
+    json: Any = None,
+    data: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """POST to a webhook channel's URL. The URL is a credential: it is registered with the
+    log redactor first, and no error quotes it. A URL the guard refuses (or that is not a
+    valid URL) is ``ChannelGone``: no retry can fix it; a network failure may pass."""
+    register_secret_url(url)
+    try:
+        return await http.request("POST", url, json=json, data=data, headers=headers)
+    except SourceError as e:
+        if e.reason == "unsafe-url":
+            raise ChannelGone(f"{what} refused by the URL guard: {e}") from None
+        raise DeliveryError(f"{what} unreachable: {e}") from None
+
+
+def redact_url(url: str) -> str:
+    """``https://hooks.example/T0/B0/secret?x=1`` → ``https://hooks.example/…``: the host
+    is fine to show, the path and query may be a credential."""
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return "<invalid URL>"
+    host = parts.netloc.rsplit("@", 1)[-1]
+    rest = "…" if (parts.path.strip("/") or parts.query or parts.fragment) else ""
+    if not host:
+        return f"{parts.scheme}:…" if parts.scheme else "<invalid URL>"
+    return f"{parts.scheme}://{host}/{rest}"
+
+
+def check_webhook_url(url: str, guard: Guard) -> str:
+    """A webhook channel's URL, checked when the watch is created: https (http only where
+    private URLs are allowed, i.e. tests and intranets), a well-formed host, and the SSRF
+    gate. The message never shows the path, which is the credential."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise UnsafeURL(f"refused {redact_url(url)}: not a well-formed URL") from None
+    scheme = parts.scheme.lower()
+    if scheme != "https" and not (scheme == "http" and guard.allow_private):
+        raise UnsafeURL(f"refused {redact_url(url)}: a webhook URL must start with https://")
+    host = parts.hostname or ""
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
+        raise UnsafeURL(f"refused {redact_url(url)}: a URL cannot contain spaces or controls")
+    if not host or port == 0 or not _HOST.fullmatch(host.strip("[]")):
+        raise UnsafeURL(f"refused {redact_url(url)}: the host name is not valid")
+    return check_url(url, allow_private=guard.allow_private, allowed=guard.allowed)
+
+
+def safe_link(url: str, max_length: int = LINK_MAX) -> str | None:
+    """A link fit to place in a chat message: http(s) with a host, no spaces or control
+    characters, at most ``max_length`` characters; None otherwise (the link is dropped, not
+    sent for the platform to refuse the whole message)."""
+    url = url.strip()
+    if not url or len(url) > max_length:
+        return None
+    if any(c.isspace() or ord(c) < 32 or 127 <= ord(c) < 160 for c in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    return url
 
 
 async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
@@ -398,19 +684,28 @@ def _host(url: str) -> str:
 
 
 __all__ = [
+    "LINK_MAX",
     "USER_AGENT",
     "Fetched",
     "Guard",
     "GuardedResolver",
+    "HttpClient",
     "Limits",
     "Response",
     "UnsafeURL",
     "check_url",
+    "check_webhook_url",
     "conditional_headers",
+    "delivery_error",
     "fetch",
     "forbidden_reason",
     "literal_ip",
     "make_session",
+    "parse_retry_after",
+    "post_webhook",
+    "redact_url",
     "request",
     "retry_after_seconds",
+    "safe_link",
+    "status_error",
 ]

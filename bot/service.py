@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.dispatch import Adapter, Dispatcher, DispatchResult
 from bot.errors import InvalidTarget, SourceError, UsageError
 from bot.model import TargetRef
-from bot.net import check_url
+from bot.net import Guard, check_url, check_webhook_url
 from bot.pagetext import check_selector
 from bot.refs import parse_channel, parse_target, preset_name
 from bot.routing import CADENCES
@@ -121,6 +121,8 @@ class Service(WatchListCommands):
 
     async def _watch(self, command: cmds.Watch, inv: Invocation) -> cmds.Reply:
         channel = self._channel(command.to, inv)
+        if channel.split(":", 1)[0].endswith("webhook"):  # its URL: the SSRF gate, https
+            check_webhook_url(channel.split(":", 1)[1], Guard.from_settings(self.settings))
         lines: list[str] = []
         ok = True
         for text in command.refs:

@@ -17,6 +17,7 @@ from bot import presets
 from bot.config import Settings
 from bot.errors import InvalidTarget, UsageError
 from bot.model import Severity, TargetRef
+from bot.net import Guard, check_webhook_url
 from bot.refs import parse_channel, preset_name
 from bot.store import Store, SubscriptionRow, TargetRow
 from bot.watchlist import WatchEntry
@@ -99,7 +100,14 @@ class WatchListCommands:
                 problems.append(f"{where}: {e}")
                 continue
             for channel in entry.channels:  # twice would leave the result to the order
-                first = seen.setdefault((str(ref), str(parse_channel(channel))), where)
+                named = parse_channel(channel)
+                if named.platform.endswith("webhook"):  # its URL is checked like a target's
+                    try:
+                        check_webhook_url(named.address, Guard.from_settings(self.settings))
+                    except InvalidTarget as e:
+                        problems.append(f"{where}: {named.platform}: {e}")
+                        continue
+                first = seen.setdefault((str(ref), str(named)), where)
                 if first != where:
                     problems.append(f"{where}: {ref} → {channel} is already listed ({first})")
         if problems:

@@ -54,3 +54,40 @@ def test_no_module_shadows_a_library() -> None:
         p.stem for p in (ROOT / "bot").rglob("*.py")
     }
     assert not names & {"discord", "slack_bolt", "slack_sdk", "http", "feedparser"}
+
+
+# Adapters whose HTTP belongs to a chat library's own client (slack_sdk, discord.py).
+LIBRARY_CLIENTS = frozenset({"slack.py", "discord_bot.py", "slack_commands.py"})
+NET = ROOT / "bot" / "net.py"
+
+
+def _builds_session(path: Path) -> list[int]:
+    """Lines where ``aiohttp.ClientSession(...)`` / ``ClientSession(...)`` is called."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    lines = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name == "ClientSession":
+                lines.append(node.lineno)
+    return lines
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        p
+        for p in sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "adapters").glob("*.py")])
+        if p != NET and p.name not in LIBRARY_CLIENTS
+    ],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_only_bot_net_opens_http_sessions(path: Path) -> None:
+    """One HTTP path (invariant 8): every request of ours goes through bot.net.HttpClient,
+    with its SSRF guard, limits and credential policy."""
+    assert _builds_session(path) == [], f"{path.relative_to(ROOT)} builds its own ClientSession"
+
+
+def test_the_session_check_sees_a_session() -> None:
+    assert _builds_session(NET), "bot/net.py builds the one session: the check must find it"

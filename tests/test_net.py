@@ -8,23 +8,30 @@ import asyncio
 import ipaddress
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import SourceError
+from bot.errors import AccessDenied, ChannelGone, DeliveryError, RateLimited, SourceError
+from bot.logs import Redactor, register_secret_url
 from bot.model import Validators
 from bot.net import (
     Guard,
     GuardedResolver,
+    HttpClient,
     Limits,
     LookupFailed,
     UnsafeAddress,
     UnsafeURL,
     check_url,
     conditional_headers,
+    delivery_error,
     fetch,
     make_session,
+    parse_retry_after,
+    redact_url,
     request,
+    status_error,
 )
 from tests.fakes.web import FakeWeb
 
@@ -198,3 +205,79 @@ async def test_guarded_session_never_sends_a_byte_to_a_forbidden_address(web: Fa
         assert caught.value.reason == "unsafe-url"
     await asyncio.sleep(0)
     assert web.count("/p") == 0
+
+
+NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "value, seconds",
+    [
+        ("120", 120.0),
+        (" 1.5 ", 1.5),
+        ("Mon, 05 Jan 2026 09:01:30 GMT", 90.0),
+        ("Mon, 05 Jan 2026 08:00:00 GMT", 0.0),  # in the past: now
+        ("-3", 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("nan", None),
+    ],
+)
+def test_retry_after_reads_seconds_and_http_dates(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value, NOW) == seconds
+
+
+def test_one_status_mapping_for_checks_and_deliveries() -> None:
+    assert status_error(200, {}, site="x") is None and status_error(304, {}, site="x") is None
+    limited = status_error(503, {"Retry-After": "30"}, site="x")
+    assert isinstance(limited, RateLimited) and limited.retry_after == 30
+    assert type(status_error(503, {}, site="x")) is SourceError
+    assert isinstance(status_error(403, {}, site="x"), AccessDenied)
+    assert status_error(404, {}, site="x", wording={404: ("gone", "not-found")}).reason == (  # type: ignore[union-attr]
+        "not-found"
+    )
+    assert delivery_error(204, {}, what="hook") is None
+    for status in (408, 429, 500, 503):
+        error = delivery_error(status, {"Retry-After": "7"}, what="hook")
+        assert type(error) is DeliveryError and error.retry_after == 7
+    for status in (400, 401, 403, 404, 410, 422):
+        assert isinstance(delivery_error(status, {}, what="hook"), ChannelGone)
+
+
+def test_urls_in_messages_show_the_host_only() -> None:
+    assert redact_url("https://hooks.example/T0/B0/secret?x=1") == "https://hooks.example/…"
+    assert redact_url("https://hooks.example") == "https://hooks.example/"
+    with pytest.raises(UnsafeURL) as caught:
+        check_url("http://10.0.0.1/hooks/T0/B0/secret", allow_private=False)
+    assert "secret" not in str(caught.value) and "10.0.0.1" in str(caught.value)
+
+
+def test_a_registered_webhook_url_is_redacted_from_every_log_line() -> None:
+    url = "https://relay.example.org/x/y/s3cr3t-path-value?token=abcdef123456"
+    register_secret_url(url)
+    line = Redactor()(f"posting to {url} failed; path was /x/y/s3cr3t-path-value")
+    assert "s3cr3t-path-value" not in line and "abcdef123456" not in line
+    assert "relay.example.org" in line
+    assert "T0AAA/B0BBB/zzz" not in Redactor()("POST http://10.1.2.3:8080/hooks/T0AAA/B0BBB/zzz")
+
+
+async def test_per_request_credentials_stay_with_their_origin_and_no_cookie_is_kept(
+    web: FakeWeb,
+) -> None:
+    async with FakeWeb() as other:
+        other.set_page("/landing", "<p>hi</p>")
+        web.redirect("/away", f"{other.url}/landing")
+        web.set_page("/set", "<p>x</p>", headers={"Set-Cookie": "sid=1; Path=/"})
+        other.set_page("/again", "<p>y</p>")
+        client = HttpClient(OPEN, LIMITS)
+        try:
+            token = {"Authorization": "Bearer per-request-secret"}
+            await client.request("GET", f"{web.url}/away", credentials=token)
+            await client.request("GET", f"{web.url}/set")
+            await client.request("GET", f"{other.url}/again")
+        finally:
+            await client.aclose()
+    assert web.hits("/away")[-1].headers["authorization"] == "Bearer per-request-secret"
+    assert "authorization" not in other.hits("/landing")[-1].headers
+    assert "cookie" not in other.hits("/again")[-1].headers, "a cookie jar ignores ports"

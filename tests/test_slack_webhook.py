@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.slack_webhook import SlackWebhookAdapter
 from tests.conftest import Clock
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import FakeSlack, block_problems
@@ -106,13 +107,25 @@ async def test_the_ssrf_guard_refuses_a_private_webhook_and_keeps_the_url_secret
     hub: FakeHub, slack: FakeSlack, clock: Clock, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     url = slack.webhook(HOOK_CHANNEL)  # on 127.0.0.1
-    bot = await make_bot(tmp_path, hub, slack, clock, url, allow_private_urls=False)
+    secret = url.rsplit("/", 1)[-1]
+    strict = slack_settings(
+        f"sqlite:///{tmp_path / 'strict.db'}", hub.url, slack, allow_private_urls=False
+    )
+    refuser = SlackBot(strict, clock)
+    try:  # at watch time (issue 11): refused, and the reply does not quote the secret
+        reply = await refuser.run(f"watch hf:{REPO} --to slack-webhook:{url}")
+        assert "refused" in reply and "Watching" not in reply and secret not in reply
+    finally:
+        await refuser.close()
+    # A policy tightened after the watch: the delivery is refused and the channel stops.
+    bot = await make_bot(tmp_path, hub, slack, clock, url)
+    bot.service.dispatcher.adapters["slack-webhook"] = SlackWebhookAdapter(strict)  # type: ignore[index]
     try:
         with caplog.at_level(logging.INFO):
             result = await bot.cycle()
         assert result.dropped == 1
         assert slack.posted("webhook") == []
         assert "refused by the URL guard" in caplog.text
-        assert url.rsplit("/", 1)[-1] not in caplog.text
+        assert secret not in caplog.text
     finally:
         await bot.close()

@@ -18,11 +18,9 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiohttp
-
 from bot import feeds
 from bot.config import Settings
-from bot.errors import AccessDenied, RateLimited, SourceError
+from bot.errors import SourceError
 from bot.feed_alerts import FeedInfo, KeywordFilter, announce
 from bot.model import (
     Alert,
@@ -36,7 +34,7 @@ from bot.model import (
     TargetRef,
     Validators,
 )
-from bot.net import Limits, Response, UnsafeURL, make_session, request
+from bot.net import HttpClient, Response, status_error
 from bot.sniff import HEAD_BYTES, Sniffed, sniff
 from bot.sources.base import History
 
@@ -59,8 +57,9 @@ class FeedSource:
         self.max_entries = settings.feed_max_entries
         # Every kept entry must stay remembered, or it would look new again next check.
         self.remember = max(settings.feed_remember, settings.feed_max_entries)
-        self.limits = Limits(max_bytes=settings.feed_max_bytes)
-        self._session: aiohttp.ClientSession | None = None
+        # The operator's URL policy and limits (allowlist, timeouts, redirects, per-host),
+        # with the feed's own size cap.
+        self._http = HttpClient.for_users(settings, max_bytes=settings.feed_max_bytes)
         self._warned: set[tuple[str, str]] = set()
 
     # -- Source ----------------------------------------------------------------------
@@ -148,8 +147,7 @@ class FeedSource:
         return out
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._http.aclose()
 
     # -- StreamSource ------------------------------------------------------------------
 
@@ -206,19 +204,7 @@ class FeedSource:
     # -- helpers -----------------------------------------------------------------------
 
     async def _get(self, url: str, headers: Mapping[str, str]) -> Response:
-        if self._session is None or self._session.closed:
-            self._session = make_session(allow_private=self.allow_private, limits=self.limits)
-        try:
-            return await request(
-                self._session,
-                "GET",
-                url,
-                allow_private=self.allow_private,
-                limits=self.limits,
-                headers=headers,
-            )
-        except UnsafeURL as e:  # e.g. a redirect to an intranet address: a failed check
-            raise SourceError(str(e), reason="refused") from e
+        return await self._http.request("GET", url, headers=headers)
 
     def _info(self, ref: TargetRef, facts: Mapping[str, Any]) -> FeedInfo:
         return FeedInfo(
@@ -249,23 +235,13 @@ def _raise_for_status(resp: Response, url: str) -> None:
     if resp.status == 200:
         return
     host = urlsplit(url).netloc
-    retry_after = _retry_after(_header(resp, "retry-after"))
-    if resp.status == 429 or (resp.status == 503 and retry_after is not None):
-        raise RateLimited(
-            f"{host} asks us to slow down (HTTP {resp.status})",
-            reason="rate-limited",
-            retry_after=retry_after,
-        )
-    if resp.status in (401, 403):
-        raise AccessDenied(
-            f"{host} refused access (HTTP {resp.status})", reason=f"http-{resp.status}"
-        )
-    if resp.status in (404, 410):
-        raise SourceError(
-            f"{host} says the feed does not exist (HTTP {resp.status})",
-            reason=f"http-{resp.status}",
-        )
-    raise SourceError(f"{host} answered HTTP {resp.status}", reason=f"http-{resp.status}")
+    wording = {
+        code: (f"{host} says the feed does not exist (HTTP {code})", f"http-{code}")
+        for code in (404, 410)
+    }
+    raise status_error(resp.status, resp.headers, site=host, wording=wording) or SourceError(
+        f"{host} answered HTTP {resp.status}", reason=f"http-{resp.status}"
+    )
 
 
 def _header(resp: Response, name: str) -> str | None:
@@ -274,10 +250,4 @@ def _header(resp: Response, name: str) -> str | None:
     for key, value in resp.headers.items():
         if key.lower() == name:
             return value or None
-    return None
-
-
-def _retry_after(value: str | None) -> float | None:
-    if value and value.strip().isdigit():
-        return float(value.strip())
     return None

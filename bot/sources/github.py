@@ -25,10 +25,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import aiohttp
-
 from bot.detect import detect_repo
-from bot.errors import AccessDenied, RateLimited, SourceError
+from bot.errors import RateLimited, SourceError
 from bot.licences import Category, Licence, LicenceSet, classify_hub, first_heading, identify_text
 from bot.model import (
     Change,
@@ -42,7 +40,7 @@ from bot.model import (
     TargetRef,
     Validators,
 )
-from bot.net import Fetched, Guard, Limits, fetch, make_session, retry_after_seconds
+from bot.net import Fetched, Guard, HttpClient, Limits, retry_after_seconds, status_error
 from bot.sources.base import History
 from bot.textdiff import diff_lines, paragraphs, same_text, summarise, version_blind_key
 
@@ -70,7 +68,9 @@ class GitHubSource:
         self._slots = asyncio.Semaphore(concurrency)
         self._now = wall_clock
         self._paused_until = 0.0  # wall-clock epoch seconds; the whole API host waits
-        self._session: aiohttp.ClientSession | None = None
+        # The operator's API URL, not a user's: any address. The token goes per request, so
+        # a redirect to another origin never carries it.
+        self._http = HttpClient(Guard(allow_private=True), limits)
 
     def label(self, ref: TargetRef) -> str:
         return "GitHub repository"
@@ -106,17 +106,11 @@ class GitHubSource:
         wait = self._paused_until - self._now()
         if wait > 0:
             raise RateLimited(_paused_message(wait), reason="rate-limited", retry_after=wait)
-        if self._session is None or self._session.closed:
-            headers = {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION}
-            if self._token:
-                headers["Authorization"] = f"Bearer {self._token}"
-            self._session = make_session(allow_private=True, limits=self._limits, headers=headers)
-        got = await fetch(
-            self._session,
+        got = await self._http.fetch(
             self.api_url + path,
-            guard=Guard(allow_private=True),  # the operator's API URL, not a user's
-            limits=self._limits,
             validators=Validators(etag=etag),
+            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": API_VERSION},
+            credentials={"Authorization": f"Bearer {self._token}"} if self._token else None,
         )
         self._note_rate_limit(got)
         if got.status in (200, 304, 404, 451):
@@ -146,13 +140,12 @@ class GitHubSource:
             self._paused_until = max(self._paused_until, self._now() + wait)
             log.warning("GitHub rate limit reached; pausing %s for %.0f s", self.api_url, wait)
             return RateLimited(_paused_message(wait), reason="rate-limited", retry_after=wait)
-        if got.status == 401:
-            return AccessDenied(
-                "GitHub refused the token (HTTP 401): check GITHUB_TOKEN", reason="http-401"
-            )
-        if got.status == 403:
-            return AccessDenied(f"GitHub refused access (HTTP 403): {message}", reason="http-403")
-        return SourceError(f"GitHub answered HTTP {got.status}", reason=f"http-{got.status}")
+        wording = {
+            401: ("GitHub refused the token (HTTP 401): check GITHUB_TOKEN", "http-401"),
+            403: (f"GitHub refused access (HTTP 403): {message}", "http-403"),
+        }
+        error = status_error(got.status, got.headers, site="GitHub", wording=wording)
+        return error or SourceError(f"GitHub answered HTTP {got.status}", reason="malformed")
 
     def detect(
         self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
@@ -185,8 +178,7 @@ class GitHubSource:
         return self.describe(facts).split(" · ") + ([""] if text else []) + paragraphs(text)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._http.aclose()
 
 
 def github_licences(facts: Mapping[str, Any]) -> LicenceSet:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from bot.detect import detect_repo, licence_set
 from bot.errors import AccessDenied, RateLimited, SourceError
 from bot.model import Change, FetchResult, Gone, Link, Observation, TargetRef, Validators
+from bot.net import parse_retry_after
 from bot.refs import hf_repo
 from bot.render import describe_repo_facts
 from bot.sources.base import History
@@ -200,9 +201,9 @@ def _http_error(e: HfHubHTTPError) -> SourceError:
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
-    value = headers.get("retry-after")
-    if value and value.strip().isdigit():
-        return float(value)
+    seconds = parse_retry_after(headers.get("retry-after"))
+    if seconds is not None:
+        return seconds
     match = _RATELIMIT_T.search(headers.get("ratelimit", ""))
     return float(match.group(1)) + 1 if match else None
 

@@ -22,10 +22,8 @@ from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
-import aiohttp
-
 from bot.config import Settings
-from bot.errors import AccessDenied, RateLimited, SourceError
+from bot.errors import SourceError
 from bot.model import (
     Change,
     ChangeKind,
@@ -36,7 +34,7 @@ from bot.model import (
     TargetRef,
     Validators,
 )
-from bot.net import Fetched, Guard, Limits, fetch, make_session, retry_after_seconds
+from bot.net import Fetched, HttpClient, status_error
 from bot.pagetext import NoText, SelectorEmpty, compile_ignore, html_lines, text_lines
 from bot.sources.base import History
 from bot.textdiff import diff_lines, same_text, severity_of, summarise
@@ -50,9 +48,7 @@ class PageSource:
     kind = "page"
 
     def __init__(self, settings: Settings) -> None:
-        self._guard = Guard.from_settings(settings)
-        self._limits = Limits.from_settings(settings)
-        self._session: aiohttp.ClientSession | None = None
+        self._http = HttpClient.for_users(settings)
 
     def label(self, ref: TargetRef) -> str:
         return "web page"
@@ -63,19 +59,8 @@ class PageSource:
     async def fetch(
         self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
     ) -> FetchResult:
-        if self._session is None or self._session.closed:
-            self._session = make_session(
-                allow_private=self._guard.allow_private,
-                allowed=self._guard.allowed,
-                limits=self._limits,
-            )
-        got = await fetch(
-            self._session,
-            ref.locator,
-            guard=self._guard,
-            limits=self._limits,
-            validators=validators,
-            headers={"Accept": _ACCEPT},
+        got = await self._http.fetch(
+            ref.locator, validators=validators, headers={"Accept": _ACCEPT}
         )
         if got.not_modified:
             return NotModified(got.validators)
@@ -118,8 +103,7 @@ class PageSource:
         return unpack(facts)
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        await self._http.aclose()
 
 
 def pack(lines: Sequence[str]) -> dict[str, Any]:
@@ -161,23 +145,19 @@ def _extract(got: Fetched, select: str | None, ignore: tuple[str, ...]) -> list[
     )
 
 
+_WORDING = {
+    403: ("the site refused us (HTTP 403): it may block bots", "bot-block"),
+    401: ("the page needs a login (HTTP 401)", "http-401"),
+    404: ("the page is not there (HTTP 404)", "not-found"),
+    410: ("the page is not there (HTTP 410)", "not-found"),
+    429: ("the site asks us to slow down (HTTP 429)", "rate-limited"),
+}
+
+
 def _raise_for_status(got: Fetched) -> None:
-    status = got.status
-    if 200 <= status < 300:
-        return
-    if status == 403:
-        raise AccessDenied("the site refused us (HTTP 403): it may block bots", reason="bot-block")
-    if status == 401:
-        raise AccessDenied("the page needs a login (HTTP 401)", reason="http-401")
-    if status in (404, 410):
-        raise SourceError(f"the page is not there (HTTP {status})", reason="not-found")
-    if status == 429:
-        raise RateLimited(
-            "the site asks us to slow down (HTTP 429)",
-            reason="rate-limited",
-            retry_after=retry_after_seconds(got.headers),
-        )
-    raise SourceError(f"the site answered HTTP {status}", reason=f"http-{status}")
+    error = status_error(got.status, got.headers, site="the site", wording=_WORDING)
+    if error is not None:
+        raise error
 
 
 def _content_type(header: str) -> tuple[str, str | None]:

@@ -100,6 +100,7 @@ class FakeGitHub(LocalServer):
         self._tokens = tokens
         self._repos: dict[str, _Repo] = {}  # lower-case full name → repo
         self._moved: dict[str, int] = {}  # lower-case old full name → repo id
+        self._elsewhere: dict[str, str] = {}  # lower-case full name → absolute URL
         self._faults: dict[str, _Fault] = {}
         self._limits = {
             "anon": _Limit(60, 60, int(clock()) + 3600),
@@ -149,6 +150,11 @@ class FakeGitHub(LocalServer):
         repo.full_name = new
         self._repos[new.lower()] = repo
         self._moved[old.lower()] = repo.id
+
+    def redirect_elsewhere(self, full_name: str, location: str) -> None:
+        """``/repos/{full_name}`` (and its sub-paths) answer 302 to ``location`` + sub-path:
+        a redirect to another origin, which must not receive the token."""
+        self._elsewhere[full_name.lower()] = location.rstrip("/")
 
     def fail(self, full_name: str, status: int, times: int = 1) -> None:
         self._faults[full_name.lower()] = _Fault(status, times)
@@ -255,6 +261,9 @@ class FakeGitHub(LocalServer):
         if len(parts) in (3, 4) and parts[0] == "repos":
             name = f"{parts[1]}/{parts[2]}".lower()
             sub = parts[3] if len(parts) == 4 else ""
+            if name in self._elsewhere:
+                location = self._elsewhere[name] + (f"/{sub}" if sub else "")
+                return web.Response(status=302, headers={"Location": location}), sub
             if name in self._moved:
                 tail = f"/{sub}" if sub else ""
                 location = f"{self.url}/repositories/{self._moved[name]}{tail}"
