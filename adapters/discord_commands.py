@@ -61,6 +61,7 @@ class CommandHandler:
             actor=str(interaction.user.id),
             may_change=may_change,
             refusal=f"changing watches needs the {label} permission in this channel",
+            workspace=str(interaction.guild_id) if interaction.guild_id else None,
         )
 
     async def run(
@@ -93,7 +94,7 @@ class CommandHandler:
         if isinstance(command, cmds.Watch | cmds.Unwatch | cmds.Mute) and not inv.may_change:
             return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
         if isinstance(command, cmds.Watch):
-            problems = []
+            problems = self.service.watch_problems(command)
             for ref in command.refs:
                 try:
                     self.service.parse_ref(ref)
@@ -148,7 +149,7 @@ class CommandHandler:
     def _resolve(self, interaction: discord.Interaction[Any], target: str) -> str | None:
         if not target.startswith("#h"):
             return target
-        for _sub, row in self.service.store.list_watches(f"discord:{interaction.channel_id}"):
+        for _sub, row in self.service.watches(self.invocation(interaction)):
             if target_digest(row.ref) == target[2:]:
                 return row.ref
         return None
@@ -159,7 +160,7 @@ class CommandHandler:
         """The channel's watched targets that contain what the user typed (at most 25)."""
         needle = current.strip().lower()
         choices = []
-        for sub, row in self.service.store.list_watches(f"discord:{interaction.channel_id}"):
+        for sub, row in self.service.watches(self.invocation(interaction)):
             if needle and needle not in row.ref.lower():
                 continue
             value = row.ref if len(row.ref) <= 100 else f"#{sub.id}"

@@ -125,6 +125,7 @@ class SlackCommands:
 
     async def on_command(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
         channel, user = command["channel_id"], command["user_id"]
+        team = command.get("team_id")
         try:
             parsed = cmds.parse(command.get("text") or "")
         except UsageError as e:
@@ -136,10 +137,10 @@ class SlackCommands:
             and self.roles.cached(user) is None
         )
         if not isinstance(parsed, _FETCHES) and not needs_role:
-            await ack(**payload(await self.run(parsed, channel, user)))
+            await ack(**payload(await self.run(parsed, channel, user, team)))
             return
         await ack(text=WORKING, response_type="ephemeral")
-        reply = await self.run(parsed, channel, user)
+        reply = await self.run(parsed, channel, user, team)
         await self._respond(respond, payload(reply))
         if isinstance(parsed, cmds.Check):
             await self.service.dispatcher.flush()  # what the check found goes out now
@@ -152,6 +153,7 @@ class SlackCommands:
         ref = str(action.get("value") or "")
         channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
         user = body["user"]["id"]
+        team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
         command: cmds.Command
         if kind == "unwatch":
             command = cmds.Unwatch(ref)
@@ -161,24 +163,35 @@ class SlackCommands:
             command = cmds.Diff(ref)
         else:
             return
-        reply = await self.run(command, channel, user)
+        reply = await self.run(command, channel, user, team)
         answer = payload(reply, ephemeral=kind == "diff")
         await self._respond(respond, {**answer, "replace_original": False})
 
-    async def run(self, command: cmds.Command, channel: str, user: str) -> cmds.Reply:
-        """Execute for this user in this channel; a crash becomes a short apology, logged."""
+    async def run(
+        self, command: cmds.Command, channel: str, user: str, team: str | None = None
+    ) -> cmds.Reply:
+        """Execute for this user in this channel (of workspace ``team``), which is all the
+        command may see (invariant 9); a crash becomes a short apology, logged."""
         try:
-            inv = await self.invocation(command, channel, user)
+            inv = await self.invocation(command, channel, user, team)
             return await self.service.execute(command, inv)
         except Exception:
             log.exception("Slack command failed channel=%s user=%s", channel, user)
             return cmds.Reply((_FAILED,), ok=False)
 
-    async def invocation(self, command: cmds.Command, channel: str, user: str) -> Invocation:
+    async def invocation(
+        self, command: cmds.Command, channel: str, user: str, team: str | None = None
+    ) -> Invocation:
         may, refusal = True, ""
         if isinstance(command, _CHANGES):
             may, refusal = await self.may_change(user)
-        return Invocation(channel=f"slack:{channel}", actor=user, may_change=may, refusal=refusal)
+        return Invocation(
+            channel=f"slack:{channel}",
+            actor=user,
+            may_change=may,
+            refusal=refusal,
+            workspace=team,
+        )
 
     async def may_change(self, user: str) -> tuple[bool, str]:
         """(allowed, reason when not) for changing watches."""

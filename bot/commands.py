@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from bot import routing
 from bot.errors import UsageError
 from bot.model import Severity
+from bot.validation import option_problems
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,11 +249,9 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
             if not one["--backfill"].isdigit() or not 1 <= int(one["--backfill"]) <= MAX_BACKFILL:
                 raise UsageError(f"watch: --backfill must be a number from 1 to {MAX_BACKFILL}")
             backfill = int(one["--backfill"])
-        for pattern in opts.get("--ignore", []):
-            try:
-                re.compile(pattern)
-            except re.error as e:
-                raise UsageError(f"watch: --ignore {pattern!r} is not a valid regex: {e}") from None
+        problems = option_problems(select=one.get("--select"), ignore=opts.get("--ignore", []))
+        if problems:  # the check's own regex and CSS engines judge them (bot.validation)
+            raise UsageError("watch: " + "; ".join(problems))
         digest, at, tz = digest_options(one)
         return Watch(
             tuple(args),

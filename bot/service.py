@@ -23,9 +23,9 @@ from bot.dispatch import Adapter, Dispatcher, DispatchResult
 from bot.errors import InvalidTarget, SourceError, UsageError
 from bot.model import TargetRef
 from bot.net import Guard, check_url, check_webhook_url
-from bot.pagetext import check_selector
 from bot.refs import parse_channel, parse_target, preset_name
 from bot.routing import CADENCES
+from bot.scope import Scope
 from bot.service_lists import (
     WatchListCommands,
     subscription_options,
@@ -34,19 +34,31 @@ from bot.service_lists import (
 from bot.sources.base import Sniffer, Source, StreamSource
 from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
 from bot.store.held import channel_prefs, held_count, set_digest_time, set_quiet
+from bot.validation import check_target, check_view, option_problems
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
-    """Who runs a command, from where. Adapters derive ``may_change`` from platform roles."""
+    """Who runs a command, from where. Adapters derive ``may_change`` from platform roles.
+
+    Every command runs in a scope (invariant 9, :mod:`bot.scope`): a chat ``channel`` sees and
+    changes only its own subscriptions; the operator (``allow_to``: the CLI, which may name
+    any channel with ``--to``) sees them all. ``workspace`` is the Slack team or Discord
+    server the command came from, carried for the day channel addresses include it.
+    """
 
     channel: str
     actor: str = ""
     may_change: bool = True
     refusal: str = "you may not change watches here"
-    allow_to: bool = False  # the CLI may name another channel with --to
+    allow_to: bool = False  # the operator: may name another channel with --to, sees all
+    workspace: str | None = None  # Slack team id / Discord guild id; None from the CLI
+
+    @property
+    def operator(self) -> bool:
+        return self.allow_to
 
 
 class Service(WatchListCommands):
@@ -123,6 +135,9 @@ class Service(WatchListCommands):
         channel = self._channel(command.to, inv)
         if channel.split(":", 1)[0].endswith("webhook"):  # its URL: the SSRF gate, https
             check_webhook_url(channel.split(":", 1)[1], Guard.from_settings(self.settings))
+        problems = self.watch_problems(command)
+        if problems:  # before any fetch; Discord and the CLI build Watch without the parser
+            return cmds.Reply((*problems, "Nothing was watched."), ok=False)
         lines: list[str] = []
         ok = True
         for text in command.refs:
@@ -237,14 +252,14 @@ class Service(WatchListCommands):
             self.store.delete_target(target.id)
 
     def _unwatch(self, command: cmds.Unwatch, inv: Invocation) -> cmds.Reply:
-        channel = self._channel(command.to, inv)
-        sub, target = self._find_subscription(command.ref, channel)
+        sub, target = self._scope(inv, command.to, own=True).subscription(command.ref)
         self.store.unsubscribe(target.id, sub.channel)
         return cmds.Reply((f"Stopped watching {target.ref} in {sub.channel}.",), ephemeral=False)
 
     def _list(self, command: cmds.ListWatches, inv: Invocation) -> cmds.Reply:
-        channel = self._channel(command.to, inv) if (command.to or not inv.allow_to) else None
-        watches = self.store.list_watches(channel)
+        scope = self._scope(inv, command.to)
+        channel = scope.channel
+        watches = scope.watches()
         if not watches:
             where = f" in {channel}" if channel else ""
             return cmds.Reply((f"Nothing is watched{where}. Try: watch hf:owner/name",))
@@ -270,8 +285,9 @@ class Service(WatchListCommands):
         return cmds.Reply(tuple(lines))
 
     def _history(self, command: cmds.History, inv: Invocation) -> cmds.Reply:
+        scope = self._scope(inv)
         if command.ref is None:
-            rows = self.store.recent_changes(command.limit)
+            rows = scope.recent_changes(command.limit)
             if not rows:
                 return cmds.Reply(("No changes recorded yet.",))
             return cmds.Reply(
@@ -280,7 +296,7 @@ class Service(WatchListCommands):
                     for c, ref in rows
                 )
             )
-        target = self._find_target(command.ref, inv.channel)
+        target = scope.find(command.ref).target
         changes = self.store.history(target.id, command.limit)
         if not changes:
             return cmds.Reply(
@@ -294,7 +310,7 @@ class Service(WatchListCommands):
         return cmds.Reply(tuple(lines))
 
     def _diff(self, command: cmds.Diff, inv: Invocation) -> cmds.Reply:
-        target = self._find_target(command.ref, inv.channel)
+        target = self._scope(inv).find(command.ref).target
         snaps = self.store.snapshots_of(target.id, 2)
         if len(snaps) < 2:
             return cmds.Reply((f"{target.ref} has only its baseline: nothing to compare yet.",))
@@ -311,14 +327,11 @@ class Service(WatchListCommands):
         return cmds.Reply((f"{target.ref}: last two versions",), code="\n".join(diff))
 
     async def _check(self, command: cmds.Check, inv: Invocation) -> cmds.Reply:
+        scope = self._scope(inv)
         if command.refs:
-            ids = [
-                self._watched_target(ref, inv.channel if not inv.allow_to else None).id
-                for ref in command.refs
-            ]
+            ids = [scope.find(ref).target.id for ref in command.refs]
         else:
-            channel = None if inv.allow_to else inv.channel
-            ids = sorted({t.id for _s, t in self.store.list_watches(channel)})
+            ids = sorted({t.id for _s, t in scope.watches()})
         if not ids:
             return cmds.Reply(("Nothing to check: no watches.",))
         result = await self.checker.check_ids(ids)
@@ -331,8 +344,7 @@ class Service(WatchListCommands):
         return cmds.Reply(tuple(lines), details={"result": result})
 
     def _mute(self, command: cmds.Mute, inv: Invocation) -> cmds.Reply:
-        channel = self._channel(command.to, inv)
-        sub, target = self._find_subscription(command.ref, channel)
+        sub, target = self._scope(inv, command.to, own=True).subscription(command.ref)
         if command.days <= 0:
             self.store.mute(sub.id, None)
             return cmds.Reply((f"Unmuted {target.ref} in {sub.channel}.",), ephemeral=False)
@@ -380,7 +392,8 @@ class Service(WatchListCommands):
         self, refs: Sequence[str] = ()
     ) -> tuple[CycleResult, DispatchResult]:
         if refs:
-            ids = [self._watched_target(ref, None).id for ref in refs]
+            scope = Scope(self.store, None, self._candidate_refs)
+            ids = [scope.find(ref).target.id for ref in refs]
             result = await self.checker.check_ids(ids)
         else:
             ids = sorted({t.id for _s, t in self.store.list_watches()})
@@ -388,24 +401,23 @@ class Service(WatchListCommands):
         return result, await self.dispatcher.flush()
 
     def parse_ref(self, text: str) -> TargetRef:
-        ref = parse_target(text, hub_hosts=self._hub_hosts)
-        if ref.kind in ("page", "feed", "url"):  # user-supplied URLs: the SSRF gate first
-            check_url(
-                ref.locator,
-                allow_private=self.settings.allow_private_urls,
-                allowed=self.settings.private_networks_allowed,
-            )
-        if ref.kind == "url":
-            raise InvalidTarget(
-                f"{text!r}: say what to watch at this URL: feed:{ref.locator} or "
-                f"page:{ref.locator} (the watch command finds out by itself)"
-            )
-        if ref.kind not in self.sources:
-            raise InvalidTarget(
-                f"{text!r}: {ref.kind} targets are not supported in this "
-                f"version (supported: {', '.join(sorted(self.sources))})"
-            )
-        return ref
+        """A target this build can watch (:func:`bot.validation.check_target`)."""
+        return check_target(
+            text,
+            hub_hosts=self._hub_hosts,
+            kinds=frozenset(self.sources),
+            allow_private=self.settings.allow_private_urls,
+            allowed=self.settings.private_networks_allowed,
+        )
+
+    def watch_problems(self, command: cmds.Watch) -> list[str]:
+        """What is wrong with a watch's selector and regexes, whatever its targets: every
+        front end refuses these before anything is fetched or stored."""
+        return [f"✗ {p}" for p in option_problems(select=command.select, ignore=command.ignore)]
+
+    def watches(self, inv: Invocation) -> list[tuple[SubscriptionRow, TargetRow]]:
+        """The subscriptions the asker may see (Discord's autocomplete and buttons)."""
+        return self._scope(inv).watches()
 
     async def resolve_ref(self, text: str) -> TargetRef:
         """:meth:`parse_ref`, except that a bare web URL is fetched once to tell a feed from
@@ -442,58 +454,42 @@ class Service(WatchListCommands):
     # -- helpers ------------------------------------------------------------------------
 
     def _channel(self, to: str | None, inv: Invocation) -> str:
+        """The channel a command acts on: the asker's own; only the operator may name
+        another (chat parsers refuse ``--to``; this refuses a Command built around them)."""
         if to is None:
             return inv.channel
-        return str(parse_channel(to))
+        channel = str(parse_channel(to))
+        if not inv.operator and channel != inv.channel:
+            raise UsageError("a chat command acts on its own channel only (no --to)")
+        return channel
+
+    def _scope(self, inv: Invocation, to: str | None = None, *, own: bool = False) -> Scope:
+        """What this command may see (:mod:`bot.scope`): the asking channel's subscriptions;
+        the operator's: all of them, or one channel's when named with ``--to`` or when the
+        command changes a subscription (``own``: unwatch and mute act in one channel)."""
+        if not inv.operator:
+            return Scope(self.store, self._channel(to, inv), self._candidate_refs)
+        if to is None and not own:
+            return Scope(self.store, None, self._candidate_refs)
+        return Scope(self.store, self._channel(to, inv), self._candidate_refs, operator=True)
+
+    def _candidate_refs(self, text: str) -> list[str]:
+        """The stored references ``text`` may name: a bare URL names whichever feed: or
+        page: target it became."""
+        ref = parse_target(text, hub_hosts=self._hub_hosts)
+        if ref.kind == "url":
+            return [f"feed:{ref.locator}", f"page:{ref.locator}"]
+        return [str(self.parse_ref(text))]
 
     def _check_options(self, ref: TargetRef, command: cmds.Watch) -> None:
-        if (command.select or command.ignore) and ref.kind != "page":
-            raise InvalidTarget(f"{ref}: --select and --ignore apply to page: targets only")
-        if command.select:
-            try:
-                check_selector(command.select)
-            except ValueError as e:
-                raise InvalidTarget(f"{ref}: --select {e}") from None
-        if command.keywords and ref.kind != "feed":
-            raise InvalidTarget(f"{ref}: --keywords applies to feed: targets only")
-        if command.backfill and ref.kind != "feed":
-            raise InvalidTarget(f"{ref}: --backfill applies to feed: targets only")
-
-    def _find_target(self, text: str, channel: str | None) -> TargetRow:
-        if text.lstrip("#").isdigit():
-            sub = self.store.subscription_by_id(int(text.lstrip("#")))
-            if sub is None or (channel is not None and sub.channel != channel):
-                raise UsageError(f"no watch #{text.lstrip('#')} here; see list")
-            target = self.store.get_target_by_id(sub.target_id)
-        else:
-            ref = parse_target(text, hub_hosts=self._hub_hosts)
-            if ref.kind == "url":  # a bare URL names whichever feed: or page: target it became
-                target = self.store.get_target(f"feed:{ref.locator}") or self.store.get_target(
-                    f"page:{ref.locator}"
-                )
-            else:
-                target = self.store.get_target(str(self.parse_ref(text)))
-        if target is None:
-            raise UsageError(f"{text} is not watched; see list")
-        return target
-
-    def _watched_target(self, text: str, channel: str | None) -> TargetRow:
-        """A target that someone (in ``channel``, when given) still watches: only those are
-        checked."""
-        target = self._find_target(text, channel)
-        subs = self.store.subscriptions_for(target.id)
-        if not any(channel is None or s.channel == channel for s in subs):
-            raise UsageError(
-                f"{target.ref} is not watched{f' in {channel}' if channel else ''}; see list"
-            )
-        return target
-
-    def _find_subscription(self, text: str, channel: str) -> tuple[SubscriptionRow, TargetRow]:
-        target = self._find_target(text, channel)
-        for sub in self.store.subscriptions_for(target.id):
-            if sub.channel == channel:
-                return sub, target
-        raise UsageError(f"{target.ref} is not watched in {channel}; see list")
+        check_view(
+            ref,
+            ref.kind,
+            select=command.select,
+            ignore=command.ignore,
+            keywords=command.keywords,
+            backfill=command.backfill,
+        )
 
 
 def _shows_only(command: cmds.Command) -> bool:

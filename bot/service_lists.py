@@ -20,6 +20,7 @@ from bot.model import Severity, TargetRef
 from bot.net import Guard, check_webhook_url
 from bot.refs import parse_channel, preset_name
 from bot.store import Store, SubscriptionRow, TargetRow
+from bot.validation import view_problems
 from bot.watchlist import WatchEntry
 
 if TYPE_CHECKING:
@@ -34,9 +35,6 @@ class WatchListCommands:
     clock: Callable[[], datetime]
 
     def parse_ref(self, text: str) -> TargetRef:
-        raise NotImplementedError
-
-    def _check_options(self, ref: TargetRef, command: cmds.Watch) -> None:
         raise NotImplementedError
 
     def _watch_preset(
@@ -86,19 +84,19 @@ class WatchListCommands:
             where = entry.where or f"[[watch]] #{number}"
             try:
                 ref = self.parse_ref(entry.target)
-                self._check_options(
-                    ref,
-                    cmds.Watch(
-                        (entry.target,),
-                        select=entry.select,
-                        ignore=entry.ignore,
-                        keywords=entry.keywords,
-                    ),
-                )
-                refs.append(ref)
             except InvalidTarget as e:
                 problems.append(f"{where}: {e}")
                 continue
+            view = view_problems(
+                ref.kind,
+                select=entry.select,
+                ignore=entry.ignore,
+                keywords=entry.keywords,
+            )
+            if view:  # the same validation as every other path (bot.validation)
+                problems.extend(f"{where}: {ref}: {p}" for p in view)
+                continue
+            refs.append(ref)
             for channel in entry.channels:  # twice would leave the result to the order
                 named = parse_channel(channel)
                 if named.platform.endswith("webhook"):  # its URL is checked like a target's

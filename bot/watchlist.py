@@ -34,6 +34,7 @@ import tomli_w
 from bot.errors import UsageError
 from bot.model import Severity
 from bot.refs import parse_channel
+from bot.validation import option_problems
 
 _KEYS = {
     "target",
@@ -151,11 +152,9 @@ def _entry(entry: Any, default_channel: str, label: str) -> WatchEntry:
     if select is not None and not isinstance(select, str):
         raise TypeError("'select' must be a string (a CSS selector)")
     ignore = _strings(entry, "ignore")
-    for pattern in ignore:
-        try:
-            re.compile(pattern)
-        except re.error as e:
-            raise ValueError(f"ignore {pattern!r} is not a valid regex: {e}") from None
+    problems = option_problems(select=select, ignore=ignore, prefix="")
+    if problems:  # the check's own engines judge them (bot.validation), all at once
+        raise ValueError("; ".join(problems))
     muted = entry.get("muted_until")
     if muted is not None and (not isinstance(muted, datetime) or muted.tzinfo is None):
         raise ValueError("'muted_until' must be a date-time with a zone, e.g. 2026-02-01T09:00Z")

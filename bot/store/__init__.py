@@ -1,6 +1,7 @@
 """Persistence: SQLAlchemy 2 over SQLite (default) or PostgreSQL (several replicas)."""
 
 from bot.store.store import (
+    ChangeRow,
     DeliveryRow,
     NewDelivery,
     QuietCheck,
@@ -11,6 +12,7 @@ from bot.store.store import (
 )
 
 __all__ = [
+    "ChangeRow",
     "DeliveryRow",
     "NewDelivery",
     "QuietCheck",

@@ -29,6 +29,7 @@ from bot.store.tables import (
     changes,
     deliveries,
     snapshots,
+    subscriptions,
     targets,
 )
 
@@ -236,13 +237,20 @@ class CheckQueries(StoreBase):
             )
             return [_row(ChangeRow, r) for r in rows]
 
-    def recent_changes(self, limit: int = 20) -> list[tuple[ChangeRow, str]]:
+    def recent_changes(
+        self, limit: int = 20, *, channel: str | None = None
+    ) -> list[tuple[ChangeRow, str]]:
+        """The newest changes with their target's reference: of every target, or of the
+        targets ``channel`` subscribes to."""
         query = (
             sa.select(changes, targets.c.ref)
             .join(targets, targets.c.id == changes.c.target_id)
             .order_by(changes.c.id.desc())
             .limit(limit)
         )
+        if channel is not None:
+            watched = sa.select(subscriptions.c.target_id).where(subscriptions.c.channel == channel)
+            query = query.where(changes.c.target_id.in_(watched))
         with self.engine.connect() as c:
             return [(_row(ChangeRow, r), r.ref) for r in c.execute(query)]
 
