@@ -201,6 +201,7 @@ class CheckQueries(StoreBase):
                         "before": ch.before,
                         "after": ch.after,
                         "detail": ch.detail,
+                        "view": ch.view,
                     }
                     for ch in found
                 ],
