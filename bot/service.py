@@ -453,22 +453,26 @@ class Service(WatchListCommands):
 
     def view_of(self, target: TargetRow, channel: str | None) -> str | None:
         """The view key through which ``channel`` sees ``target`` (its subscription's
-        select/ignore; the oldest subscription's when the channel has none, as for the
-        operator's CLI); None for kinds without views."""
+        select/ignore); None for kinds without views and for a channel that does not watch
+        it (the operator's CLI sees every view's changes)."""
         source = self.sources.get(target.kind)
         if not isinstance(source, ViewSource):
             return None
         subs = self.store.subscriptions_for(target.id)
-        sub = next((s for s in subs if s.channel == channel), subs[0] if subs else None)
-        return source.view_key(sub.options if sub else {})
+        sub = next((s for s in subs if s.channel == channel), None)
+        return source.view_key(sub.options) if sub else None
 
     def versions(self, target: TargetRow, channel: str | None, limit: int) -> list[SnapshotRow]:
         """The newest ``limit`` versions of what ``channel`` sees of ``target``, newest first:
-        its own view of a page (facts = that view's), whole snapshots for other kinds."""
+        its own view of a page (facts = that view's; the oldest subscription's view for a
+        channel without one), whole snapshots for other kinds."""
         source = self.sources.get(target.kind)
-        key = self.view_of(target, channel)
-        if key is None or not isinstance(source, ViewSource):
+        if not isinstance(source, ViewSource):
             return self.store.snapshots_of(target.id, limit)
+        key = self.view_of(target, channel)
+        if key is None:
+            subs = self.store.subscriptions_for(target.id)
+            key = source.view_key(subs[0].options if subs else {})
         return self.store.view_versions(target.id, lambda f: source.view_facts(f, key), limit)
 
     def _channel(self, to: str | None, inv: Invocation) -> str:

@@ -5,6 +5,10 @@ keep the region that matters (``select``, default the main content) as normalise
 (:mod:`bot.pagetext`), and report a change only when that text changed
 (:mod:`bot.textdiff`). A body identical to the last one (same sha256) is not even parsed.
 
+Select/ignore are each subscription's own *view* (design §2): the page is fetched once, each
+distinct view extracted from that one body, and the facts hold one version per view key
+(``{"views": {key: version}}``), so channels watching one URL never change what the others see.
+
 Every version is kept, compressed, in the snapshot's facts; failures carry a typed reason
 (``dns``, ``refused``, ``bot-block``, ``not-found``, ``timeout``, ``selector-empty``,
 ``too-large``, ``redirects``, ``unsafe-url`` …) for the one health alert a failing watch gets.
