@@ -354,7 +354,7 @@ def fill_store(db: Path, base: str, total: int, due: int) -> None:
         {
             "ref": f"page:{base}/p/{i:05d}" if i < due else f"page:{base}/other/{i:06d}",
             "kind": "page",
-            "options": {"select": "main"},
+            "options": {},
             "created_at": t0,
             "next_check_at": t0 - timedelta(seconds=1) if i < due else t0 + timedelta(days=1),
             "failures": 0,
@@ -375,7 +375,7 @@ def fill_store(db: Path, base: str, total: int, due: int) -> None:
                     "created_at": t0,
                     "created_by": "bench",
                     "min_severity": "info",
-                    "options": {},
+                    "options": {"select": "main"},  # the subscription's view (migration 0003)
                 }
                 for i in ids
             ],

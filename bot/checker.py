@@ -24,7 +24,7 @@ from bot.model import Alert, Change, Gone, NotModified, Observation, Severity, V
 from bot.render import alert_for, health_change
 from bot.routing import decide
 from bot.schedule import next_check_after_failure, next_check_after_success
-from bot.sources.base import History, Source, StreamSource
+from bot.sources.base import History, Source, StreamSource, Views, ViewSource
 from bot.store import NewDelivery, QuietCheck, Store, SubscriptionRow, TargetRow
 from bot.store.held import channel_prefs
 
@@ -169,12 +169,14 @@ class Checker:
                 target, "unsupported", f"no source for {target.kind}: targets in this version"
             )
         ref = target.target_ref
+        validators = Validators(target.etag, target.last_modified, target.body_digest)
         try:
-            result = await source.fetch(
-                ref,
-                Validators(target.etag, target.last_modified, target.body_digest),
-                target.options,
-            )
+            if isinstance(source, ViewSource):  # one fetch, one extraction per view
+                result = await source.fetch_views(
+                    ref, validators, lambda: self._views(target, source)
+                )
+            else:
+                result = await source.fetch(ref, validators, target.options)
         except SourceError as e:
             return self._failed(target, e.reason, str(e), e.retry_after)
         now = self.clock()
@@ -233,7 +235,7 @@ class Checker:
         facts = dict(obs.facts)
         if facts.pop("partial", False) and prev is not None:
             facts = {**prev.facts, **facts}
-        if isinstance(source, StreamSource):  # e.g. a feed remembers the entry ids it saw
+        if isinstance(source, StreamSource | ViewSource):  # e.g. a feed's seen entry ids
             facts = source.carry(prev.facts if prev is not None else None, facts)
         obs = Observation(facts=facts, evidence=obs.evidence, validators=obs.validators)
         recovery = self._recovery(target, now)
@@ -250,9 +252,13 @@ class Checker:
         history = History(
             earlier=older[1].facts if len(older) > 1 else None, prev_since=prev.taken_at, now=now
         )
-        found = source.detect(prev.facts, facts, history)
         queue = list(recovery)
-        if found and isinstance(source, StreamSource):
+        if isinstance(source, ViewSource):  # a page: each subscription's own view
+            found, owed = self._per_view(target, source, prev.facts, obs, history, now)
+            queue.extend(owed)
+        elif (found := source.detect(prev.facts, facts, history)) and isinstance(
+            source, StreamSource
+        ):
             queue.extend(self._per_subscription(target, source, found, facts, now))
         elif found:
             ref = target.target_ref
@@ -294,6 +300,65 @@ class Checker:
             for alert in source.announce(target.target_ref, found, facts, sub.options, now):
                 queue.extend(self._timed(alert, [sub], now))
         return queue
+
+    def _views(self, target: TargetRow, source: ViewSource) -> Views:
+        """The distinct views the target's subscriptions ask for, by key."""
+        return {
+            source.view_key(s.options): s.options for s in self.store.subscriptions_for(target.id)
+        }
+
+    def _per_view(
+        self,
+        target: TargetRow,
+        source: ViewSource,
+        prev: Mapping[str, Any],
+        obs: Observation,
+        history: History,
+        now: datetime,
+    ) -> tuple[list[Change], list[NewDelivery]]:
+        """Each view compared on its own, and each subscription told about its own view
+        only (the shape of :meth:`_per_subscription`, grouped by view). A view without a
+        previous version is a silent baseline; a view that starts (or stops) failing on its
+        own tells its subscriptions once, while the other views go on."""
+        by_view: dict[str, list[SubscriptionRow]] = {}
+        for sub in self.store.subscriptions_for(target.id):
+            by_view.setdefault(source.view_key(sub.options), []).append(sub)
+        ref = target.target_ref
+        label = source.label(ref)
+        found: list[Change] = []
+        queue: list[NewDelivery] = []
+        earlier = history.earlier
+        for key, subs in by_view.items():
+            old, new = source.view_facts(prev, key), source.view_facts(obs.facts, key)
+            if new is None:
+                continue  # subscribed while this check ran: its baseline comes next check
+            error = new.get("error")
+            if error and (old is None or not old.get("error")):
+                health = [health_change(True, error["reason"], error["message"], 1, None)]
+            elif old is not None and old.get("error") and not error:
+                health = [health_change(False, old["error"]["reason"], "", 1, None)]
+            else:
+                health = []
+            for change in health:
+                alert = alert_for(target.ref, label, [change], detected_at=now, actions=False)
+                queue.extend(self._timed(alert, subs, now, health=True))
+            changes: list[Change] = []
+            if old is not None:  # None: the first version of this view, a silent baseline
+                view_history = replace(
+                    history, earlier=source.view_facts(earlier, key) if earlier else None
+                )
+                changes = source.detect(old, new, view_history)
+            if changes:
+                alert = alert_for(
+                    target.ref,
+                    label,
+                    changes,
+                    links=source.links(ref, obs.evidence),
+                    detected_at=now,
+                )
+                queue.extend(self._timed(alert, subs, now))
+            found.extend(replace(c, view=key) for c in [*health, *changes])
+        return found, queue
 
     def _timed(
         self, alert: Alert, subs: Sequence[SubscriptionRow], now: datetime, *, health: bool = False

@@ -127,6 +127,9 @@ class Change:
     after: str | None = None
     detail: str | None = None
     links: tuple[Link, ...] = ()
+    # The view it was seen through (a page's select/ignore, bot.sources.base.ViewSource);
+    # None when every subscription sees it (other kinds, a target's health).
+    view: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

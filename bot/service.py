@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from bot import commands as cmds
 from bot import routing
-from bot.checker import Checker, CycleResult
+from bot.checker import Checker, CheckOutcome, CycleResult
 from bot.config import Settings
 from bot.dispatch import Adapter, Dispatcher, DispatchResult
 from bot.errors import InvalidTarget, SourceError, UsageError
@@ -29,10 +29,10 @@ from bot.scope import Scope
 from bot.service_lists import (
     WatchListCommands,
     subscription_options,
-    target_options,
+    view_options,
 )
-from bot.sources.base import Sniffer, Source, StreamSource
-from bot.store import NewDelivery, Store, SubscriptionRow, TargetRow
+from bot.sources.base import Sniffer, Source, StreamSource, ViewSource
+from bot.store import NewDelivery, SnapshotRow, Store, SubscriptionRow, TargetRow
 from bot.store.held import channel_prefs, held_count, set_digest_time, set_quiet
 from bot.validation import check_target, check_view, option_problems
 
@@ -163,16 +163,21 @@ class Service(WatchListCommands):
         self, ref: TargetRef, channel: str, command: cmds.Watch, inv: Invocation
     ) -> tuple[str, bool]:
         now = self.clock()
-        wanted = target_options(ref, command.select, command.ignore, None)
-        target, created = self.store.ensure_target(ref, now, options=wanted)
-        rebaselined = False
-        wanted = None if created else target_options(ref, command.select, command.ignore, target)
-        if wanted is not None:  # new select/ignore: a new baseline, silently (no alert)
-            self.store.set_target_options(target.id, wanted)
-            target = self.store.get_target_by_id(target.id) or target
-            rebaselined = True
+        target, created = self.store.ensure_target(ref, now)
+        subs = self.store.subscriptions_for(target.id)
+        mine = next((s for s in subs if s.channel == channel), None)
+        view = view_options(ref, command.select, command.ignore, mine.options if mine else None)
         digest = command.digest if command.digest in CADENCES else None
-        options = subscription_options(command.keywords, digest, command.digest_all)
+        options = {**subscription_options(command.keywords, digest, command.digest_all), **view}
+        source = self.sources[ref.kind]
+        key: str | None = None
+        rebaselined = False
+        if isinstance(source, ViewSource):
+            key = source.view_key(options)
+            # Changing this channel's select/ignore re-baselines this channel's view only.
+            rebaselined = mine is not None and key != source.view_key(mine.options)
+            if not created and key not in {source.view_key(s.options) for s in subs}:
+                self.store.refetch_in_full(target.id)  # a new view needs the body
         _sub, new_sub = self.store.subscribe(
             target.id,
             channel,
@@ -183,9 +188,11 @@ class Service(WatchListCommands):
         )
         verb = "Watching" if new_sub else "Already watching (settings updated)"
         snapshot = self.store.latest_snapshot(target)
-        if snapshot is None:
+        outcome: list[CheckOutcome] = []
+        if snapshot is None or _own_facts(source, snapshot.facts, key) is None:
             outcome = (await self.checker.check_ids([target.id])).outcomes
-            if outcome and outcome[0].reason == "not-found":
+            forget = new_sub or created  # never drop a subscription the channel had
+            if outcome and outcome[0].reason == "not-found" and forget:
                 self._forget(target, channel, created)
                 token = {"hf": "HF_TOKEN", "github": "GITHUB_TOKEN"}.get(ref.kind)
                 hint = f" (set {token} for private repos)" if token else ""
@@ -194,19 +201,22 @@ class Service(WatchListCommands):
                     f"is private{hint}. Nothing was stored.",
                     False,
                 )
-            if outcome and outcome[0].reason == "unsafe-url":
+            if outcome and outcome[0].reason == "unsafe-url" and forget:
                 self._forget(target, channel, created)
                 return (f"✗ {ref}: refused: {outcome[0].message}. Nothing was stored.", False)
             target = self.store.get_target_by_id(target.id) or target
             snapshot = self.store.latest_snapshot(target)
-            if snapshot is None:
-                why = outcome[0].message if outcome else "it is being checked by another replica"
-                return (
-                    f"{verb} {ref} → {channel}. The first check did not succeed ({why}); "
-                    "the baseline will be taken when it does.",
-                    True,
-                )
-        state = self.sources[ref.kind].describe(snapshot.facts)
+        facts = _own_facts(source, snapshot.facts, key) if snapshot else None
+        if snapshot is None or facts is None or facts.get("error"):
+            why = outcome[0].message if outcome else "it is being checked by another replica"
+            if facts is not None:  # only this view failed: its selector, say
+                why = facts["error"]["message"]
+            return (
+                f"{verb} {ref} → {channel}. The first check did not succeed ({why}); "
+                "the baseline will be taken when it does.",
+                True,
+            )
+        state = source.describe(facts)
         if command.backfill:
             state += self._backfill(target, channel, command.backfill, snapshot.facts)
         note = " Select/ignore changed: new baseline, no alert for this." if rebaselined else ""
@@ -297,7 +307,9 @@ class Service(WatchListCommands):
                 )
             )
         target = scope.find(command.ref).target
-        changes = self.store.history(target.id, command.limit)
+        changes = self.store.view_history(
+            target.id, self.view_of(target, inv.channel), command.limit
+        )
         if not changes:
             return cmds.Reply(
                 (f"No changes recorded for {target.ref} yet (the first check is a baseline).",)
@@ -311,7 +323,7 @@ class Service(WatchListCommands):
 
     def _diff(self, command: cmds.Diff, inv: Invocation) -> cmds.Reply:
         target = self._scope(inv).find(command.ref).target
-        snaps = self.store.snapshots_of(target.id, 2)
+        snaps = self.versions(target, inv.channel, 2)
         if len(snaps) < 2:
             return cmds.Reply((f"{target.ref} has only its baseline: nothing to compare yet.",))
         new, old = snaps[0], snaps[1]
@@ -453,6 +465,30 @@ class Service(WatchListCommands):
 
     # -- helpers ------------------------------------------------------------------------
 
+    def view_of(self, target: TargetRow, channel: str | None) -> str | None:
+        """The view key through which ``channel`` sees ``target`` (its subscription's
+        select/ignore); None for kinds without views and for a channel that does not watch
+        it (the operator's CLI sees every view's changes)."""
+        source = self.sources.get(target.kind)
+        if not isinstance(source, ViewSource):
+            return None
+        subs = self.store.subscriptions_for(target.id)
+        sub = next((s for s in subs if s.channel == channel), None)
+        return source.view_key(sub.options) if sub else None
+
+    def versions(self, target: TargetRow, channel: str | None, limit: int) -> list[SnapshotRow]:
+        """The newest ``limit`` versions of what ``channel`` sees of ``target``, newest first:
+        its own view of a page (facts = that view's; the oldest subscription's view for a
+        channel without one), whole snapshots for other kinds."""
+        source = self.sources.get(target.kind)
+        if not isinstance(source, ViewSource):
+            return self.store.snapshots_of(target.id, limit)
+        key = self.view_of(target, channel)
+        if key is None:
+            subs = self.store.subscriptions_for(target.id)
+            key = source.view_key(subs[0].options if subs else {})
+        return self.store.view_versions(target.id, lambda f: source.view_facts(f, key), limit)
+
     def _channel(self, to: str | None, inv: Invocation) -> str:
         """The channel a command acts on: the asker's own; only the operator may name
         another (chat parsers refuse ``--to``; this refuses a Command built around them)."""
@@ -490,6 +526,16 @@ class Service(WatchListCommands):
             keywords=command.keywords,
             backfill=command.backfill,
         )
+
+
+def _own_facts(
+    source: Source, facts: Mapping[str, Any], key: str | None
+) -> Mapping[str, Any] | None:
+    """What a subscription sees of a snapshot: its own view's version (``key``) for a
+    :class:`ViewSource`, the whole facts otherwise."""
+    if key is None or not isinstance(source, ViewSource):
+        return facts
+    return source.view_facts(facts, key)
 
 
 def _shows_only(command: cmds.Command) -> bool:

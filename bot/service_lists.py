@@ -7,7 +7,7 @@ subscriptions and back, idempotently.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,8 @@ from bot.errors import InvalidTarget, UsageError
 from bot.model import Severity, TargetRef
 from bot.net import Guard, check_webhook_url
 from bot.refs import parse_channel, preset_name
-from bot.store import Store, SubscriptionRow, TargetRow
+from bot.sources.page import view_key
+from bot.store import Store, SubscriptionRow
 from bot.validation import view_problems
 from bot.watchlist import WatchEntry
 
@@ -113,32 +114,33 @@ class WatchListCommands:
         now = self.clock()
         lines = []
         for ref, entry in zip(refs, entries, strict=True):
-            target, created = self.store.ensure_target(
-                ref, now, options=target_options(ref, entry.select, entry.ignore, None)
-            )
-            wanted = None if created else target_options(ref, entry.select, entry.ignore, target)
-            if wanted is not None:
-                self.store.set_target_options(target.id, wanted)
+            target, _created = self.store.ensure_target(ref, now)
             options = subscription_options(entry.keywords, entry.digest, entry.digest_all)
             before = {s.channel: s for s in self.store.subscriptions_for(target.id)}
+            views = {view_key(s.options) for s in before.values()}
             for channel in entry.channels:
                 address = str(parse_channel(channel))
                 old = before.get(address)
+                mine = {
+                    **options,
+                    **view_options(ref, entry.select, entry.ignore, old.options if old else None),
+                }
                 sub, new = self.store.subscribe(
                     target.id,
                     address,
                     now,
                     created_by=created_by,
                     min_severity=entry.min_severity.value,
-                    options=options,
+                    options=mine,
                 )
+                if ref.kind == "page" and view_key(mine) not in views:
+                    self.store.refetch_in_full(target.id)  # a view with no version yet
+                    views.add(view_key(mine))
                 if entry.muted_until is not None and sub.muted_until != entry.muted_until:
                     self.store.mute(sub.id, entry.muted_until)
                     sub = self.store.subscription_by_id(sub.id) or sub
                 status = "added" if new else "kept"
-                if not new and (
-                    wanted is not None or old is None or _sub_key(old) != _sub_key(sub)
-                ):
+                if not new and (old is None or _sub_key(old) != _sub_key(sub)):
                     status = "updated"
                 lines.append(f"{status} {ref} → {address}")
         return lines
@@ -181,11 +183,12 @@ class WatchListCommands:
         a target with the same settings share one entry."""
         now = self.clock()
         grouped: dict[tuple[Any, ...], list[str]] = {}
-        targets: dict[str, TargetRow] = {}
         for sub, target in self.store.list_watches(channel):
             muted = sub.muted_until if sub.muted_until and sub.muted_until > now else None
             key = (
                 target.ref,
+                sub.options.get("select"),
+                tuple(sub.options.get("ignore") or ()),
                 sub.min_severity,
                 tuple(sub.options.get("keywords") or ()),
                 muted,
@@ -193,17 +196,16 @@ class WatchListCommands:
                 bool(sub.options.get("digest_all")),
             )
             grouped.setdefault(key, []).append(sub.channel)
-            targets[target.ref] = target
         out = []
-        for (ref, severity, keywords, muted, digest, digest_all), channels in grouped.items():
-            options = targets[ref].options
+        for key, channels in grouped.items():
+            ref, select, ignore, severity, keywords, muted, digest, digest_all = key
             out.append(
                 WatchEntry(
                     target=ref,
                     channels=tuple(channels),
                     min_severity=Severity.parse(severity),
-                    select=options.get("select"),
-                    ignore=tuple(options.get("ignore") or ()),
+                    select=select,
+                    ignore=ignore,
                     keywords=keywords,
                     muted_until=muted,
                     digest=digest,
@@ -213,32 +215,34 @@ class WatchListCommands:
         return out
 
 
-def target_options(
-    ref: TargetRef, select: str | None, ignore: Sequence[str], current: TargetRow | None
-) -> dict[str, Any] | None:
-    """A page's select/ignore as target options: for a new target (``current`` None) the
-    options to store; for an existing one the new options when --select/--ignore change
-    them, else None. Given neither, a watch keeps the options it has."""
+def view_options(
+    ref: TargetRef, select: str | None, ignore: Sequence[str], current: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """A page subscription's own view (select/ignore), as stored in its options: those given,
+    else those it has (``current``, its options today; None for a new subscription). Given
+    neither, a watch keeps the view it has. Other kinds have no view."""
     if ref.kind != "page":
-        return None
-    options = dict(current.options) if current is not None else {}
+        return {}
+    view = {k: current[k] for k in _VIEW_KEYS if current is not None and k in current}
     if select is not None:
-        options.pop("select", None)
+        view.pop("select", None)
         if select.strip():
-            options["select"] = select.strip()
+            view["select"] = select.strip()
     if ignore:
-        options.pop("ignore", None)
+        view.pop("ignore", None)
         if [p for p in ignore if p]:
-            options["ignore"] = [p for p in ignore if p]
-    if current is None:
-        return options
-    return options if options != dict(current.options) else None
+            view["ignore"] = [p for p in ignore if p]
+    return view
+
+
+_VIEW_KEYS = ("select", "ignore")
 
 
 def subscription_options(
     keywords: Sequence[str], digest: str | None, digest_all: bool
 ) -> dict[str, Any]:
-    """Per-subscription settings as stored in ``subscriptions.options``."""
+    """Per-subscription delivery settings as stored in ``subscriptions.options`` (a page's
+    view, :func:`view_options`, is stored beside them)."""
     options: dict[str, Any] = {}
     if keywords:
         options["keywords"] = list(keywords)

@@ -242,9 +242,8 @@ async def test_openai_selector_takes_a_baseline_through_the_page_source(
     web.set_page("/eu-terms", corpus_path("pages", "chatgpt", SNAPSHOTS[0]).read_bytes())
     reply = await bot.run(f'watch page:{web.url}/eu-terms --select "{source.select}"')
     assert "Baseline:" in reply and "lines of text" in reply, reply
-    target = bot.store.get_target(f"page:{web.url}/eu-terms")
-    assert target is not None and target.options == {"select": "main article"}
-    snapshot = bot.store.latest_snapshot(target)
-    assert snapshot is not None
+    [(sub, target)] = bot.store.list_watches()
+    assert dict(sub.options) == {"select": "main article"}  # the subscription's own view
+    [snapshot] = bot.service.versions(target, sub.channel, 1)
     lines = bot.service.sources["page"].lines(snapshot.facts)
     assert "Europe Terms of Use" in lines and "Thank you for using OpenAI!" in lines

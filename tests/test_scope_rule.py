@@ -28,6 +28,8 @@ ALLOWED = {
     ("bot/service.py", "_backfill"): "finds the subscription the watch itself just wrote",
     ("bot/service.py", "_forget"): "undoes the watch's own subscription",
     ("bot/service.py", "check_and_deliver"): "the operator's `policybot check`",
+    ("bot/service.py", "view_of"): "picks the asker's own subscription of a target in scope",
+    ("bot/service.py", "versions"): "the view of a target already resolved in scope",
     ("bot/service_lists.py", "apply_watchlist"): "the operator's watch list",
     ("bot/service_lists.py", "export_watchlist"): "the operator's `policybot export`",
 }

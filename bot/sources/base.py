@@ -7,7 +7,7 @@ A source turns one fetch into an :class:`~bot.model.Observation` (normalised fac
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -85,6 +85,37 @@ class StreamSource(Protocol):
         count: int,
         now: datetime,
     ) -> list[Alert]: ...
+
+
+Views = Mapping[str, Mapping[str, Any]]  # view key → the options that make that view
+
+
+@runtime_checkable
+class ViewSource(Source, Protocol):
+    """Optional extension for sources whose subscriptions each see their own *view* of one
+    fetch (a page's ``select``/``ignore``): the fetch is shared, the view is not.
+
+    A snapshot's facts hold one entry per view key; :meth:`view_facts` gives that entry, in
+    the shape ``detect``, ``describe`` and ``lines`` take. An entry may carry ``error``
+    (``{"reason", "message"}``) when only that view failed (its selector matches nothing):
+    the other views go on. ``fetch_views`` asks for the views (a store query) only when it
+    has a body to extract, so a 304 or an identical body costs nothing more. ``carry``
+    keeps a failing view's last good text, so its recovery is compared with it.
+    """
+
+    def view_key(self, options: Mapping[str, Any]) -> str:
+        """The canonical key of the view a subscription's options ask for."""
+        ...
+
+    def view_facts(self, facts: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+        """One view's entry in a snapshot's facts; None when that view has no version there."""
+        ...
+
+    async def fetch_views(
+        self, ref: TargetRef, validators: Validators, views: Callable[[], Views]
+    ) -> FetchResult: ...
+
+    def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
 @runtime_checkable

@@ -5,6 +5,10 @@ keep the region that matters (``select``, default the main content) as normalise
 (:mod:`bot.pagetext`), and report a change only when that text changed
 (:mod:`bot.textdiff`). A body identical to the last one (same sha256) is not even parsed.
 
+Select/ignore are each subscription's own *view* (design §2): the page is fetched once, each
+distinct view extracted from that one body, and the facts hold one version per view key
+(``{"views": {key: version}}``), so channels watching one URL never change what the others see.
+
 Every version is kept, compressed, in the snapshot's facts; failures carry a typed reason
 (``dns``, ``refused``, ``bot-block``, ``not-found``, ``timeout``, ``selector-empty``,
 ``too-large``, ``redirects``, ``unsafe-url`` …) for the one health alert a failing watch gets.
@@ -16,9 +20,10 @@ import asyncio
 import base64
 import codecs
 import hashlib
+import json
 import re
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -36,12 +41,13 @@ from bot.model import (
 )
 from bot.net import Fetched, HttpClient, status_error
 from bot.pagetext import NoText, SelectorEmpty, compile_ignore, html_lines, text_lines
-from bot.sources.base import History
+from bot.sources.base import History, Views
 from bot.textdiff import diff_lines, same_text, severity_of, summarise
 
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
 _TEXT_TYPES = ("text/plain", "text/markdown")
+DEFAULT_VIEW = "{}"  # the view of a subscription without select/ignore: the main content
 
 
 class PageSource:
@@ -59,6 +65,14 @@ class PageSource:
     async def fetch(
         self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
     ) -> FetchResult:
+        """One view (``options``' select/ignore): what a caller without subscriptions sees."""
+        return await self.fetch_views(ref, validators, lambda: {view_key(options): options})
+
+    async def fetch_views(
+        self, ref: TargetRef, validators: Validators, views: Callable[[], Views]
+    ) -> FetchResult:
+        """One request, then one extraction per distinct view (asked for only when there is
+        a new body to extract)."""
         got = await self._http.fetch(
             ref.locator, validators=validators, headers={"Accept": _ACCEPT}
         )
@@ -67,11 +81,35 @@ class PageSource:
         _raise_for_status(got)
         if validators.body_digest and validators.body_digest == got.validators.body_digest:
             return NotModified(got.validators)  # same bytes as last time: nothing to parse
-        select = options.get("select") or None
-        ignore = tuple(options.get("ignore") or ())
-        lines = await asyncio.to_thread(_extract, got, select, ignore)
+        wanted = {key: view_of(options) for key, options in views().items()}
+        facts = await asyncio.to_thread(_extract_views, got, wanted or {DEFAULT_VIEW: {}})
         evidence = {"url": got.url, "bytes": len(got.body)}
-        return Observation(facts=pack(lines), evidence=evidence, validators=got.validators)
+        return Observation(facts=facts, evidence=evidence, validators=got.validators)
+
+    def view_key(self, options: Mapping[str, Any]) -> str:
+        return view_key(options)
+
+    def view_facts(self, facts: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+        views = facts.get("views")
+        if not isinstance(views, Mapping):
+            return None
+        found = views.get(key)
+        return found if isinstance(found, Mapping) else None
+
+    def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
+        """A view that failed on its own keeps its last good text (and says why it failed),
+        so nothing is compared with an empty version and its recovery diffs against it."""
+        out = dict(new)
+        views = dict(new.get("views") or {})
+        for key, entry in views.items():
+            old = self.view_facts(prev, key) if prev is not None else None
+            if entry.get("error") and old is not None and old.get("text_z"):
+                views[key] = {
+                    **{k: v for k, v in old.items() if k != "error"},
+                    "error": entry["error"],
+                }
+        out["views"] = views
+        return out
 
     def detect(
         self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
@@ -126,6 +164,47 @@ def unpack(facts: Mapping[str, Any]) -> list[str]:
 @lru_cache(maxsize=256)
 def _rules(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
     return compile_ignore(patterns)
+
+
+def view_of(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of a subscription's options that decides what text it sees."""
+    view: dict[str, Any] = {}
+    select = options.get("select")
+    if isinstance(select, str) and select.strip():
+        view["select"] = select.strip()
+    ignore = [p for p in options.get("ignore") or () if isinstance(p, str) and p]
+    if ignore:
+        view["ignore"] = ignore
+    return view
+
+
+def view_key(options: Mapping[str, Any]) -> str:
+    """Canonical JSON of the view: equal views share one extraction and one version."""
+    return json.dumps(view_of(options), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _extract_views(got: Fetched, views: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Runs in a worker thread: every view of one body. A view whose selector matches nothing
+    (or that leaves no text) fails alone, as an ``error`` entry; when every view fails the
+    same way it is the target that fails (the body is the problem), as before views."""
+    out: dict[str, Any] = {}
+    failures: list[SourceError] = []
+    for key, view in views.items():
+        try:
+            lines = _extract(got, view.get("select"), tuple(view.get("ignore") or ()))
+        except SourceError as e:
+            if e.reason not in _VIEW_REASONS:
+                raise  # not a page at all: no view can do better
+            failures.append(e)
+            out[key] = {"error": {"reason": e.reason, "message": str(e)}}
+            continue
+        out[key] = pack(lines)
+    if len(failures) == len(views):
+        raise failures[0]
+    return {"views": out}
+
+
+_VIEW_REASONS = frozenset({"selector-empty", "no-text"})
 
 
 def _extract(got: Fetched, select: str | None, ignore: tuple[str, ...]) -> list[str]:

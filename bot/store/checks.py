@@ -202,6 +202,7 @@ class CheckQueries(StoreBase):
                         "before": ch.before,
                         "after": ch.after,
                         "detail": ch.detail,
+                        "view": ch.view,
                     }
                     for ch in found
                 ],

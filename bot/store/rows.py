@@ -69,6 +69,7 @@ class ChangeRow:
     before: str | None
     after: str | None
     detail: str | None
+    view: str | None = None  # bot.model.Change.view
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 The queries are grouped by concern: :mod:`bot.store.watches` (targets and subscriptions),
 :mod:`bot.store.claims` (claims and leases), :mod:`bot.store.checks` (recording checks: the
-transactional outbox), :mod:`bot.store.outbox` (sending deliveries). :class:`Store` is all of
-them over one engine.
+transactional outbox), :mod:`bot.store.outbox` (sending deliveries), :mod:`bot.store.views`
+(one subscription's view of a shared target). :class:`Store` is all of them over one engine.
 """
 
 from __future__ import annotations
@@ -27,10 +27,11 @@ from bot.store.rows import (
     _target,
 )
 from bot.store.tables import metadata
+from bot.store.views import ViewQueries
 from bot.store.watches import WatchQueries
 
 
-class Store(WatchQueries, ClaimQueries, CheckQueries, OutboxQueries):
+class Store(WatchQueries, ClaimQueries, CheckQueries, OutboxQueries, ViewQueries):
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 

@@ -1,9 +1,10 @@
 """The database schema (SQLAlchemy Core tables). Alembic migrations create exactly this.
 
 Why these tables: ``targets`` is shared by every channel watching the same thing (one fetch per
-target); ``snapshots`` keeps every version so ``history``/``diff`` can show any two;
-``deliveries`` is the transactional outbox; ``leases`` names the replica that holds a
-single-owner job.
+target); what a channel sees of it (a page's select/ignore) is its subscription's, in
+``subscriptions.options``, never the target's; ``snapshots`` keeps every version so
+``history``/``diff`` can show any two; ``deliveries`` is the transactional outbox;
+``leases`` names the replica that holds a single-owner job.
 """
 
 from __future__ import annotations
@@ -104,6 +105,9 @@ changes = sa.Table(
     sa.Column("before", sa.Text),
     sa.Column("after", sa.Text),
     sa.Column("detail", sa.Text),
+    # The view it was seen through (a page subscription's select/ignore, as its canonical
+    # key); NULL when every subscriber saw it. History shows a channel its own view's only.
+    sa.Column("view", sa.Text),
 )
 
 subscriptions = sa.Table(

@@ -60,27 +60,6 @@ class WatchQueries(StoreBase):
             with self.engine.connect() as c:
                 return _target(c.execute(query).one()), False
 
-    def set_target_options(self, target_id: int, options: Mapping[str, Any]) -> None:
-        """Replace a target's options and drop its baseline and validators.
-
-        A new selector or ignore rule sees different text, so versions taken under the old
-        ones are deleted (comparing across them would be a false alarm); the next check takes
-        a new baseline, which is never an alert. Recorded changes stay in the history.
-        """
-        with self.engine.begin() as c:
-            c.execute(
-                targets.update()
-                .where(targets.c.id == target_id)
-                .values(
-                    options=dict(options),
-                    latest_snapshot_id=None,
-                    etag=None,
-                    last_modified=None,
-                    body_digest=None,
-                )
-            )
-            c.execute(snapshots.delete().where(snapshots.c.target_id == target_id))
-
     def delete_target(self, target_id: int) -> None:
         """Forget a target entirely (used when its very first watch is refused)."""
         with self.engine.begin() as c:
