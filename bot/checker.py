@@ -214,6 +214,9 @@ class Checker:
                 "check not recorded: another process took target=%s over (lease lost)",
                 target.ref,
             )
+            # Still ours if only the snapshot moved (compare-and-set): hand it back at once
+            # rather than hold it for a whole lease; a no-op when another process holds it.
+            self._unrecorded.add(target.id)
             return CheckOutcome(target.ref, "lost")
         finally:
             if not any(q.target_id == target.id for q in self._quiet):  # recorded at batch end
