@@ -26,7 +26,9 @@ from bot.routing import decide
 from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.sources.base import History, Source, StreamSource, Views, ViewSource
 from bot.store import NewDelivery, QuietCheck, Store, SubscriptionRow, TargetRow
+from bot.store.claims import LeaseLost
 from bot.store.held import channel_prefs
+from bot.store.offloop import call
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +38,9 @@ class CheckOutcome:
     """What one check did, for the CLI summary, chat replies and tests."""
 
     ref: str
-    status: str  # baseline | unchanged | not-modified | changed | failed | unconfirmed
+    # baseline | unchanged | not-modified | changed | failed | unconfirmed | lost (the lease
+    # was lost mid-check: another process owns the target now, nothing was recorded here)
+    status: str
     changes: tuple[Change, ...] = ()
     message: str | None = None
     reason: str | None = None
@@ -56,13 +60,15 @@ class CycleResult:
     def summary(self) -> str:
         changed = self.count("changed")
         failed = self.count("failed")
-        quiet = len(self.outcomes) - changed - failed
+        lost = self.count("lost")
+        quiet = len(self.outcomes) - changed - failed - lost
         alerts = sum(o.queued for o in self.outcomes)
         return (
             f"checked {len(self.outcomes)} target{'s' if len(self.outcomes) != 1 else ''}: "
             f"{changed} changed, {failed} failed, {quiet} unchanged or baseline; "
             f"{alerts} alert{'s' if alerts != 1 else ''} queued"
             + (f"; {self.busy} busy in another process" if self.busy else "")
+            + (f"; {lost} taken over by another process" if lost else "")
         )
 
 
@@ -106,14 +112,20 @@ class Checker:
         # Claimed, but the database went away before the outcome was recorded: handed back at
         # the next tick instead of staying leased for the whole lease period.
         self._unrecorded: set[int] = set()
+        # Claimed and not yet recorded: their leases are renewed while the checks run.
+        self._in_flight: set[int] = set()
 
     async def check_due(self) -> CycleResult:
         """Check every target that is due now, in claimed batches."""
-        self._release_unrecorded()
+        await self._release_unrecorded()
         result = CycleResult()
         while True:
-            batch = self.store.claim_due(
-                self.clock(), self.owner, self._lease, self.settings.claim_batch
+            batch = await call(
+                self.store.claim_due,
+                self.clock(),
+                self.owner,
+                self._lease,
+                self.settings.claim_batch,
             )
             if not batch:
                 return result
@@ -121,22 +133,37 @@ class Checker:
 
     async def check_ids(self, target_ids: Sequence[int]) -> CycleResult:
         """Check the given targets now, whatever their schedule."""
-        self._release_unrecorded()
-        batch = self.store.claim_due(
-            self.clock(), self.owner, self._lease, len(target_ids) or 1, target_ids=target_ids
+        await self._release_unrecorded()
+        batch = await call(
+            self.store.claim_due,
+            self.clock(),
+            self.owner,
+            self._lease,
+            len(target_ids) or 1,
+            target_ids=target_ids,
         )
         return CycleResult(await self.check_targets(batch), busy=len(target_ids) - len(batch))
 
     async def check_targets(self, batch: Sequence[TargetRow]) -> list[CheckOutcome]:
-        results = await asyncio.gather(*(self._guarded(t) for t in batch), return_exceptions=True)
+        self._in_flight.update(t.id for t in batch)
+        renewer = asyncio.create_task(self._renew_leases())
+        try:
+            results = await asyncio.gather(
+                *(self._guarded(t) for t in batch), return_exceptions=True
+            )
+        finally:
+            renewer.cancel()
+            await asyncio.gather(renewer, return_exceptions=True)
         # Quiet checks (304 / same bytes, nothing owed) share one transaction: they only move a
         # schedule. Checks that found something were recorded already.
         quiet, self._quiet = self._quiet, []
         try:
-            self.store.record_quiet(quiet)
+            await call(self.store.record_quiet, quiet, owner=self.owner)
         except sa.exc.SQLAlchemyError:
             self._unrecorded.update(q.target_id for q in quiet)
             raise
+        finally:
+            self._in_flight.difference_update(q.target_id for q in quiet)
         failed = [
             (t, r) for t, r in zip(batch, results, strict=True) if isinstance(r, BaseException)
         ]
@@ -145,27 +172,60 @@ class Checker:
             raise failed[0][1]
         return [r for r in results if isinstance(r, CheckOutcome)]
 
-    def _release_unrecorded(self) -> None:
+    async def _release_unrecorded(self) -> None:
         if self._unrecorded:
-            self.store.release_targets(self._unrecorded, self.owner)
+            await call(self.store.release_targets, set(self._unrecorded), self.owner)
             self._unrecorded.clear()
 
-    async def _guarded(self, target: TargetRow) -> CheckOutcome:
-        async with self._slots:
-            started = time.perf_counter()
+    async def _renew_leases(self) -> None:
+        """Keep the leases of in-flight checks alive (every third of the lease), so a slow
+        upstream never lets another process start the same check. A lease that could not be
+        renewed (it ran out while the database was unreachable, or was freed) is not revived:
+        that check's fenced write will record nothing."""
+        every = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            held = set(self._in_flight)
+            if not held:
+                continue
             try:
-                outcome = await self.check_one(target)
-                return replace(outcome, seconds=time.perf_counter() - started)
-            except sa.exc.SQLAlchemyError:
-                raise  # the database is down: nothing can be recorded; the tick is retried
-            except Exception as e:  # a bug must cost one target one check, never the tick
-                log.exception("check crashed target=%s", target.ref)
-                return self._failed(target, "internal", f"internal error: {type(e).__name__}")
+                await call(self.store.renew_targets, held, self.owner, self.clock(), self._lease)
+            except sa.exc.SQLAlchemyError as e:
+                log.warning("could not renew check leases (%s); retrying", type(e).__name__)
+
+    async def _guarded(self, target: TargetRow) -> CheckOutcome:
+        try:
+            async with self._slots:
+                started = time.perf_counter()
+                try:
+                    outcome = await self.check_one(target)
+                    return replace(outcome, seconds=time.perf_counter() - started)
+                except sa.exc.SQLAlchemyError:
+                    raise  # the database is down: nothing can be recorded; the tick is retried
+                except LeaseLost:
+                    raise
+                except Exception as e:  # a bug must cost one target one check, never the tick
+                    log.exception("check crashed target=%s", target.ref)
+                    return await self._failed(
+                        target, "internal", f"internal error: {type(e).__name__}"
+                    )
+        except LeaseLost:
+            log.warning(
+                "check not recorded: another process took target=%s over (lease lost)",
+                target.ref,
+            )
+            # Still ours if only the snapshot moved (compare-and-set): hand it back at once
+            # rather than hold it for a whole lease; a no-op when another process holds it.
+            self._unrecorded.add(target.id)
+            return CheckOutcome(target.ref, "lost")
+        finally:
+            if not any(q.target_id == target.id for q in self._quiet):  # recorded at batch end
+                self._in_flight.discard(target.id)
 
     async def check_one(self, target: TargetRow) -> CheckOutcome:
         source = self.sources.get(target.kind)
         if source is None:
-            return self._failed(
+            return await self._failed(
                 target, "unsupported", f"no source for {target.kind}: targets in this version"
             )
         ref = target.target_ref
@@ -178,18 +238,20 @@ class Checker:
             else:
                 result = await source.fetch(ref, validators, target.options)
         except SourceError as e:
-            return self._failed(target, e.reason, str(e), e.retry_after)
+            return await self._failed(target, e.reason, str(e), e.retry_after)
         now = self.clock()
         if isinstance(result, NotModified):
-            recovery = self._recovery(target, now)
+            recovery = await self._recovery(target, now)
             if recovery:  # the "recovered" message goes out in the same transaction
-                self.store.record_check(
+                await call(
+                    self.store.record_check,
                     target.id,
                     now,
                     self._next_ok(now),
                     None,
                     queue=recovery,
                     validators=result.validators,
+                    **self._fence(target),
                 )
             else:
                 v = result.validators
@@ -197,15 +259,21 @@ class Checker:
                     QuietCheck(target.id, now, self._next_ok(now), v.etag, v.last_modified)
                 )
             return CheckOutcome(target.ref, "not-modified")
-        prev = self.store.latest_snapshot(target)
+        prev = await call(self.store.latest_snapshot, target)
         if isinstance(result, Gone):
             if prev is None or not prev.facts.get("exists", True):
                 if prev is not None:  # still gone: nothing new to say
-                    self.store.record_check(
-                        target.id, now, self._next_ok(now), None, queue=self._recovery(target, now)
+                    await call(
+                        self.store.record_check,
+                        target.id,
+                        now,
+                        self._next_ok(now),
+                        None,
+                        queue=await self._recovery(target, now),
+                        **self._fence(target),
                     )
                     return CheckOutcome(target.ref, "unchanged", facts=prev.facts)
-                return self._failed(target, "not-found", result.reason)
+                return await self._failed(target, "not-found", result.reason)
             streak = target.gone_streak + 1
             if streak < self.settings.gone_confirmations:
                 log.info(
@@ -216,7 +284,8 @@ class Checker:
                 soon = now + timedelta(
                     seconds=min(self.settings.retry_base, self.settings.check_interval)
                 )
-                self.store.record_failure(
+                await call(
+                    self.store.record_failure,
                     target.id,
                     now,
                     soon,
@@ -224,12 +293,17 @@ class Checker:
                     message=result.reason,
                     failures=target.failures,
                     gone_streak=streak,
+                    owner=self.owner,
                 )
                 return CheckOutcome(target.ref, "unconfirmed", message=result.reason)
             result = Observation(facts={"exists": False, "partial": True})
-        return self._compare(target, source, prev, result, now)
+        return await self._compare(target, source, prev, result, now)
 
-    def _compare(
+    def _fence(self, target: TargetRow) -> dict[str, Any]:
+        """``record_check``'s fence: our lease, and the snapshot this check started from."""
+        return {"owner": self.owner, "expected_snapshot": target.latest_snapshot_id}
+
+    async def _compare(
         self, target: TargetRow, source: Source, prev: Any, obs: Observation, now: datetime
     ) -> CheckOutcome:
         facts = dict(obs.facts)
@@ -238,28 +312,38 @@ class Checker:
         if isinstance(source, StreamSource | ViewSource):  # e.g. a feed's seen entry ids
             facts = source.carry(prev.facts if prev is not None else None, facts)
         obs = Observation(facts=facts, evidence=obs.evidence, validators=obs.validators)
-        recovery = self._recovery(target, now)
+        recovery = await self._recovery(target, now)
         next_at = self._next_ok(now)
+        fence = self._fence(target)
         if prev is None:
-            self.store.record_check(target.id, now, next_at, obs, queue=recovery)
+            await call(
+                self.store.record_check, target.id, now, next_at, obs, queue=recovery, **fence
+            )
             return CheckOutcome(target.ref, "baseline", facts=facts)
         if prev.digest == obs.digest:
-            self.store.record_check(
-                target.id, now, next_at, obs, queue=recovery, new_snapshot=False
+            await call(
+                self.store.record_check,
+                target.id,
+                now,
+                next_at,
+                obs,
+                queue=recovery,
+                new_snapshot=False,
+                **fence,
             )
             return CheckOutcome(target.ref, "unchanged", facts=facts)
-        older = self.store.snapshots_of(target.id, 2)
+        older = await call(self.store.snapshots_of, target.id, 2)
         history = History(
             earlier=older[1].facts if len(older) > 1 else None, prev_since=prev.taken_at, now=now
         )
         queue = list(recovery)
         if isinstance(source, ViewSource):  # a page: each subscription's own view
-            found, owed = self._per_view(target, source, prev.facts, obs, history, now)
+            found, owed = await self._per_view(target, source, prev.facts, obs, history, now)
             queue.extend(owed)
         elif (found := source.detect(prev.facts, facts, history)) and isinstance(
             source, StreamSource
         ):
-            queue.extend(self._per_subscription(target, source, found, facts, now))
+            queue.extend(await self._per_subscription(target, source, found, facts, now))
         elif found:
             ref = target.target_ref
             alert = alert_for(
@@ -269,7 +353,8 @@ class Checker:
                 links=source.links(ref, obs.evidence),
                 detected_at=now,
             )
-            queue.extend(self._timed(alert, self.store.subscriptions_for(target.id), now))
+            subs = await call(self.store.subscriptions_for, target.id)
+            queue.extend(await self._timed(alert, subs, now))
         if found:
             for change in found:
                 log.info(
@@ -279,13 +364,13 @@ class Checker:
                     change.severity.value,
                     change.summary,
                 )
-        self.store.record_check(target.id, now, next_at, obs, found, queue)
+        await call(self.store.record_check, target.id, now, next_at, obs, found, queue, **fence)
         status = "changed" if found else "unchanged"
         return CheckOutcome(
             target.ref, status, tuple(found), facts=facts, queued=len(queue) - len(recovery)
         )
 
-    def _per_subscription(
+    async def _per_subscription(
         self,
         target: TargetRow,
         source: StreamSource,
@@ -296,18 +381,17 @@ class Checker:
         """Each subscription's own alerts (its filters, one per item or grouped), from the
         one fetch; muting and minimum severity apply per alert as for other sources."""
         queue: list[NewDelivery] = []
-        for sub in self.store.subscriptions_for(target.id):
+        for sub in await call(self.store.subscriptions_for, target.id):
             for alert in source.announce(target.target_ref, found, facts, sub.options, now):
-                queue.extend(self._timed(alert, [sub], now))
+                queue.extend(await self._timed(alert, [sub], now))
         return queue
 
-    def _views(self, target: TargetRow, source: ViewSource) -> Views:
+    async def _views(self, target: TargetRow, source: ViewSource) -> Views:
         """The distinct views the target's subscriptions ask for, by key."""
-        return {
-            source.view_key(s.options): s.options for s in self.store.subscriptions_for(target.id)
-        }
+        subs = await call(self.store.subscriptions_for, target.id)
+        return {source.view_key(s.options): s.options for s in subs}
 
-    def _per_view(
+    async def _per_view(
         self,
         target: TargetRow,
         source: ViewSource,
@@ -321,7 +405,7 @@ class Checker:
         previous version is a silent baseline; a view that starts (or stops) failing on its
         own tells its subscriptions once, while the other views go on."""
         by_view: dict[str, list[SubscriptionRow]] = {}
-        for sub in self.store.subscriptions_for(target.id):
+        for sub in await call(self.store.subscriptions_for, target.id):
             by_view.setdefault(source.view_key(sub.options), []).append(sub)
         ref = target.target_ref
         label = source.label(ref)
@@ -341,7 +425,7 @@ class Checker:
                 health = []
             for change in health:
                 alert = alert_for(target.ref, label, [change], detected_at=now, actions=False)
-                queue.extend(self._timed(alert, subs, now, health=True))
+                queue.extend(await self._timed(alert, subs, now, health=True))
             changes: list[Change] = []
             if old is not None:  # None: the first version of this view, a silent baseline
                 view_history = replace(
@@ -356,17 +440,17 @@ class Checker:
                     links=source.links(ref, obs.evidence),
                     detected_at=now,
                 )
-                queue.extend(self._timed(alert, subs, now))
+                queue.extend(await self._timed(alert, subs, now))
             found.extend(replace(c, view=key) for c in [*health, *changes])
         return found, queue
 
-    def _timed(
+    async def _timed(
         self, alert: Alert, subs: Sequence[SubscriptionRow], now: datetime, *, health: bool = False
     ) -> list[NewDelivery]:
         """Who hears of ``alert`` (:func:`route`) and when (:func:`bot.routing.decide`: now,
         in the channel's next digest, or when its quiet hours end)."""
         heard = [s for s in subs if route(alert.severity, [s], now, health=health)]
-        prefs = channel_prefs(self.store, (s.channel for s in heard)) if heard else {}
+        prefs = await call(channel_prefs, self.store, [s.channel for s in heard]) if heard else {}
         queue: list[NewDelivery] = []
         for sub in heard:
             timing = decide(alert.severity, sub.options, prefs[sub.channel], now)
@@ -374,7 +458,7 @@ class Checker:
             queue.append(NewDelivery(sub.channel, alert.to_json(), timing.status, due))
         return queue
 
-    def _recovery(self, target: TargetRow, now: datetime) -> list[NewDelivery]:
+    async def _recovery(self, target: TargetRow, now: datetime) -> list[NewDelivery]:
         """The one "watch recovered" message owed after a health alert."""
         if target.failures and (target.health_alerted or target.failures > 1):
             log.info("target recovered target=%s after_failures=%d", target.ref, target.failures)
@@ -383,17 +467,18 @@ class Checker:
         change = health_change(
             False, target.last_error_reason or "failing", "", target.failures, None
         )
-        return self._health_deliveries(target, change, now)
+        return await self._health_deliveries(target, change, now)
 
-    def _health_deliveries(
+    async def _health_deliveries(
         self, target: TargetRow, change: Change, now: datetime
     ) -> list[NewDelivery]:
         source = self.sources.get(target.kind)
         label = source.label(target.target_ref) if source else target.kind
         alert = alert_for(target.ref, label, [change], detected_at=now, actions=False)
-        return self._timed(alert, self.store.subscriptions_for(target.id), now, health=True)
+        subs = await call(self.store.subscriptions_for, target.id)
+        return await self._timed(alert, subs, now, health=True)
 
-    def _failed(
+    async def _failed(
         self, target: TargetRow, reason: str, message: str, retry_after: float | None = None
     ) -> CheckOutcome:
         now = self.clock()
@@ -422,7 +507,7 @@ class Checker:
         ):
             since = target.last_checked_at if target.failures == 0 else None
             change = health_change(True, reason, message, failures, since)
-            queue = self._health_deliveries(target, change, now)
+            queue = await self._health_deliveries(target, change, now)
             found = [change]
             alerted = True
             log.warning(
@@ -439,7 +524,8 @@ class Checker:
             retry_after=retry_after,
             rng=self.rng,
         )
-        self.store.record_failure(
+        await call(
+            self.store.record_failure,
             target.id,
             now,
             next_at,
@@ -450,6 +536,7 @@ class Checker:
             found=found,
             queue=queue,
             health_alerted=alerted,
+            owner=self.owner,
         )
         return CheckOutcome(
             target.ref, "failed", tuple(found), message=message, reason=reason, queued=len(queue)

@@ -26,7 +26,7 @@ from bot.dispatch import Adapter
 from bot.errors import BotError, ConfigError, UsageError
 from bot.logs import setup_logging
 from bot.model import Severity
-from bot.owner import dead_local_owners, new_owner_id
+from bot.owner import OwnerLock, lock_dir_for, new_owner_id, sweep_dead
 from bot.refs import parse_channel
 from bot.runlock import single_runner
 from bot.service import Invocation, Service
@@ -81,10 +81,17 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
 def build_service(settings: Settings) -> Service:
     store = Store.open(settings.database_url)
     owner = new_owner_id()
-    dead = dead_local_owners(store.lease_owners())
-    if dead:
-        log.info("taking back work leased by %d crashed process(es) on this host", len(dead))
-        store.release_leases_of(dead)
+    lock_dir = lock_dir_for(settings.database_url)
+    try:  # held until this process exits, however it exits: proof of life for sweep_dead
+        OwnerLock(lock_dir, owner).acquire()
+    except OSError as e:
+        log.debug(
+            "no owner lock in %s (%s): crashed predecessors wait for their leases", lock_dir, e
+        )
+    dead = sweep_dead(lock_dir) | store.release_dead_owners(utcnow())
+    if dead & store.lease_owners():
+        log.info("taking back work leased by %d crashed process(es)", len(dead))
+    store.release_leases_of(dead)
     return Service(
         settings, store, build_sources(settings), build_adapters(settings), utcnow, owner
     )

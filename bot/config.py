@@ -197,6 +197,13 @@ class Settings(BaseSettings):
         description="how long a replica may hold a delivery it is sending before another may "
         "retry it; short, so a retry after a crash falls inside Discord's nonce window",
     )
+    heartbeat_seconds: float = Field(
+        30.0,
+        gt=0,
+        validation_alias=_env("POLICYBOT_HEARTBEAT_SECONDS"),
+        description="a running process renews its heartbeat every third of this; once it "
+        "has not for this long, other replicas take its leased work back",
+    )
     concurrency: int = Field(
         20,
         gt=0,

@@ -1,6 +1,11 @@
 """The outbox → adapters: claim pending deliveries, post them in order, mark them sent.
 
-A delivery is marked sent right after the platform accepts it (invariant 2). Per channel,
+A delivery is marked sent right after the platform accepts it (invariant 2). Every write of a
+claimed delivery is fenced by its lease owner: the leases of a batch are renewed while it is
+posted (Slack paces one post a second, so a long batch outlives any fixed lease), each
+delivery's lease is checked (and renewed) right before it is posted, and a process that lost
+a delivery posts nothing and cannot mark it sent or retried. Store calls run in worker threads
+(:mod:`bot.store.offloop`) so database waits never freeze the event loop. Per channel,
 deliveries go out in the order they were queued: when one must wait (429, 5xx), the later ones
 in that channel wait behind it. A channel that is gone is disabled with one log line instead of
 a retry storm.
@@ -23,6 +28,7 @@ from bot.refs import parse_channel
 from bot.schedule import delivery_backoff
 from bot.store import DeliveryRow, Store
 from bot.store.held import release_due
+from bot.store.offloop import call
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,7 @@ class DispatchResult:
     retried: int = 0
     dropped: int = 0
     failed: int = 0
+    lost: int = 0  # taken over by another process: not posted here (or posted, not marked)
 
 
 class Dispatcher:
@@ -69,27 +76,51 @@ class Dispatcher:
         self._last_post: dict[str, float] = {}
         self._warned_missing: set[str] = set()
         self._lock = asyncio.Lock()
+        self._lease = timedelta(seconds=settings.delivery_lease_seconds)
+        self._held: set[int] = set()  # claimed by this flush and not yet settled
 
     async def flush(self) -> DispatchResult:
         """Send everything that is due now, including digests and alerts held by quiet hours
         whose time has come. One flush at a time per process."""
         async with self._lock:
             result = DispatchResult()
-            release_due(self.store, self.clock())
-            lease = timedelta(seconds=self.settings.delivery_lease_seconds)
+            await call(release_due, self.store, self.clock())
             while True:
-                batch = self.store.claim_deliveries(self.clock(), self.owner, lease, 200)
+                batch = await call(
+                    self.store.claim_deliveries, self.clock(), self.owner, self._lease, 200
+                )
                 if not batch:
                     return result
                 by_channel: dict[str, list[DeliveryRow]] = {}
                 for row in batch:
                     by_channel.setdefault(row.channel, []).append(row)
-                await asyncio.gather(
-                    *(self._send_channel(ch, rows, result) for ch, rows in by_channel.items())
-                )
+                self._held = {row.id for row in batch}
+                renewer = asyncio.create_task(self._renew_leases())
+                try:
+                    await asyncio.gather(
+                        *(self._send_channel(ch, rows, result) for ch, rows in by_channel.items())
+                    )
+                finally:
+                    renewer.cancel()
+                    await asyncio.gather(renewer, return_exceptions=True)
+                    self._held = set()
                 if result.retried or result.dropped:
                     # Something must wait: don't spin on the same rows in this flush.
                     return result
+
+    async def _renew_leases(self) -> None:
+        """Renew the leases of the deliveries this flush still holds, every third of the
+        lease: a channel with more alerts than the lease has seconds keeps them all."""
+        every = self._lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            held = sorted(self._held)
+            if not held:
+                continue
+            try:
+                await call(self.store.renew_deliveries, held, self.owner, self.clock(), self._lease)
+            except Exception as e:  # the next renewal, or the check before each post, decides
+                log.warning("could not renew delivery leases (%s); retrying", type(e).__name__)
 
     async def _send_channel(
         self, channel: str, rows: list[DeliveryRow], result: DispatchResult
@@ -98,13 +129,26 @@ class Dispatcher:
         adapter = self.adapters.get(address.platform)
         for index, row in enumerate(rows):
             if adapter is None:
-                self._no_adapter(channel, address.platform, rows[index:], result)
+                await self._no_adapter(channel, address.platform, rows[index:], result)
                 return
             await self._pace(channel, adapter.min_interval)
+            # Right before posting: is this delivery still ours? (Renewing it answers that and
+            # gives the post a whole lease.) If not, another process owns it: post nothing.
+            if not await call(
+                self.store.renew_deliveries, [row.id], self.owner, self.clock(), self._lease
+            ):
+                result.lost += 1
+                log.warning(
+                    "delivery not posted: lease lost to another process delivery=%d channel=%s",
+                    row.id,
+                    _safe(channel),
+                )
+                await self._release(rows[index + 1 :])
+                return
             try:
                 alert = Alert.from_json(row.payload)
                 reply_to = (
-                    self.store.thread_parent(row.target_id, channel)
+                    await call(self.store.thread_parent, row.target_id, channel)
                     if alert.threaded and row.target_id is not None
                     else None
                 )
@@ -113,7 +157,7 @@ class Dispatcher:
                     timeout=self.settings.delivery_timeout,
                 )
             except ChannelGone as e:
-                dropped = self.store.disable_channel(channel, self.clock(), str(e))
+                dropped = await call(self.store.disable_channel, channel, self.clock(), str(e))
                 result.dropped += dropped
                 log.error(
                     "channel is gone, deliveries to it stopped channel=%s reason=%s dropped=%d",
@@ -124,27 +168,53 @@ class Dispatcher:
                 return
             except (DeliveryError, TimeoutError, OSError) as e:
                 retry_after = getattr(e, "retry_after", None)
-                self._retry(row, str(e) or type(e).__name__, retry_after, result)
-                self.store.release_deliveries([r.id for r in rows[index + 1 :]])
+                await self._retry(row, str(e) or type(e).__name__, retry_after, result)
+                await self._release(rows[index + 1 :])
                 return
             except Exception as e:  # an adapter bug: keep the alert, log it, try later
                 log.exception("delivery crashed channel=%s delivery=%d", _safe(channel), row.id)
-                self._retry(row, f"internal error: {type(e).__name__}", None, result)
-                self.store.release_deliveries([r.id for r in rows[index + 1 :]])
+                await self._retry(row, f"internal error: {type(e).__name__}", None, result)
+                await self._release(rows[index + 1 :])
                 return
             self._last_post[channel] = time.monotonic()
-            self.store.mark_sent(row.id, self.clock(), message_id, reply_to)
-            result.sent += 1
+            marked = await call(
+                self.store.mark_sent, row.id, self.clock(), message_id, reply_to, owner=self.owner
+            )
+            self._held.discard(row.id)
+            if marked:
+                result.sent += 1
+            else:  # the window fencing cannot close: see docs/operations or the issue note
+                result.lost += 1
+                log.warning(
+                    "delivery posted but another process had taken it over; it may be posted "
+                    "twice delivery=%d channel=%s",
+                    row.id,
+                    _safe(channel),
+                )
 
-    def _retry(
+    async def _release(self, rows: list[DeliveryRow]) -> None:
+        ids = [r.id for r in rows]
+        self._held.difference_update(ids)
+        await call(self.store.release_deliveries, ids, owner=self.owner)
+
+    async def _retry(
         self, row: DeliveryRow, error: str, retry_after: float | None, result: DispatchResult
     ) -> None:
         attempts = row.attempts + 1
         give_up = attempts >= self.settings.delivery_max_attempts
         delay = delivery_backoff(attempts, retry_after)
-        self.store.mark_retry(
-            row.id, self.clock() + timedelta(seconds=delay), error, give_up=give_up
-        )
+        self._held.discard(row.id)
+        if not await call(
+            self.store.mark_retry,
+            row.id,
+            self.clock() + timedelta(seconds=delay),
+            error,
+            give_up=give_up,
+            owner=self.owner,
+        ):
+            result.lost += 1
+            log.warning("delivery failed here and another process owns it now delivery=%d", row.id)
+            return
         if give_up:
             result.failed += 1
             log.error(
@@ -164,7 +234,7 @@ class Dispatcher:
                 error,
             )
 
-    def _no_adapter(
+    async def _no_adapter(
         self, channel: str, platform: str, rows: list[DeliveryRow], result: DispatchResult
     ) -> None:
         if platform not in self._warned_missing:
@@ -175,8 +245,13 @@ class Dispatcher:
                 platform,
             )
         for row in rows:
-            self.store.mark_retry(
-                row.id, self.clock() + timedelta(minutes=5), f"no {platform} adapter configured"
+            self._held.discard(row.id)
+            await call(
+                self.store.mark_retry,
+                row.id,
+                self.clock() + timedelta(minutes=5),
+                f"no {platform} adapter configured",
+                owner=self.owner,
             )
         result.retried += len(rows)
 

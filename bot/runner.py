@@ -21,7 +21,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.config import Settings
 from bot.hub_push import HubWebhookReceiver
 from bot.ops import Metrics, OpsServer
+from bot.owner import heartbeat_name
 from bot.service import Service
+from bot.store.offloop import call
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +90,11 @@ async def run_forever(
     )
     if settings.http_port:
         await ops.start(settings.http_host, settings.http_port)
+    # Alive before any work is claimed: the heartbeat is what other replicas judge us by.
+    await _beat(service, settings)
     scheduler.start()
     tasks = [asyncio.create_task(_keep_listening(lst, service, settings)) for lst in listeners]
+    tasks.append(asyncio.create_task(_heartbeat(service, settings)))
     log.info(
         "policybot running: tick every %gs, checks every %gs (+ up to %gs jitter)",
         settings.tick_seconds,
@@ -108,8 +113,33 @@ async def run_forever(
         try:
             await asyncio.wait_for(service.dispatcher.flush(), settings.delivery_timeout)
         finally:
-            # Whatever is still claimed by this process is handed back for the next one.
-            service.store.release_leases_of([service.checker.owner])
+            # Whatever is still claimed by this process (and its heartbeat) is handed back
+            # for the next one.
+            await call(service.store.release_leases_of, [service.checker.owner])
+
+
+async def _beat(service: Service, settings: Settings) -> None:
+    ttl = timedelta(seconds=settings.heartbeat_seconds)
+    owner = service.checker.owner
+    await call(service.store.acquire_lease, heartbeat_name(owner), owner, service.clock(), ttl)
+
+
+async def _heartbeat(service: Service, settings: Settings) -> None:
+    """Renew this process's heartbeat every third of its lifetime, and free the work of
+    processes whose heartbeat expired (they died, on this host or any other): liveness that
+    rests on neither hostname nor PID. A process wrongly judged dead (a long stall) loses
+    nothing: its fenced writes then fail, so it records and sends nothing twice."""
+    every = settings.heartbeat_seconds / 3
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await _beat(service, settings)
+            dead = await call(service.store.release_dead_owners, service.clock())
+        except sa.exc.SQLAlchemyError as e:
+            log.debug("heartbeat not renewed (%s)", type(e).__name__)
+            continue
+        if dead:
+            log.info("took back the work of %d process(es) whose heartbeat expired", len(dead))
 
 
 async def _keep_listening(listener: Listener, service: Service, settings: Settings) -> None:
@@ -126,15 +156,15 @@ async def _keep_listening(listener: Listener, service: Service, settings: Settin
     delay = 1.0
     try:
         while True:
-            if not service.store.acquire_lease(name, owner, service.clock(), ttl):
+            if not await call(service.store.acquire_lease, name, owner, service.clock(), ttl):
                 await asyncio.sleep(beat)
                 continue
             log.info("this process now holds %s", name)
             task = asyncio.create_task(listener.listen(service))
             while not task.done():
                 await asyncio.wait({task}, timeout=beat)
-                if not task.done() and not service.store.acquire_lease(
-                    name, owner, service.clock(), ttl
+                if not task.done() and not await call(
+                    service.store.acquire_lease, name, owner, service.clock(), ttl
                 ):
                     log.warning("lost %s to another replica; stopping it here", name)
                     task.cancel()
@@ -147,11 +177,11 @@ async def _keep_listening(listener: Listener, service: Service, settings: Settin
                     raise  # we are shutting down; otherwise the listener lost its lease
             except Exception:
                 log.exception("%s failed; restarting in %.0f s", name, delay)
-                service.store.release_lease(name, owner)
+                await call(service.store.release_lease, name, owner)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 300.0)
     finally:
-        service.store.release_lease(name, owner)
+        await call(service.store.release_lease, name, owner)
 
 
 async def _restart_forever(listener: Listener, service: Service) -> None:

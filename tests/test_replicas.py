@@ -139,3 +139,64 @@ def _licence_of(store: Store, ref: str) -> str | None:
         return None
     ids = snap.facts.get("licence", {}).get("ids") or [None]
     return str(ids[0])
+
+
+@pytest.mark.timeout(180)
+async def test_two_replicas_with_short_leases_a_slow_upstream_and_a_slow_chat_say_it_once(
+    hub: FakeHub, pg_url: str, tmp_path: Path
+) -> None:
+    """No crash at all, but every piece of work outlives its lease: checks wait 2.5 s on the
+    upstream (lease 1 s) and one channel's batch of alerts takes seconds to post (delivery
+    lease 1 s). Each change is recorded once and each alert is received exactly once."""
+    async with serve_receiver(Receiver(jitter=0.5)) as rec:
+        watches = tmp_path / "w.toml"
+        watches.write_text(
+            "".join(
+                f'[[watch]]\ntarget = "hf:acme/s{i}"\nto = ["webhook:{rec.url}"]\n\n'
+                for i in range(TARGETS)
+            )
+        )
+        for i in range(TARGETS):
+            hub.set_repo(f"acme/s{i}", license="mit")
+        env = cli_env(
+            pg_url, hub.url, POLICYBOT_WATCHLIST=str(watches), POLICYBOT_TICK_SECONDS="0.2",
+            POLICYBOT_CHECK_INTERVAL="0.5", POLICYBOT_LEASE_SECONDS="1",
+            POLICYBOT_DELIVERY_LEASE_SECONDS="1", POLICYBOT_HEARTBEAT_SECONDS="3",
+            POLICYBOT_HUB_TIMEOUT="10", POLICYBOT_LOG_LEVEL="WARNING",
+        )  # fmt: skip
+        replicas = [
+            await start_logged(env, "run", cwd=tmp_path, log=tmp_path / f"s{n}.log")
+            for n in range(2)
+        ]
+        store = Store.open(pg_url)
+        try:
+            for _ in range(300):
+                if all(_licence_of(store, f"hf:acme/s{i}") == "mit" for i in range(TARGETS)):
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the replicas never took their baselines")
+            for i in range(TARGETS):
+                if i % 3 == 0:
+                    hub.delay(f"acme/s{i}", 2.5, times=3)
+                hub.set_repo(f"acme/s{i}", license="gpl-3.0")
+            for _ in range(600):
+                await asyncio.sleep(0.1)
+                done = all(_licence_of(store, f"hf:acme/s{i}") == "gpl-3.0" for i in range(TARGETS))
+                if done and store.delivery_counts() == {"sent": TARGETS}:
+                    break
+            else:
+                pytest.fail(f"not delivered: {store.delivery_counts()}")
+            changes = [
+                len(store.history(store.get_target(f"hf:acme/s{i}").id, 100))  # type: ignore[union-attr]
+                for i in range(TARGETS)
+            ]
+        finally:
+            store.close()
+            for proc in replicas:
+                proc.send_signal(signal.SIGTERM)
+            await asyncio.gather(*(asyncio.wait_for(p.wait(), 20) for p in replicas))
+        received = Counter(str(b["nonce"]) for b in rec.bodies)
+        assert changes == [1] * TARGETS, "each change recorded once"
+        assert len(received) == TARGETS, "every alert received"
+        assert [n for n in received.values() if n > 1] == [], "none received twice"

@@ -7,7 +7,7 @@ A source turns one fetch into an :class:`~bot.model.Observation` (normalised fac
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -112,7 +112,7 @@ class ViewSource(Source, Protocol):
         ...
 
     async def fetch_views(
-        self, ref: TargetRef, validators: Validators, views: Callable[[], Views]
+        self, ref: TargetRef, validators: Validators, views: Callable[[], Awaitable[Views]]
     ) -> FetchResult: ...
 
     def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]: ...

@@ -23,7 +23,7 @@ import hashlib
 import json
 import re
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -66,10 +66,14 @@ class PageSource:
         self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
     ) -> FetchResult:
         """One view (``options``' select/ignore): what a caller without subscriptions sees."""
-        return await self.fetch_views(ref, validators, lambda: {view_key(options): options})
+
+        async def one() -> Views:
+            return {view_key(options): options}
+
+        return await self.fetch_views(ref, validators, one)
 
     async def fetch_views(
-        self, ref: TargetRef, validators: Validators, views: Callable[[], Views]
+        self, ref: TargetRef, validators: Validators, views: Callable[[], Awaitable[Views]]
     ) -> FetchResult:
         """One request, then one extraction per distinct view (asked for only when there is
         a new body to extract)."""
@@ -81,7 +85,7 @@ class PageSource:
         _raise_for_status(got)
         if validators.body_digest and validators.body_digest == got.validators.body_digest:
             return NotModified(got.validators)  # same bytes as last time: nothing to parse
-        wanted = {key: view_of(options) for key, options in views().items()}
+        wanted = {key: view_of(options) for key, options in (await views()).items()}
         facts = await asyncio.to_thread(_extract_views, got, wanted or {DEFAULT_VIEW: {}})
         evidence = {"url": got.url, "bytes": len(got.body)}
         return Observation(facts=facts, evidence=evidence, validators=got.validators)

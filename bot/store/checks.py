@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from bot.model import Change, Observation, Validators
+from bot.store.claims import LeaseLost
 from bot.store.rows import (
     ChangeRow,
     NewDelivery,
@@ -57,11 +58,19 @@ class CheckQueries(StoreBase):
         *,
         new_snapshot: bool = True,
         validators: Validators | None = None,
+        owner: str | None = None,
+        expected_snapshot: int | None = None,
     ) -> None:
         """Record a successful check in ONE transaction: snapshot, changes, outbox, schedule.
 
         ``validators`` (from a 304) refresh the stored ETag / Last-Modified when the upstream
         sent new ones.
+
+        With ``owner`` the write is fenced: it happens only while ``owner`` holds the target's
+        lease and the target's latest snapshot is still ``expected_snapshot`` (the one the
+        check started from; None for "no snapshot yet"), a compare-and-set in the same
+        transaction as the changes and deliveries. Otherwise nothing at all is written and
+        :class:`~bot.store.claims.LeaseLost` is raised: another process owns this check now.
         """
         values: dict[str, Any] = {
             "last_checked_at": now,
@@ -99,18 +108,35 @@ class CheckQueries(StoreBase):
                     values["latest_snapshot_id"] = snapshot_id
             self._insert_changes(c, target_id, snapshot_id, now, found)
             self._queue(c, target_id, now, queue)
-            c.execute(targets.update().where(targets.c.id == target_id).values(**values))
+            where = _fenced(target_id, owner, now)
+            if owner is not None:
+                where = sa.and_(
+                    where, targets.c.latest_snapshot_id.is_not_distinct_from(expected_snapshot)
+                )
+            updated = c.execute(targets.update().where(where).values(**values)).rowcount
+            if owner is not None and not updated:
+                raise LeaseLost(target_id, owner)  # rolls back the snapshot, changes, outbox
 
-    def record_quiet(self, checks: Sequence[QuietCheck]) -> None:
+    def record_quiet(self, checks: Sequence[QuietCheck], *, owner: str | None = None) -> None:
         """Record many quiet checks in ONE transaction (what ``record_check`` does for a 304,
         without a snapshot, changes or deliveries). One commit per target was most of the
         cost of a no-change cycle; a check that finds a change still gets its own.
+
+        With ``owner``, a target whose lease ``owner`` no longer holds is left alone (a quiet
+        check queues nothing, so skipping it loses nothing).
         """
         if not checks:
             return
+        where = targets.c.id == sa.bindparam("b_id")
+        if owner is not None:
+            where = sa.and_(
+                where,
+                targets.c.lease_owner == owner,
+                targets.c.lease_until >= sa.bindparam("b_now", type_=UTC_DT),
+            )
         statement = (
             targets.update()
-            .where(targets.c.id == sa.bindparam("b_id"))
+            .where(where)
             .values(
                 last_checked_at=sa.bindparam("b_now", type_=UTC_DT),
                 last_ok_at=sa.bindparam("b_now", type_=UTC_DT),
@@ -155,8 +181,12 @@ class CheckQueries(StoreBase):
         found: Sequence[Change] = (),
         queue: Iterable[NewDelivery] = (),
         health_alerted: bool | None = None,
+        owner: str | None = None,
     ) -> None:
-        """Record a failed (or not yet confirmed) check; the snapshot does not move."""
+        """Record a failed (or not yet confirmed) check; the snapshot does not move.
+
+        With ``owner``, fenced like :meth:`record_check` (raises ``LeaseLost``, writes
+        nothing, when ``owner`` no longer holds the lease)."""
         values: dict[str, Any] = {
             "last_checked_at": now,
             "next_check_at": next_check_at,
@@ -172,7 +202,11 @@ class CheckQueries(StoreBase):
         with self.engine.begin() as c:
             self._insert_changes(c, target_id, None, now, found)
             self._queue(c, target_id, now, queue)
-            c.execute(targets.update().where(targets.c.id == target_id).values(**values))
+            updated = c.execute(
+                targets.update().where(_fenced(target_id, owner, now)).values(**values)
+            ).rowcount
+            if owner is not None and not updated:
+                raise LeaseLost(target_id, owner)
 
     def queue_deliveries(self, target_id: int, now: datetime, queue: Iterable[NewDelivery]) -> None:
         """Queue deliveries that announce no new change (a backfill of a feed's newest
@@ -265,3 +299,12 @@ class CheckQueries(StoreBase):
                 .limit(limit)
             )
             return [_row(SnapshotRow, r) for r in rows]
+
+
+def _fenced(target_id: int, owner: str | None, now: datetime) -> sa.ColumnElement[bool]:
+    """The fence of every write of a claimed target: ``owner`` still holds its lease."""
+    if owner is None:
+        return targets.c.id == target_id
+    return sa.and_(
+        targets.c.id == target_id, targets.c.lease_owner == owner, targets.c.lease_until >= now
+    )

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot.owner import HEARTBEAT_PREFIX
 from bot.store.rows import (
     StoreBase,
     TargetRow,
@@ -21,6 +22,16 @@ from bot.store.tables import (
     subscriptions,
     targets,
 )
+
+
+class LeaseLost(Exception):
+    """A fenced write found that its process no longer holds the lease (it ran out, or a
+    dead-owner sweep or another replica took the work): nothing was written."""
+
+    def __init__(self, key: int, owner: str | None) -> None:
+        super().__init__(f"lease on {key} no longer held by {owner}")
+        self.key = key
+        self.owner = owner
 
 
 class ClaimQueries(StoreBase):
@@ -35,28 +46,53 @@ class ClaimQueries(StoreBase):
         target_ids: Sequence[int] | None = None,
     ) -> list[TargetRow]:
         """Lease targets that are due (or the given ones) to ``owner``; nobody else gets them
-        until the lease ends or is released."""
-        has_subs = sa.exists().where(subscriptions.c.target_id == targets.c.id)
+        until the lease ends or is released.
+
+        One ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``: on SQLite a
+        single write statement holds the write lock from its first read, so two claims running
+        in worker threads (or processes) can never both take a target.
+        """
+        due = targets.alias("due")
+        has_subs = sa.exists().where(subscriptions.c.target_id == due.c.id)
         free = sa.or_(targets.c.lease_until.is_(None), targets.c.lease_until < now)
-        query = sa.select(targets.c.id).where(free, has_subs)
+        due_free = sa.or_(due.c.lease_until.is_(None), due.c.lease_until < now)
+        query = sa.select(due.c.id).where(due_free, has_subs)
         if target_ids is None:
-            query = query.where(targets.c.next_check_at <= now).order_by(targets.c.next_check_at)
+            query = query.where(due.c.next_check_at <= now).order_by(due.c.next_check_at)
         else:
-            query = query.where(targets.c.id.in_(list(target_ids))).order_by(targets.c.id)
-        query = query.limit(limit).with_for_update(skip_locked=True, of=targets)
+            query = query.where(due.c.id.in_(list(target_ids))).order_by(due.c.id)
+        query = query.limit(limit).with_for_update(skip_locked=True, of=due)
+        claim = (
+            targets.update()
+            .where(targets.c.id.in_(query.scalar_subquery()), free)
+            .values(lease_owner=owner, lease_until=now + lease)
+            .returning(*targets.c)
+        )
         with self.engine.begin() as c:
-            ids = [r[0] for r in c.execute(query)]
-            if not ids:
-                return []
-            c.execute(
-                targets.update()
-                .where(targets.c.id.in_(ids))
-                .values(lease_owner=owner, lease_until=now + lease)
+            rows = [_target(r) for r in c.execute(claim)]
+        return sorted(rows, key=lambda t: (t.next_check_at, t.id))
+
+    def renew_targets(
+        self, target_ids: Iterable[int], owner: str, now: datetime, lease: timedelta
+    ) -> set[int]:
+        """Extend ``owner``'s leases on targets it is still checking; the ids returned are the
+        ones it still holds (a lease that ran out or was taken over is not revived)."""
+        ids = list(target_ids)
+        if not ids:
+            return set()
+        with self.engine.begin() as c:
+            return set(
+                c.execute(
+                    targets.update()
+                    .where(
+                        targets.c.id.in_(ids),
+                        targets.c.lease_owner == owner,
+                        targets.c.lease_until >= now,
+                    )
+                    .values(lease_until=now + lease)
+                    .returning(targets.c.id)
+                ).scalars()
             )
-            rows = c.execute(
-                sa.select(targets).where(targets.c.id.in_(ids)).order_by(targets.c.next_check_at)
-            )
-            return [_target(r) for r in rows]
 
     def lease_owners(self) -> set[str]:
         """Every owner that holds a lease on a target or a delivery right now."""
@@ -90,7 +126,10 @@ class ClaimQueries(StoreBase):
                 )
 
     def release_leases_of(self, owners: Iterable[str]) -> None:
-        """Free the work of owners known to be dead, without waiting for their leases to end."""
+        """Free the work of owners known to be dead, without waiting for their leases to end.
+
+        Safe even if one of them still runs: its writes are fenced by the lease owner, so it
+        can then record and send nothing."""
         owners = list(owners)
         if not owners:
             return
@@ -101,6 +140,22 @@ class ClaimQueries(StoreBase):
                     .where(table.c.lease_owner.in_(owners))
                     .values(lease_owner=None, lease_until=None)
                 )
+            c.execute(leases.delete().where(leases.c.owner.in_(owners)))
+
+    def release_dead_owners(self, now: datetime) -> set[str]:
+        """Free the work of every process whose heartbeat (``process:<owner>``) has expired:
+        liveness that rests on neither hostname nor PID. Returns those owners."""
+        with self.engine.connect() as c:
+            dead = set(
+                c.execute(
+                    sa.select(leases.c.owner).where(
+                        leases.c.name.startswith(HEARTBEAT_PREFIX, autoescape=True),
+                        leases.c.until < now,
+                    )
+                ).scalars()
+            )
+        self.release_leases_of(dead)
+        return dead
 
     # -- single-owner work (a chat gateway connection held by one replica) ---------------
 

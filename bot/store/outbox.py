@@ -26,42 +26,69 @@ class OutboxQueries(StoreBase):
     def claim_deliveries(
         self, now: datetime, owner: str, lease: timedelta, limit: int
     ) -> list[DeliveryRow]:
-        """Lease pending deliveries that are due, oldest first."""
-        free = sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now)
+        """Lease pending deliveries that are due, oldest first (one ``UPDATE … RETURNING``,
+        so two claims can never both take a delivery, on SQLite as on PostgreSQL)."""
+        due = deliveries.alias("due")
+        free = sa.or_(due.c.lease_until.is_(None), due.c.lease_until < now)
         # Per-channel order: a delivery waits while an earlier one in its channel is waiting
         # (retry later) or is being sent by someone else.
         earlier = deliveries.alias("earlier")
         blocked = sa.exists().where(
-            earlier.c.channel == deliveries.c.channel,
+            earlier.c.channel == due.c.channel,
             earlier.c.status == "pending",
-            earlier.c.id < deliveries.c.id,
+            earlier.c.id < due.c.id,
             sa.or_(earlier.c.next_attempt_at > now, earlier.c.lease_until >= now),
         )
         query = (
-            sa.select(deliveries.c.id)
-            .where(
-                deliveries.c.status == "pending",
-                deliveries.c.next_attempt_at <= now,
-                free,
-                ~blocked,
-            )
-            .order_by(deliveries.c.id)
+            sa.select(due.c.id)
+            .where(due.c.status == "pending", due.c.next_attempt_at <= now, free, ~blocked)
+            .order_by(due.c.id)
             .limit(limit)
-            .with_for_update(skip_locked=True, of=deliveries)
+            .with_for_update(skip_locked=True, of=due)
+        )
+        claim = (
+            deliveries.update()
+            .where(
+                deliveries.c.id.in_(query.scalar_subquery()),
+                deliveries.c.status == "pending",
+                sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
+            )
+            .values(lease_owner=owner, lease_until=now + lease)
+            .returning(*deliveries.c)
         )
         with self.engine.begin() as c:
-            ids = [r[0] for r in c.execute(query)]
-            if not ids:
-                return []
-            c.execute(
-                deliveries.update()
-                .where(deliveries.c.id.in_(ids))
-                .values(lease_owner=owner, lease_until=now + lease)
+            rows = [_row(DeliveryRow, r) for r in c.execute(claim)]
+        return sorted(rows, key=lambda d: d.id)
+
+    def renew_deliveries(
+        self, ids: Sequence[int], owner: str, now: datetime, lease: timedelta
+    ) -> set[int]:
+        """Extend ``owner``'s leases on pending deliveries it still holds; returns those ids.
+
+        Called by the dispatcher's renewal task, and for one delivery right before it is
+        posted: a delivery whose lease ran out or was taken over is not posted."""
+        if not ids:
+            return set()
+        with self.engine.begin() as c:
+            return set(
+                c.execute(
+                    deliveries.update()
+                    .where(self._held(list(ids), owner), deliveries.c.lease_until >= now)
+                    .values(lease_until=now + lease)
+                    .returning(deliveries.c.id)
+                ).scalars()
             )
-            rows = c.execute(
-                sa.select(deliveries).where(deliveries.c.id.in_(ids)).order_by(deliveries.c.id)
-            )
-            return [_row(DeliveryRow, r) for r in rows]
+
+    @staticmethod
+    def _held(ids: list[int], owner: str | None) -> sa.ColumnElement[bool]:
+        """The fence of every write of a claimed delivery: still pending, still ours."""
+        if owner is None:  # an unfenced write (tests, the operator's tools)
+            return deliveries.c.id.in_(ids)
+        return sa.and_(
+            deliveries.c.id.in_(ids),
+            deliveries.c.status == "pending",
+            deliveries.c.lease_owner == owner,
+        )
 
     def thread_parent(self, target_id: int, channel: str) -> str | None:
         """The platform id of the last top-level alert about this target in this channel."""
@@ -81,12 +108,25 @@ class OutboxQueries(StoreBase):
             return c.execute(query).scalar()
 
     def mark_sent(
-        self, delivery_id: int, now: datetime, message_id: str | None, reply_to: str | None
-    ) -> None:
+        self,
+        delivery_id: int,
+        now: datetime,
+        message_id: str | None,
+        reply_to: str | None,
+        *,
+        owner: str | None = None,
+    ) -> bool:
+        """Record that the platform accepted the delivery. With ``owner``, only while that
+        owner still holds it: False means another process took it over (and may post it too).
+
+        The fence is the owner, not the lease's end: the post has happened, so a holder whose
+        lease ran out but was not taken over is still the only one that posted it, and
+        marking it sent is what prevents a second post.
+        """
         with self.engine.begin() as c:
-            c.execute(
+            updated = c.execute(
                 deliveries.update()
-                .where(deliveries.c.id == delivery_id)
+                .where(self._held([delivery_id], owner))
                 .values(
                     status="sent",
                     sent_at=now,
@@ -97,36 +137,48 @@ class OutboxQueries(StoreBase):
                     lease_until=None,
                     last_error=None,
                 )
-            )
-            channel = c.execute(
-                sa.select(deliveries.c.channel).where(deliveries.c.id == delivery_id)
-            ).scalar_one()
-            self._touch_channel(c, channel, last_post_at=now)
+                .returning(deliveries.c.channel)
+            ).scalar()
+            if updated is None:
+                return False
+            self._touch_channel(c, updated, last_post_at=now)
+            return True
 
     def mark_retry(
-        self, delivery_id: int, next_attempt_at: datetime, error: str, *, give_up: bool = False
-    ) -> None:
+        self,
+        delivery_id: int,
+        next_attempt_at: datetime,
+        error: str,
+        *,
+        give_up: bool = False,
+        owner: str | None = None,
+    ) -> bool:
+        """Schedule another attempt (or give up). With ``owner``, only while it holds the
+        delivery: a process that lost it must not turn a sent delivery back into pending."""
         with self.engine.begin() as c:
-            c.execute(
-                deliveries.update()
-                .where(deliveries.c.id == delivery_id)
-                .values(
-                    status="failed" if give_up else "pending",
-                    next_attempt_at=next_attempt_at,
-                    attempts=deliveries.c.attempts + 1,
-                    last_error=error[:1000],
-                    lease_owner=None,
-                    lease_until=None,
-                )
+            return bool(
+                c.execute(
+                    deliveries.update()
+                    .where(self._held([delivery_id], owner))
+                    .values(
+                        status="failed" if give_up else "pending",
+                        next_attempt_at=next_attempt_at,
+                        attempts=deliveries.c.attempts + 1,
+                        last_error=error[:1000],
+                        lease_owner=None,
+                        lease_until=None,
+                    )
+                ).rowcount
             )
 
-    def release_deliveries(self, ids: Sequence[int]) -> None:
-        """Give leased deliveries back untouched (e.g. an earlier one in the channel failed)."""
+    def release_deliveries(self, ids: Sequence[int], *, owner: str | None = None) -> None:
+        """Give leased deliveries back untouched (e.g. an earlier one in the channel failed);
+        with ``owner``, only those it still holds."""
         if ids:
             with self.engine.begin() as c:
                 c.execute(
                     deliveries.update()
-                    .where(deliveries.c.id.in_(list(ids)))
+                    .where(self._held(list(ids), owner))
                     .values(lease_owner=None, lease_until=None)
                 )
 

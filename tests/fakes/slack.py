@@ -239,6 +239,7 @@ class FakeSlack(LocalServer):
         self._ack_waiters: dict[str, asyncio.Future[Ack]] = {}
         self.connected = asyncio.Event()
         self.url = ""
+        self.delays: dict[str, float] = {}  # method → seconds before it answers (a slow API)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -505,6 +506,8 @@ class FakeSlack(LocalServer):
         with self._lock:
             self._state.calls.append((method, params, headers))
             failure = self._take_failure(method)
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         if failure is not None:
             body = {"ok": False, "error": failure.error}
             return web.json_response(body, status=failure.status, headers=failure.headers)

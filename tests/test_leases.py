@@ -1,0 +1,294 @@
+"""Exactly one alert per change, even under load: every write of claimed work is fenced by its
+lease owner, long work keeps its lease, and database waits never freeze the event loop.
+
+Replicas here are several real stores (each its own engine and owner id) on the machine's
+PostgreSQL, in one event loop; ``tests/test_replicas.py`` runs them as processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from adapters.slack import SlackAdapter
+from bot.checker import Checker
+from bot.dispatch import Dispatcher
+from bot.model import Alert, Observation, Severity, TargetRef
+from bot.sources import build_sources
+from bot.store import NewDelivery, Store
+from bot.store.claims import LeaseLost
+from tests.conftest import Bot, make_settings
+from tests.fakes.hub import FakeHub
+from tests.fakes.slack import FakeSlack
+from tests.slack_harness import CHANNEL, slack_settings
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = Store.open(db_url)
+    yield s
+    s.close()
+
+
+def _watched(store: Store, name: str = "acme/x") -> int:
+    target, _ = store.ensure_target(TargetRef("hf", name), T0)
+    store.subscribe(target.id, "console", T0)
+    return target.id
+
+
+def _alert(n: int) -> dict[str, object]:
+    return Alert(
+        title=f"alert {n}", severity=Severity.NOTICE, target="hf:acme/x", source_label="Hub",
+        lines=(f"line of alert {n}",), threaded=False,
+    ).to_json()  # fmt: skip
+
+
+# -- fencing, unit by unit ----------------------------------------------------------------------
+
+
+def test_a_holder_whose_expired_lease_was_taken_cannot_record_a_check(store: Store) -> None:
+    target_id = _watched(store)
+    [mine] = store.claim_due(T0, "a", LEASE, 10)
+    later = T0 + LEASE + timedelta(seconds=1)
+    [theirs] = store.claim_due(later, "b", LEASE, 10)  # a's lease ran out; b took the target
+    queue = [NewDelivery("console", _alert(1))]
+    with pytest.raises(LeaseLost):
+        store.record_check(
+            target_id, later, later + LEASE, Observation(facts={"v": 1}), queue=queue,
+            owner="a", expected_snapshot=mine.latest_snapshot_id,
+        )  # fmt: skip
+    assert store.snapshots_of(target_id) == [], "nothing of a's check was written"
+    assert store.deliveries_for() == []
+    store.record_check(
+        target_id, later, later + LEASE, Observation(facts={"v": 1}), queue=queue,
+        owner="b", expected_snapshot=theirs.latest_snapshot_id,
+    )  # fmt: skip
+    assert len(store.snapshots_of(target_id)) == 1 and len(store.deliveries_for()) == 1
+
+
+def test_an_expired_lease_records_nothing_even_if_nobody_took_it(store: Store) -> None:
+    target_id = _watched(store)
+    store.claim_due(T0, "a", LEASE, 10)
+    late = T0 + LEASE + timedelta(seconds=1)
+    with pytest.raises(LeaseLost):
+        store.record_failure(
+            target_id, late, late + LEASE, reason="timeout", message="slow", failures=1, owner="a"
+        )
+    with pytest.raises(LeaseLost):
+        store.record_check(target_id, late, late + LEASE, None, owner="a", expected_snapshot=None)
+    target = store.get_target_by_id(target_id)
+    assert target is not None and target.failures == 0 and target.last_checked_at is None
+
+
+def test_the_snapshot_advance_is_a_compare_and_set(store: Store) -> None:
+    target_id = _watched(store)
+    [claimed] = store.claim_due(T0, "a", LEASE, 10)
+    assert claimed.latest_snapshot_id is None
+    # Someone else moved the snapshot meanwhile (an unfenced writer, e.g. the operator's tool).
+    store.record_check(target_id, T0, T0, Observation(facts={"v": 0}))
+    store.claim_due(T0, "a", LEASE, 10)  # a holds the lease again
+    with pytest.raises(LeaseLost):
+        store.record_check(
+            target_id, T0, T0 + LEASE, Observation(facts={"v": 1}),
+            owner="a", expected_snapshot=claimed.latest_snapshot_id,
+        )  # fmt: skip
+    assert [s.facts for s in store.snapshots_of(target_id)] == [{"v": 0}]
+
+
+def test_a_holder_whose_expired_delivery_lease_was_taken_cannot_mark_it_sent(store: Store) -> None:
+    target_id = _watched(store)
+    store.queue_deliveries(target_id, T0, [NewDelivery("console", _alert(1))])
+    [mine] = store.claim_deliveries(T0, "a", LEASE, 10)
+    later = T0 + LEASE + timedelta(seconds=1)
+    assert store.renew_deliveries([mine.id], "a", later, LEASE) == set(), "not revived"
+    [theirs] = store.claim_deliveries(later, "b", LEASE, 10)
+    assert store.mark_sent(mine.id, later, "m-a", None, owner="a") is False
+    assert store.mark_retry(mine.id, later, "429", owner="a") is False
+    store.release_deliveries([mine.id], owner="a")
+    [row] = store.deliveries_for()
+    assert (row.status, row.attempts) == ("pending", 0)
+    assert store.lease_owners() == {"b"}
+    assert store.mark_sent(theirs.id, later, "m-b", None, owner="b") is True
+    [row] = store.deliveries_for()
+    assert (row.status, row.message_id) == ("sent", "m-b")
+    assert store.mark_retry(theirs.id, later, "late", owner="b") is False, "sent stays sent"
+
+
+def test_a_dead_heartbeat_frees_its_owners_work(store: Store) -> None:
+    target_id = _watched(store)
+    store.queue_deliveries(target_id, T0, [NewDelivery("console", _alert(1))])
+    store.acquire_lease("process:a", "a", T0, timedelta(seconds=30))
+    store.acquire_lease("process:b", "b", T0, timedelta(seconds=300))
+    store.claim_due(T0, "a", LEASE, 10)
+    store.claim_deliveries(T0, "a", LEASE, 10)
+    assert store.release_dead_owners(T0 + timedelta(seconds=10)) == set()
+    assert store.lease_owners() == {"a"}
+    assert store.release_dead_owners(T0 + timedelta(seconds=31)) == {"a"}
+    assert store.lease_owners() == set()
+    assert store.acquire_lease("process:a", "c", T0 + timedelta(seconds=31), LEASE), "row gone"
+
+
+# -- replicas on PostgreSQL ---------------------------------------------------------------------
+
+
+@pytest.fixture
+async def slow_slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        fake.delays["chat.postMessage"] = 0.15
+        yield fake
+
+
+@pytest.mark.parametrize("replicas", [2, 3])
+@pytest.mark.timeout(90)
+async def test_replicas_post_a_long_slow_batch_exactly_once(
+    replicas: int, pg_url: str, hub: FakeHub, slow_slack: FakeSlack
+) -> None:
+    """A channel with more pending alerts than the delivery lease lasts at Slack's pace: the
+    batch keeps its leases, so no other replica posts any of them again."""
+    settings = slack_settings(
+        pg_url, hub.url, slow_slack, delivery_lease_seconds=1.0, slack_min_interval=0.15
+    )
+    stores = [Store.open(pg_url) for _ in range(replicas)]
+    adapters = [SlackAdapter(settings) for _ in range(replicas)]
+    try:
+        target_id = _watched(stores[0])
+        alerts = 16  # about 5 s of posting, five times the lease
+        stores[0].queue_deliveries(
+            target_id, _now(), [NewDelivery(f"slack:{CHANNEL}", _alert(n)) for n in range(alerts)]
+        )
+        dispatchers = [
+            Dispatcher(s, {"slack": a}, settings, _now, owner=f"replica-{i}")
+            for i, (s, a) in enumerate(zip(stores, adapters, strict=True))
+        ]
+
+        async def replica(d: Dispatcher, start: float) -> None:
+            await asyncio.sleep(start)
+            while stores[0].delivery_counts().get("pending", 0):
+                await d.flush()
+                await asyncio.sleep(0.2)
+
+        await asyncio.wait_for(
+            asyncio.gather(*(replica(d, 0.3 * i) for i, d in enumerate(dispatchers))), 60
+        )
+        posted = Counter(
+            m.text.split(": ", 1)[1].split(":")[0] for m in slow_slack.messages(CHANNEL)
+        )  # ":large_blue_circle: alert 3: line of alert 3" → "alert 3"
+        assert sorted(posted) == sorted(f"alert {n}" for n in range(alerts))  # nothing lost
+        assert [t for t, n in posted.items() if n > 1] == [], "no alert posted twice"
+        assert stores[0].delivery_counts() == {"sent": alerts}
+    finally:
+        for a in adapters:
+            await a.aclose()
+        for s in stores:
+            s.close()
+
+
+@pytest.mark.parametrize("replicas", [2, 3])
+@pytest.mark.timeout(90)
+async def test_a_check_slower_than_its_lease_records_its_change_once(
+    replicas: int, pg_url: str, hub: FakeHub
+) -> None:
+    """The upstream answers after 2.5 times the check lease: the lease is renewed meanwhile, so
+    no other replica checks the target again and the change is recorded and queued once."""
+    # 2 s, renewed every 0.67 s: a loaded 2-core machine can hold the loop back a few hundred ms
+    settings = make_settings(pg_url, hub.url, lease_seconds=2.0, hub_timeout=15)
+    stores = [Store.open(pg_url) for _ in range(replicas)]
+    checkers = [
+        Checker(s, build_sources(settings), settings, _now, owner=f"replica-{i}")
+        for i, s in enumerate(stores)
+    ]
+    try:
+        hub.set_repo("acme/x", license="mit")
+        target, _ = stores[0].ensure_target(TargetRef("hf", "acme/x"), _now())
+        stores[0].subscribe(target.id, "console", _now())
+        [baseline] = (await checkers[0].check_ids([target.id])).outcomes
+        assert baseline.status == "baseline"
+
+        hub.set_repo("acme/x", license="gpl-3.0")
+        hub.delay("acme/x", 5.0)  # the first request only: 2.5 leases
+        before = hub.count("/api/models/acme/x")
+        slow = asyncio.create_task(checkers[0].check_ids([target.id]))
+        for _ in range(100):  # until the slow fetch is under way
+            if hub.count("/api/models/acme/x") > before:
+                break
+            await asyncio.sleep(0.02)
+        else:
+            pytest.fail("the first replica never fetched")
+        deadline = time.monotonic() + 7.0
+        others: list[str] = []
+        while not slow.done() and time.monotonic() < deadline:  # the others keep trying
+            for checker in checkers[1:]:
+                others += [o.status for o in (await checker.check_ids([target.id])).outcomes]
+            await asyncio.sleep(0.2)
+        [first] = (await slow).outcomes
+        assert first.status == "changed"
+        assert others == [], "nobody else checked the target while its check was in flight"
+        assert len(stores[0].history(target.id)) == 1, "the change is recorded once"
+        assert len(stores[0].deliveries_for()) == 1, "and queued once"
+    finally:
+        for c in checkers:
+            for source in c.sources.values():
+                await source.aclose()
+        for s in stores:
+            s.close()
+
+
+# -- the loop keeps serving while the database waits ---------------------------------------------
+
+_HOLD_LOCK = """
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+c.execute("UPDATE targets SET failures = failures")
+print("locked", flush=True)
+time.sleep(float(sys.argv[2]))
+c.execute("COMMIT")
+"""
+
+
+async def _ticker(every: float, ticks: list[float], enough: asyncio.Event, n: int) -> None:
+    while True:
+        await asyncio.sleep(every)
+        ticks.append(time.monotonic())
+        if len(ticks) >= n:
+            enough.set()
+
+
+@pytest.mark.timeout(60)
+async def test_the_loop_keeps_serving_while_another_process_holds_the_sqlite_write_lock(
+    bot: Bot, tmp_path: Path
+) -> None:
+    await bot.run("watch hf:acme/x")  # a database with a target in it
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _HOLD_LOCK, str(tmp_path / "bot.db"), "2.5",
+        stdout=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert holder.stdout is not None
+    assert await asyncio.wait_for(holder.stdout.readline(), 20) == b"locked\n"
+    ticks: list[float] = []
+    enough = asyncio.Event()
+    ticker = asyncio.create_task(_ticker(0.05, ticks, enough, 10))
+    try:
+        cycle = asyncio.create_task(bot.service.checker.check_due())  # claims: must wait
+        await asyncio.wait_for(enough.wait(), 2.0)
+        assert not cycle.done(), "the claim was still waiting for the lock meanwhile"
+        await asyncio.wait_for(cycle, 30)  # and goes through once the lock is released
+    finally:
+        ticker.cancel()
+        await asyncio.wait_for(holder.wait(), 20)
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert max(gaps) < 1.0, "the loop never stopped for the database"
