@@ -225,9 +225,9 @@ class Checker:
                 )
                 return CheckOutcome(target.ref, "unconfirmed", message=result.reason)
             result = Observation(facts={"exists": False, "partial": True})
-        return self._compare(target, source, prev, result, now)
+        return await self._compare(target, source, prev, result, now)
 
-    def _compare(
+    async def _compare(
         self, target: TargetRow, source: Source, prev: Any, obs: Observation, now: datetime
     ) -> CheckOutcome:
         facts = dict(obs.facts)
@@ -250,7 +250,8 @@ class Checker:
         history = History(
             earlier=older[1].facts if len(older) > 1 else None, prev_since=prev.taken_at, now=now
         )
-        found = source.detect(prev.facts, facts, history)
+        # A diff of big pages is CPU work: off the loop that acks commands (invariant 10).
+        found = await asyncio.to_thread(source.detect, prev.facts, facts, history)
         queue = list(recovery)
         if found and isinstance(source, StreamSource):
             queue.extend(self._per_subscription(target, source, found, facts, now))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from bot import routing
 from bot.errors import UsageError
 from bot.model import Severity
+from bot.userregex import compile_user
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,9 +251,9 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
             backfill = int(one["--backfill"])
         for pattern in opts.get("--ignore", []):
             try:
-                re.compile(pattern)
-            except re.error as e:
-                raise UsageError(f"watch: --ignore {pattern!r} is not a valid regex: {e}") from None
+                compile_user(pattern)  # RE2: refuses backreferences, lookaround …
+            except ValueError as e:
+                raise UsageError(f"watch: --ignore {e}") from None
         digest, at, tz = digest_options(one)
         return Watch(
             tuple(args),

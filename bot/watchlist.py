@@ -34,6 +34,7 @@ import tomli_w
 from bot.errors import UsageError
 from bot.model import Severity
 from bot.refs import parse_channel
+from bot.userregex import compile_user
 
 _KEYS = {
     "target",
@@ -153,9 +154,9 @@ def _entry(entry: Any, default_channel: str, label: str) -> WatchEntry:
     ignore = _strings(entry, "ignore")
     for pattern in ignore:
         try:
-            re.compile(pattern)
-        except re.error as e:
-            raise ValueError(f"ignore {pattern!r} is not a valid regex: {e}") from None
+            compile_user(pattern)  # RE2: refuses backreferences, lookaround …
+        except ValueError as e:
+            raise ValueError(f"ignore {e}") from None
     muted = entry.get("muted_until")
     if muted is not None and (not isinstance(muted, datetime) or muted.tzinfo is None):
         raise ValueError("'muted_until' must be a date-time with a zone, e.g. 2026-02-01T09:00Z")

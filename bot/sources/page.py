@@ -12,11 +12,9 @@ Every version is kept, compressed, in the snapshot's facts; failures carry a typ
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import codecs
 import hashlib
-import re
 import zlib
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
@@ -37,9 +35,11 @@ from bot.model import (
     Validators,
 )
 from bot.net import Fetched, Guard, Limits, fetch, make_session, retry_after_seconds
+from bot.offload import run_heavy
 from bot.pagetext import NoText, SelectorEmpty, compile_ignore, html_lines, text_lines
 from bot.sources.base import History
 from bot.textdiff import diff_lines, same_text, severity_of, summarise
+from bot.userregex import BadPattern, Rule
 
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -53,6 +53,8 @@ class PageSource:
         self._guard = Guard.from_settings(settings)
         self._limits = Limits.from_settings(settings)
         self._session: aiohttp.ClientSession | None = None
+        self._parse_concurrency = settings.parse_concurrency
+        self._diff_max_lines = settings.diff_max_lines
 
     def label(self, ref: TargetRef) -> str:
         return "web page"
@@ -84,9 +86,9 @@ class PageSource:
             return NotModified(got.validators)  # same bytes as last time: nothing to parse
         select = options.get("select") or None
         ignore = tuple(options.get("ignore") or ())
-        lines = await asyncio.to_thread(_extract, got, select, ignore)
+        facts = await run_heavy(self._parse_concurrency, _extract_packed, got, select, ignore)
         evidence = {"url": got.url, "bytes": len(got.body)}
-        return Observation(facts=pack(lines), evidence=evidence, validators=got.validators)
+        return Observation(facts=facts, evidence=evidence, validators=got.validators)
 
     def detect(
         self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
@@ -96,7 +98,7 @@ class PageSource:
         old_lines, new_lines = unpack(prev), unpack(new)
         if same_text(old_lines, new_lines):
             return []  # only whitespace or line breaks moved: a new version, not a change
-        diff = diff_lines(old_lines, new_lines)
+        diff = diff_lines(old_lines, new_lines, max_lines=self._diff_max_lines)
         if diff.empty:
             return []
         return [
@@ -140,18 +142,27 @@ def unpack(facts: Mapping[str, Any]) -> list[str]:
 
 
 @lru_cache(maxsize=256)
-def _rules(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+def _rules(patterns: tuple[str, ...]) -> tuple[Rule, ...]:
     return compile_ignore(patterns)
 
 
+def _extract_packed(got: Fetched, select: str | None, ignore: tuple[str, ...]) -> dict[str, Any]:
+    """Runs in a worker thread: parsing, cleaning and compressing a large page (up to the
+    5 MB cap) must not stall the event loop."""
+    return pack(_extract(got, select, ignore))
+
+
 def _extract(got: Fetched, select: str | None, ignore: tuple[str, ...]) -> list[str]:
-    """Runs in a worker thread: parsing a large page must not stall the event loop."""
     mime, charset = _content_type(got.headers.get("Content-Type", ""))
     try:
+        rules = _rules(ignore)
+    except BadPattern as e:  # stored before RE2 was the engine: the watch must be fixed
+        raise SourceError(f"ignore rule refused: {e}", reason="bad-ignore") from None
+    try:
         if mime in _TEXT_TYPES and not select:
-            return text_lines(got.body.decode(charset or "utf-8", "replace"), ignore=_rules(ignore))
+            return text_lines(got.body.decode(charset or "utf-8", "replace"), ignore=rules)
         if mime in _HTML_TYPES or mime in _TEXT_TYPES or (not mime and _looks_html(got.body)):
-            return html_lines(got.body, select=select, ignore=_rules(ignore), encoding=charset)
+            return html_lines(got.body, select=select, ignore=rules, encoding=charset)
     except SelectorEmpty as e:
         raise SourceError(str(e), reason="selector-empty") from None
     except NoText as e:
