@@ -340,8 +340,9 @@ class Checker:
         if isinstance(source, ViewSource):  # a page: each subscription's own view
             found, owed = await self._per_view(target, source, prev.facts, obs, history, now)
             queue.extend(owed)
-        elif (found := source.detect(prev.facts, facts, history)) and isinstance(
-            source, StreamSource
+        # A diff of big texts is CPU work: off the loop that acks commands (invariant 10).
+        elif (found := await asyncio.to_thread(source.detect, prev.facts, facts, history)) and (
+            isinstance(source, StreamSource)
         ):
             queue.extend(await self._per_subscription(target, source, found, facts, now))
         elif found:
@@ -431,7 +432,7 @@ class Checker:
                 view_history = replace(
                     history, earlier=source.view_facts(earlier, key) if earlier else None
                 )
-                changes = source.detect(old, new, view_history)
+                changes = await asyncio.to_thread(source.detect, old, new, view_history)
             if changes:
                 alert = alert_for(
                     target.ref,

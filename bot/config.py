@@ -248,6 +248,27 @@ class Settings(BaseSettings):
         validation_alias=_env("POLICYBOT_FEED_MAX_BYTES"),
         description="largest feed body read (decoded bytes); a larger one is a failed check",
     )
+    feed_parse_max_entries: int = Field(
+        2000,
+        ge=1,
+        validation_alias=_env("POLICYBOT_FEED_PARSE_MAX_ENTRIES"),
+        description="entries of one feed body read per check (the newest); a feed listing "
+        "more is still checked, and says it was cut (bounds one check's CPU and memory)",
+    )
+    parse_concurrency: int = Field(
+        2,
+        ge=1,
+        validation_alias=_env("POLICYBOT_PARSE_CONCURRENCY"),
+        description="page and feed bodies parsed at once in worker threads (a 5 MB feed "
+        "costs seconds of CPU and ~150 MB while it is parsed)",
+    )
+    diff_max_lines: int = Field(
+        1000,
+        ge=1,
+        validation_alias=_env("POLICYBOT_DIFF_MAX_LINES"),
+        description="lines per side of a changed region of a page diffed line by line; a "
+        "larger change is told by counts of the lines added and removed",
+    )
     org_group_over: int = Field(
         10,
         ge=1,

@@ -86,13 +86,29 @@ class ParsedFeed:
     title: str
     link: str | None
     version: str
-    entries: tuple[Entry, ...]  # every entry, newest first
+    entries: tuple[Entry, ...]  # every entry read, newest first
     problem: str | None = None  # why feedparser called it ill-formed, when entries were used
+    listed: int | None = None  # entries the body lists, when more than were read
+
+    @property
+    def total(self) -> int:
+        """Entries the feed lists (more than ``entries`` when the body was cut)."""
+        return self.listed if self.listed is not None else len(self.entries)
+
+    @property
+    def truncated(self) -> bool:
+        return self.listed is not None and self.listed > len(self.entries)
 
 
-def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed:
+def parse_feed(
+    body: bytes, *, content_type: str | None, url: str, max_entries: int | None = None
+) -> ParsedFeed:
     """Parse one fetched body. Raises ``SourceError(reason="unparsable")`` when nothing usable
-    comes out: an empty body, an HTML page, or broken XML without a single entry."""
+    comes out: an empty body, an HTML page, or broken XML without a single entry.
+
+    Only the newest ``max_entries`` are turned into entries (the setting
+    ``feed_parse_max_entries``): a feed of 100,000 entries would otherwise cost seconds more
+    of CPU and memory per check for entries nobody is told about (a snapshot keeps 100)."""
     global _parse_total
     if not body.strip():
         raise SourceError("the server sent an empty body instead of a feed", reason="unparsable")
@@ -103,6 +119,9 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
         _parse_total += 1
     result = feedparser.parse(io.BytesIO(body), response_headers=headers)
     raw_entries = list(result.get("entries") or [])
+    listed = len(raw_entries)
+    if max_entries is not None and listed > max_entries:
+        raw_entries = _newest_raw(raw_entries, max_entries)
     problem = _bozo_reason(result) if result.get("bozo") else None
     if not raw_entries and (problem or not result.get("version")):
         if looks_like_html(content_type, body):
@@ -125,6 +144,7 @@ def parse_feed(body: bytes, *, content_type: str | None, url: str) -> ParsedFeed
         version=str(result.get("version") or ""),
         entries=tuple(_newest_first(entries)),
         problem=problem,
+        listed=listed if listed > len(raw_entries) else None,
     )
 
 
@@ -134,10 +154,21 @@ def facts_of(parsed: ParsedFeed, *, max_entries: int, remember: int) -> dict[str
     return {
         "title": parsed.title,
         "link": parsed.link,
-        "total": len(parsed.entries),
+        "total": parsed.total,
         "entries": [e.to_json() for e in parsed.entries[:max_entries]],
         "seen": [seen_digest(e.key) for e in parsed.entries[:remember]],
-    }
+    } | ({"read": len(parsed.entries)} if parsed.truncated else {})
+
+
+def cut_note(facts: Mapping[str, Any]) -> str | None:
+    """ "only the newest N of M entries were read …" when the body listed more than the cap."""
+    read, total = facts.get("read"), int(facts.get("total") or 0)
+    if not isinstance(read, int) or read >= total:
+        return None
+    return (
+        f"the feed lists {total} entries; only the newest {read} were read "
+        "(POLICYBOT_FEED_PARSE_MAX_ENTRIES)"
+    )
 
 
 def carry(prev: Mapping[str, Any] | None, new: Mapping[str, Any], remember: int) -> dict[str, Any]:
@@ -267,6 +298,17 @@ def _dedupe(entries: list[Entry]) -> list[Entry]:
             seen.add(entry.key)
             out.append(entry)
     return out
+
+
+def _newest_raw(raw: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
+    """The ``count`` newest raw entries, by date when every one has a date, else the first
+    ``count`` in document order (feeds list newest first); cheap, before any conversion."""
+    dates = [dict.get(e, "published_parsed") or dict.get(e, "updated_parsed") for e in raw]
+    stamps = [tuple(d) for d in dates if isinstance(d, time.struct_time)]
+    if len(stamps) == len(raw):
+        order = sorted(range(len(raw)), key=lambda i: stamps[i], reverse=True)
+        return [raw[i] for i in sorted(order[:count])]
+    return raw[:count]
 
 
 def _newest_first(entries: list[Entry]) -> list[Entry]:

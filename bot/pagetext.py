@@ -21,6 +21,8 @@ from bs4 import BeautifulSoup
 from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 from soupsieve import SelectorSyntaxError
 
+from bot.userregex import Rule, compile_user
+
 # Never text a reader sees, wherever they are.
 _DROP = frozenset(
     {
@@ -62,14 +64,15 @@ _CHAR_FOLDS = str.maketrans(
 )  # fmt: skip
 
 # "updated 3 minutes ago", "about an hour ago", "just now": always noise, never terms.
-RELATIVE_TIME = re.compile(
-    r"(?:\b(?:about|over|almost|nearly|less than)\s+)?"
+# On RE2 like the user's rules: it scans upstream text (a line of a million digits must not
+# cost a million squared steps, as ``\d+\s+`` does on a backtracking engine).
+RELATIVE_TIME = compile_user(
+    r"(?i)(?:\b(?:about|over|almost|nearly|less than)\s+)?"
     r"\b(?:\d+|an?|one|a few)\s+"
     r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|years?)\s+ago\b"
-    r"|\bjust now\b",
-    re.IGNORECASE,
+    r"|\bjust now\b"
 )
-DEFAULT_NOISE: tuple[re.Pattern[str], ...] = (RELATIVE_TIME,)
+DEFAULT_NOISE: tuple[Rule, ...] = (RELATIVE_TIME,)
 
 
 class SelectorEmpty(ValueError):
@@ -88,9 +91,13 @@ def check_selector(css: str) -> None:
         raise ValueError(f"{css!r} is not a valid CSS selector: {str(e).splitlines()[0]}") from e
 
 
-def compile_ignore(patterns: Iterable[str]) -> tuple[re.Pattern[str], ...]:
-    """The user's ignore regexes; validated when the watch is created."""
-    return tuple(re.compile(p) for p in patterns)
+def compile_ignore(patterns: Iterable[str]) -> tuple[Rule, ...]:
+    """The user's ignore regexes, on RE2 (linear time whatever the pattern or the page).
+
+    Validated when the watch is created: raises :class:`~bot.userregex.BadPattern` (a
+    ValueError) naming the construct RE2 cannot run (backreferences, lookaround …).
+    """
+    return tuple(compile_user(p) for p in patterns)
 
 
 def normalise_line(text: str) -> str:
@@ -99,9 +106,7 @@ def normalise_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def clean_lines(
-    raw: Iterable[str], ignore: Sequence[re.Pattern[str]] = (), noise: bool = True
-) -> list[str]:
+def clean_lines(raw: Iterable[str], ignore: Sequence[Rule] = (), noise: bool = True) -> list[str]:
     """Normalise lines, cut what ``ignore`` (and the built-in noise rules) match, drop empties.
 
     Ignore rules remove the matched text, not the whole line, so ``\\d+ minutes ago`` on
@@ -125,7 +130,7 @@ def html_lines(
     html: str | bytes,
     *,
     select: str | None = None,
-    ignore: Sequence[re.Pattern[str]] = (),
+    ignore: Sequence[Rule] = (),
     encoding: str | None = None,
 ) -> list[str]:
     """The normalised text lines of the region of ``html`` that matters.
@@ -144,7 +149,7 @@ def html_lines(
     return lines
 
 
-def text_lines(text: str, *, ignore: Sequence[re.Pattern[str]] = ()) -> list[str]:
+def text_lines(text: str, *, ignore: Sequence[Rule] = ()) -> list[str]:
     """Lines of a plain-text or Markdown document (``text/plain`` pages, OTA versions)."""
     lines = clean_lines(text.splitlines(), ignore)
     if not lines:

@@ -36,7 +36,8 @@ _PAGE_ROOTS = frozenset({"html", "head", "body"})
 # Prolog items that may come before the root element: declarations, comments, PIs, DOCTYPE.
 _PROLOG = re.compile(r"\s*(?:<\?.*?\?>|<!--.*?-->|<!doctype[^>\[]*(?:\[.*?\])?\s*>)", re.S | re.I)
 _ROOT = re.compile(r"\s*<([a-z][\w:.-]*)", re.I)
-_ALTERNATE = re.compile(r"<link\b[^>]*>", re.I)
+# [^<>], not [^>]: a scan stops at the next tag, so many unclosed "<link" cost linear time.
+_ALTERNATE = re.compile(r"<link\b[^<>]*>", re.I)
 _ATTR = re.compile(r"""([a-z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""", re.I)
 
 

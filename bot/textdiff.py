@@ -18,27 +18,34 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.model import Severity
 from bot.pagetext import normalise_line
+from bot.userregex import compile_user
 
 SHORT_LINE = 160  # characters: up to this, both lines are shown whole with words marked
 LONG_WINDOW = 12  # words of context around a change inside a long line
 MAX_ALONE = 300  # characters of a wholly added or removed line that are shown
 MAX_CONTEXT = 120  # characters of an unchanged context line that are shown
+# Bounds that keep a diff's cost linear-ish whatever the page serves (design §6.10).
+MAX_DIFF_LINES = 1000  # lines per side of a changed region diffed line by line (setting)
+TOO_LARGE_SHOWN = 20  # removed and added lines listed when a region is too large
+PAIR_WINDOW = 8  # new lines tried as the new version of one old line
+MAX_WORD_CELLS = 250_000  # words(old) × words(new) of one changed line diffed word by word
 
-_MONEY = re.compile(
-    r"[$€£¥₹]\s?\d|\d(?:[\d.,]*)\s?(?:[$€£¥₹]|usd|eur|gbp|dollars?|euros?)\b"
-    r"|\b(?:usd|eur|gbp|chf)\s?\d",
-    re.IGNORECASE,
+# On RE2 (linear time): these scan upstream text, and ``\d[\d.,]*\s?(?:…)`` backtracks
+# quadratically on a backtracking engine (20,000 digits in a row took 30 s with ``re``).
+_MONEY = compile_user(
+    r"(?i)[$€£¥₹]\s?\d|\d(?:[\d.,]*)\s?(?:[$€£¥₹]|usd|eur|gbp|dollars?|euros?)\b"
+    r"|\b(?:usd|eur|gbp|chf)\s?\d"
 )
-_PERCENT = re.compile(r"\d\s?%|\bper\s?cent\b|\bpercent\b", re.IGNORECASE)
-_PLAN = re.compile(
-    r"\bfree\b|\bseats?\b|\bper\s+(?:month|year|user|seat|mo|yr)\b|/\s?(?:mo|month|yr|year)\b"
-    r"|\bmonthly\b|\byearly\b|\bannual(?:ly)?\b|\b(?:un)?limit(?:s|ed)?\b|\bquotas?\b",
-    re.IGNORECASE,
+_PERCENT = compile_user(r"(?i)\d\s?%|\bper\s?cent\b|\bpercent\b")
+_PLAN = compile_user(
+    r"(?i)\bfree\b|\bseats?\b|\bper\s+(?:month|year|user|seat|mo|yr)\b|/\s?(?:mo|month|yr|year)\b"
+    r"|\bmonthly\b|\byearly\b|\bannual(?:ly)?\b|\b(?:un)?limit(?:s|ed)?\b|\bquotas?\b"
 )
 _VERSIONISH = re.compile(r"\bv?\d+(?:[.,]\d+)*(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?\b")
 
@@ -107,14 +114,28 @@ def diff_lines(
     *,
     key: Callable[[str], str] = compare_key,
     context: int = 1,
+    max_lines: int = MAX_DIFF_LINES,
 ) -> TextDiff:
-    """A readable diff of two line lists (already normalised), comparing by ``key``."""
+    """A readable diff of two line lists (already normalised), comparing by ``key``.
+
+    Bounded whatever the input (design §6 invariant 10): the common head and tail are cut off
+    in linear time, and only a changed region of at most ``max_lines`` lines on each side is
+    diffed line by line (difflib is quadratic or worse). A larger one is told by counts of
+    the lines only one side has, with the first few of them (:func:`_too_large`).
+    """
     old_keys, new_keys = [key(x) for x in old], [key(x) for x in new]
-    matcher = difflib.SequenceMatcher(None, old_keys, new_keys, autojunk=False)
+    head, tail = _common_ends(old_keys, new_keys)
+    n_old, n_new = len(old) - head - tail, len(new) - head - tail
+    if n_old > max_lines or n_new > max_lines:
+        return _too_large(old, new, old_keys, new_keys, head, tail, max_lines)
+    middle = difflib.SequenceMatcher(
+        None, old_keys[head : head + n_old], new_keys[head : head + n_new], autojunk=False
+    ).get_opcodes()
+    opcodes = _framed(middle, head, len(old), len(new), tail)
     out: list[str] = []
     touched: list[str] = []
     changed = added = removed = 0
-    for g, group in enumerate(matcher.get_grouped_opcodes(context)):
+    for g, group in enumerate(_grouped(opcodes, context)):
         if g:
             out.append("  …")
         for tag, i1, i2, j1, j2 in group:
@@ -135,6 +156,105 @@ def diff_lines(
                 else:
                     out.append(f"+ {_clip(b)}")
     return TextDiff(tuple(out), changed, added, removed, tuple(touched))
+
+
+_Opcode = tuple[str, int, int, int, int]
+
+
+def _common_ends(a: Sequence[str], b: Sequence[str]) -> tuple[int, int]:
+    """How many items ``a`` and ``b`` share at the start and (not overlapping) at the end."""
+    limit = min(len(a), len(b))
+    head = 0
+    while head < limit and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return head, tail
+
+
+def _framed(
+    middle: Sequence[_Opcode], head: int, len_a: int, len_b: int, tail: int
+) -> list[_Opcode]:
+    """Opcodes of the middle region, shifted by ``head`` and framed by the equal ends."""
+    ops: list[_Opcode] = []
+    if head:
+        ops.append(("equal", 0, head, 0, head))
+    ops.extend((t, i1 + head, i2 + head, j1 + head, j2 + head) for t, i1, i2, j1, j2 in middle)
+    if tail:
+        ops.append(("equal", len_a - tail, len_a, len_b - tail, len_b))
+    return [op for op in ops if op[1] != op[2] or op[3] != op[4]]
+
+
+def _grouped(opcodes: list[_Opcode], n: int) -> list[list[_Opcode]]:
+    """difflib's ``get_grouped_opcodes`` over opcodes computed elsewhere: change hunks with
+    ``n`` lines of context."""
+    if not opcodes or all(op[0] == "equal" for op in opcodes):
+        return []
+    codes = list(opcodes)
+    if codes[0][0] == "equal":
+        t, i1, i2, j1, j2 = codes[0]
+        codes[0] = t, max(i1, i2 - n), i2, max(j1, j2 - n), j2
+    if codes[-1][0] == "equal":
+        t, i1, i2, j1, j2 = codes[-1]
+        codes[-1] = t, i1, min(i2, i1 + n), j1, min(j2, j1 + n)
+    groups: list[list[_Opcode]] = []
+    group: list[_Opcode] = []
+    for t, i1, i2, j1, j2 in codes:
+        if t == "equal" and i2 - i1 > n * 2:
+            group.append((t, i1, min(i2, i1 + n), j1, min(j2, j1 + n)))
+            groups.append(group)
+            group = []
+            i1, j1 = max(i1, i2 - n), max(j1, j2 - n)
+        group.append((t, i1, i2, j1, j2))
+    if group and not (len(group) == 1 and group[0][0] == "equal"):
+        groups.append(group)
+    return groups
+
+
+def _too_large(
+    old: Sequence[str],
+    new: Sequence[str],
+    old_keys: Sequence[str],
+    new_keys: Sequence[str],
+    head: int,
+    tail: int,
+    max_lines: int,
+) -> TextDiff:
+    """A changed region too large to diff line by line, told in linear time: the lines only
+    the old version has (removed) and only the new one has (added), counted as multisets, so
+    lines that merely moved count as neither."""
+    old_mid = range(head, len(old) - tail)
+    new_mid = range(head, len(new) - tail)
+    left = Counter(old_keys[i] for i in old_mid)
+    right = Counter(new_keys[j] for j in new_mid)
+    gone, came = left - right, right - left
+    removed_at = _taking(old_mid, old_keys, gone)
+    added_at = _taking(new_mid, new_keys, came)
+    total = len(removed_at) + len(added_at)
+    out = [
+        f"  (too large to show line by line: {total} line{'s' if total != 1 else ''} changed "
+        f"in a region of {len(old_mid)} → {len(new_mid)} lines, more than {max_lines})"
+    ]
+    out.extend(f"- {_clip(old[i])}" for i in removed_at[:TOO_LARGE_SHOWN])
+    if len(removed_at) > TOO_LARGE_SHOWN:
+        out.append(f"  … and {len(removed_at) - TOO_LARGE_SHOWN} more removed")
+    out.extend(f"+ {_clip(new[j])}" for j in added_at[:TOO_LARGE_SHOWN])
+    if len(added_at) > TOO_LARGE_SHOWN:
+        out.append(f"  … and {len(added_at) - TOO_LARGE_SHOWN} more added")
+    touched = [old[i] for i in removed_at] + [new[j] for j in added_at]
+    return TextDiff(tuple(out), 0, len(added_at), len(removed_at), tuple(touched))
+
+
+def _taking(positions: range, keys: Sequence[str], wanted: Counter[str]) -> list[int]:
+    """The positions whose key ``wanted`` still counts (each use takes one), in order."""
+    left = Counter(wanted)
+    out = []
+    for i in positions:
+        if left[keys[i]] > 0:
+            left[keys[i]] -= 1
+            out.append(i)
+    return out
 
 
 def severity_of(diff: TextDiff) -> Severity:
@@ -171,7 +291,7 @@ def _pair(olds: list[str], news: list[str]) -> tuple[list[tuple[int, int]], list
     pairs: list[tuple[int, int]] = []
     j0 = 0
     for i, a in enumerate(olds):
-        for j in range(j0, len(news)):
+        for j in range(j0, min(len(news), j0 + PAIR_WINDOW)):  # bounded: n × window
             if _similar(a, news[j]):
                 pairs.append((i, j))
                 j0 = j + 1
@@ -187,7 +307,21 @@ def _similar(a: str, b: str) -> bool:
     """Two versions of one line? By characters for short lines, by words for long ones."""
     if len(a) <= SHORT_LINE and len(b) <= SHORT_LINE:
         return difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
-    return difflib.SequenceMatcher(None, a.split(), b.split(), autojunk=False).ratio() >= 0.5
+    wa, wb = a.split(), b.split()
+    same = sum(i2 - i1 for tag, i1, i2, _j1, _j2 in _word_opcodes(wa, wb) if tag == "equal")
+    return 2 * same / max(1, len(wa) + len(wb)) >= 0.5
+
+
+def _word_opcodes(a: Sequence[str], b: Sequence[str]) -> list[_Opcode]:
+    """Word-level opcodes of two versions of one line, bounded like :func:`diff_lines`: the
+    common ends are cut off, and a middle larger than ``MAX_WORD_CELLS`` is one replacement."""
+    head, tail = _common_ends(a, b)
+    mid_a, mid_b = a[head : len(a) - tail], b[head : len(b) - tail]
+    if len(mid_a) * len(mid_b) <= MAX_WORD_CELLS:
+        middle = difflib.SequenceMatcher(None, mid_a, mid_b, autojunk=False).get_opcodes()
+    else:
+        middle = [("replace", 0, len(mid_a), 0, len(mid_b))]
+    return _framed(middle, head, len(a), len(b), tail)
 
 
 def _ordered(
@@ -208,7 +342,7 @@ def _ordered(
 def _marked(old: str, new: str) -> list[str]:
     """``- … [-old words-] …`` and ``+ … {+new words+} …``; long lines cut to a window."""
     a, b = old.split(), new.split()
-    ops = difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    ops = _word_opcodes(a, b)
     left: list[str] = []
     right: list[str] = []
     for tag, i1, i2, j1, j2 in ops:

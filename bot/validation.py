@@ -25,6 +25,7 @@ from bot.model import TargetRef
 from bot.net import check_url
 from bot.pagetext import check_selector, compile_ignore
 from bot.refs import parse_target
+from bot.userregex import BadPattern
 
 
 def check_target(
@@ -62,6 +63,8 @@ def ignore_problems(patterns: Iterable[str], option: str = "--ignore") -> list[s
     for pattern in patterns:
         try:
             compile_ignore([pattern])
+        except BadPattern as e:  # RE2's refusal already names the pattern and the construct
+            problems.append(f"{option} {e}")
         except Exception as e:  # whichever engine compiles them, its error is the user's typo
             why = str(e).splitlines()[0] if str(e) else type(e).__name__
             problems.append(f"{option} {pattern!r} is not a valid regex: {why}")

@@ -10,11 +10,11 @@ feed, hashing microseconds. Everything that decides lives in :mod:`bot.feeds` an
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +35,7 @@ from bot.model import (
     Validators,
 )
 from bot.net import HttpClient, Response, status_error
+from bot.offload import run_heavy
 from bot.sniff import HEAD_BYTES, Sniffed, sniff
 from bot.sources.base import History
 
@@ -60,6 +61,8 @@ class FeedSource:
         # The operator's URL policy and limits (allowlist, timeouts, redirects, per-host),
         # with the feed's own size cap.
         self._http = HttpClient.for_users(settings, max_bytes=settings.feed_max_bytes)
+        self.parse_max_entries = settings.feed_parse_max_entries
+        self.parse_concurrency = settings.parse_concurrency
         self._warned: set[tuple[str, str]] = set()
 
     # -- Source ----------------------------------------------------------------------
@@ -91,13 +94,26 @@ class FeedSource:
         if fresh.body_digest == validators.body_digest:
             return NotModified(fresh)
         content_type = _header(resp, "content-type")
-        parsed = await asyncio.to_thread(
-            feeds.parse_feed, resp.body, content_type=content_type, url=resp.url
+        parsed = await run_heavy(
+            self.parse_concurrency,
+            partial(
+                feeds.parse_feed,
+                resp.body,
+                content_type=content_type,
+                url=resp.url,
+                max_entries=self.parse_max_entries,
+            ),
         )
         if parsed.problem:
             self._warn_once(str(ref), parsed.problem, len(parsed.entries))
         facts = feeds.facts_of(parsed, max_entries=self.max_entries, remember=self.remember)
         evidence = {"url": resp.url, "version": parsed.version, "problem": parsed.problem}
+        cut = feeds.cut_note(facts)
+        if cut:  # still a successful check: the newest entries are the ones that matter
+            evidence["note"] = cut
+            if (str(ref), "cut") not in self._warned:  # once per feed and process
+                self._warned.add((str(ref), "cut"))
+                log.info("feed cut to its newest entries target=%s reason=%s", ref, cut)
         return Observation(facts=facts, evidence=evidence, validators=fresh)
 
     def detect(
@@ -134,9 +150,12 @@ class FeedSource:
             return f"{name} · no entries yet"
         newest = entries[0]
         date = feeds.format_date(newest.published)
+        cut = feeds.cut_note(facts)
         return (
-            f"{name} · {total} entr{'y' if total == 1 else 'ies'} · newest: "
-            f"{newest.display_title}" + (f" ({date[:10]})" if date else "")
+            f"{name} · {total} entr{'y' if total == 1 else 'ies'}"
+            + (f" ({cut})" if cut else "")
+            + f" · newest: {newest.display_title}"
+            + (f" ({date[:10]})" if date else "")
         )
 
     def lines(self, facts: Mapping[str, Any]) -> list[str]:

@@ -16,12 +16,10 @@ Every version is kept, compressed, in the snapshot's facts; failures carry a typ
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import codecs
 import hashlib
 import json
-import re
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from functools import lru_cache
@@ -40,9 +38,11 @@ from bot.model import (
     Validators,
 )
 from bot.net import Fetched, HttpClient, status_error
+from bot.offload import run_heavy
 from bot.pagetext import NoText, SelectorEmpty, compile_ignore, html_lines, text_lines
 from bot.sources.base import History, Views
 from bot.textdiff import diff_lines, same_text, severity_of, summarise
+from bot.userregex import BadPattern, Rule
 
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -55,6 +55,8 @@ class PageSource:
 
     def __init__(self, settings: Settings) -> None:
         self._http = HttpClient.for_users(settings)
+        self._parse_concurrency = settings.parse_concurrency
+        self._diff_max_lines = settings.diff_max_lines
 
     def label(self, ref: TargetRef) -> str:
         return "web page"
@@ -86,7 +88,9 @@ class PageSource:
         if validators.body_digest and validators.body_digest == got.validators.body_digest:
             return NotModified(got.validators)  # same bytes as last time: nothing to parse
         wanted = {key: view_of(options) for key, options in (await views()).items()}
-        facts = await asyncio.to_thread(_extract_views, got, wanted or {DEFAULT_VIEW: {}})
+        facts = await run_heavy(
+            self._parse_concurrency, _extract_views, got, wanted or {DEFAULT_VIEW: {}}
+        )
         evidence = {"url": got.url, "bytes": len(got.body)}
         return Observation(facts=facts, evidence=evidence, validators=got.validators)
 
@@ -123,7 +127,7 @@ class PageSource:
         old_lines, new_lines = unpack(prev), unpack(new)
         if same_text(old_lines, new_lines):
             return []  # only whitespace or line breaks moved: a new version, not a change
-        diff = diff_lines(old_lines, new_lines)
+        diff = diff_lines(old_lines, new_lines, max_lines=self._diff_max_lines)
         if diff.empty:
             return []
         return [
@@ -166,7 +170,7 @@ def unpack(facts: Mapping[str, Any]) -> list[str]:
 
 
 @lru_cache(maxsize=256)
-def _rules(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+def _rules(patterns: tuple[str, ...]) -> tuple[Rule, ...]:
     return compile_ignore(patterns)
 
 
@@ -212,13 +216,16 @@ _VIEW_REASONS = frozenset({"selector-empty", "no-text"})
 
 
 def _extract(got: Fetched, select: str | None, ignore: tuple[str, ...]) -> list[str]:
-    """Runs in a worker thread: parsing a large page must not stall the event loop."""
     mime, charset = _content_type(got.headers.get("Content-Type", ""))
     try:
+        rules = _rules(ignore)
+    except BadPattern as e:  # stored before RE2 was the engine: the watch must be fixed
+        raise SourceError(f"ignore rule refused: {e}", reason="bad-ignore") from None
+    try:
         if mime in _TEXT_TYPES and not select:
-            return text_lines(got.body.decode(charset or "utf-8", "replace"), ignore=_rules(ignore))
+            return text_lines(got.body.decode(charset or "utf-8", "replace"), ignore=rules)
         if mime in _HTML_TYPES or mime in _TEXT_TYPES or (not mime and _looks_html(got.body)):
-            return html_lines(got.body, select=select, ignore=_rules(ignore), encoding=charset)
+            return html_lines(got.body, select=select, ignore=rules, encoding=charset)
     except SelectorEmpty as e:
         raise SourceError(str(e), reason="selector-empty") from None
     except NoText as e:
