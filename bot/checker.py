@@ -312,6 +312,8 @@ class Checker:
         if isinstance(source, StreamSource | ViewSource):  # e.g. a feed's seen entry ids
             facts = source.carry(prev.facts if prev is not None else None, facts)
         obs = Observation(facts=facts, evidence=obs.evidence, validators=obs.validators)
+        # What the check had to leave out (a feed cut to its newest entries): said, not hidden.
+        note = obs.evidence.get("note") if isinstance(obs.evidence.get("note"), str) else None
         recovery = await self._recovery(target, now)
         next_at = self._next_ok(now)
         fence = self._fence(target)
@@ -319,7 +321,7 @@ class Checker:
             await call(
                 self.store.record_check, target.id, now, next_at, obs, queue=recovery, **fence
             )
-            return CheckOutcome(target.ref, "baseline", facts=facts)
+            return CheckOutcome(target.ref, "baseline", facts=facts, message=note)
         if prev.digest == obs.digest:
             await call(
                 self.store.record_check,
@@ -331,7 +333,7 @@ class Checker:
                 new_snapshot=False,
                 **fence,
             )
-            return CheckOutcome(target.ref, "unchanged", facts=facts)
+            return CheckOutcome(target.ref, "unchanged", facts=facts, message=note)
         older = await call(self.store.snapshots_of, target.id, 2)
         history = History(
             earlier=older[1].facts if len(older) > 1 else None, prev_since=prev.taken_at, now=now
@@ -368,7 +370,12 @@ class Checker:
         await call(self.store.record_check, target.id, now, next_at, obs, found, queue, **fence)
         status = "changed" if found else "unchanged"
         return CheckOutcome(
-            target.ref, status, tuple(found), facts=facts, queued=len(queue) - len(recovery)
+            target.ref,
+            status,
+            tuple(found),
+            facts=facts,
+            message=note,
+            queued=len(queue) - len(recovery),
         )
 
     async def _per_subscription(

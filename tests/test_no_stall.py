@@ -213,6 +213,7 @@ async def test_a_feed_over_the_cap_is_a_successful_check_that_says_so_and_floods
         assert [o.status for o in outcomes] == ["changed"]
         assert [c.summary for c in outcomes[0].changes] == ["New entry: Post number 60"]
         assert outcomes[0].facts is not None and outcomes[0].facts["read"] == 10
+        assert outcomes[0].message is not None and "only the newest 10" in outcomes[0].message
     finally:
         await bot.close()
 
