@@ -72,7 +72,7 @@ def test_vagrant_holder_is_named() -> None:
     [
         pytest.param("Terraform 1.7.0-dev", "Terraform 1.7.0-alpha20231025", id="release"),
         pytest.param("(c) 2023 HashiCorp", "(c) 2024 HashiCorp", id="copyright year"),
-        pytest.param("\u201cBusiness Source\u201d", '"Business Source"', id="quote"),
+        pytest.param("\u201cBusiness Source License\u201d", '"Business Source License"'),
     ],
 )
 def test_noise_stays_silent(old: str, new: str) -> None:
