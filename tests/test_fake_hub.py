@@ -449,7 +449,9 @@ async def test_file_metadata_and_download_at_a_commit(hub: FakeHub, tmp_path: Pa
         token=False, cache_dir=tmp_path / "cache", etag_timeout=5,
     )  # fmt: skip
     assert Path(str(old)).read_text() == "Acme Licence v1\n", "an old commit keeps its file"
-    assert any(r.method == "HEAD" and r.path == f"/org/x/resolve/{first}/LICENSE" for r in hub.requests)
+    assert any(
+        r.method == "HEAD" and r.path == f"/org/x/resolve/{first}/LICENSE" for r in hub.requests
+    )
 
 
 async def test_lfs_file_sends_linked_etag_and_size(hub: FakeHub) -> None:
