@@ -207,7 +207,7 @@ def _holders(
 
     def holder(tokens: Sequence[_Token], lines: set[int]) -> str:
         text = " ".join(t.word for t in tokens if t.line in lines and t.copyright)
-        return " ".join(_HOLDER_NOISE.sub(" ", text).split()).strip(" ,.") or "(none)"
+        return " ".join(_HOLDER_NOISE.sub(" ", text).split()).strip(" ,;") or "(none)"
 
     old_lines = {t.line for olds, _ in runs for t in olds}
     new_lines = {t.line for _, news in runs for t in news}

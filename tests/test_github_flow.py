@@ -221,7 +221,7 @@ async def test_mit_rewritten_by_a_new_holder_is_text_not_a_licence_change(
     sent, text = await later(bot, hours=2)
     assert sent == 1 and "[INFO]" in text and "Content changed — hashicorp/vagrant" in text
     assert "still MIT (permissive)" in text and "Licence changed" not in text
-    assert "copyright holder Mitchell Hashimoto → HashiCorp, Inc" in text
+    assert "copyright holder Mitchell Hashimoto → HashiCorp, Inc." in text
     assert "[-The MIT License-]" in text or "- The MIT License" in text
 
 

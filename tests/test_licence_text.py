@@ -63,7 +63,7 @@ def test_vagrant_holder_is_named() -> None:
         corpus("vagrant/LICENSE.2022-11-before-mit-reformat"),
         corpus("vagrant/LICENSE.2023-08-before-mit"),
     )
-    assert verdict.holders == ("Mitchell Hashimoto", "HashiCorp, Inc")
+    assert verdict.holders == ("Mitchell Hashimoto", "HashiCorp, Inc.")
     assert verdict.title == "The MIT License"
 
 
