@@ -4,6 +4,13 @@ feedparser only ever gets bytes here (never a URL: it would fetch it itself with
 no timeout and no SSRF guard). Its ``bozo`` flag is a warning, not a verdict: a feed that is
 ill-formed but yields entries is used; one that yields nothing is unparsable.
 
+A body that declares no encoding (no BOM, no HTTP charset, no XML declaration) is guessed by
+``chardet``, which feedparser uses by itself when it is importable (a dependency for that
+reason: without it a Shift_JIS feed is read as windows-1252 and every title is mojibake).
+chardet rather than charset-normalizer: feedparser calls ``chardet.detect`` inside its own
+encoding order (BOM, HTTP, XML declaration, guess, UTF-8, windows-1252), where
+charset-normalizer would need us to re-implement that order in front of it.
+
 Facts of a feed target (what a snapshot holds and compares)::
 
     {"title": str, "link": str | None, "total": int,
@@ -38,6 +45,8 @@ from bot.sniff import looks_like_html, media_type
 
 SUMMARY_MAX_CHARS = 300
 TITLE_MAX_CHARS = 300
+TITLE_FROM_SUMMARY_WORDS = 8  # an untitled entry is named by this many words of its summary
+TITLE_FROM_SUMMARY_CHARS = 60
 _RAW_TEXT_MAX = 50_000  # longer HTML is cut before stripping: a summary needs its start only
 _SPACE = re.compile(r"\s+")
 _parse_lock = threading.Lock()
@@ -78,7 +87,17 @@ class Entry:
 
     @property
     def display_title(self) -> str:
-        return self.title or "(untitled)"
+        """The title, else the first words of the summary (an RSS item may have only a
+        description), else "(untitled)"."""
+        if self.title:
+            return self.title
+        words = self.summary.split()
+        if not words:
+            return "(untitled)"
+        head = " ".join(words[:TITLE_FROM_SUMMARY_WORDS])
+        if len(head) > TITLE_FROM_SUMMARY_CHARS:  # CJK text has few spaces
+            return head[: TITLE_FROM_SUMMARY_CHARS - 1] + "…"
+        return head + ("…" if len(words) > TITLE_FROM_SUMMARY_WORDS else "")
 
 
 @dataclass(frozen=True, slots=True)

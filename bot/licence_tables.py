@@ -61,41 +61,18 @@ HUB_DECIDED: Final[dict[str, str]] = {
     "cc": "unknown",
 }
 
-# Well-known licence title lines → an identifier `classify_id` understands. Each pattern is
-# matched (after normalisation: case-folded, quotes removed, whitespace collapsed, leading
-# numbering and an optional "the " dropped) at the START of a line joined with the next
-# non-empty line, so "Apache License / Version 2.0" spread over two lines still matches.
-# The index ships no licence names, so this table is how texts get names.
+# Titles of licences that no SPDX matcher knows (askalono's store is the SPDX licence list):
+# model licences, the source-available licences that have no SPDX id, and the Business Source
+# License 1.0. Every licence on the SPDX list is named by the matcher (`bot.licences`), so it
+# has no row here. Each pattern is matched (after normalisation: case-folded, quotes removed,
+# whitespace collapsed, leading numbering and an optional "the " dropped) at the START of a
+# line joined with the next non-empty line.
 TITLE_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     (r"hugging face optimized inference license,? (?:version |v)?1\.0", "hfoil-1.0"),
-    (r"business source license,? (?:version |v)?1\.1", "BUSL-1.1"),
     # Business Source License 1.0: spelled as the LicenseRef so it can't be read as Boost.
     (r"business source license,? (?:version |v)?1\.0", "LicenseRef-scancode-bsl-1.0"),
     (r"redis source available license,? (?:version |v)?2(?:\.0)?\b", "LicenseRef-scancode-rsalv2"),
-    (r"server side public license", "SSPL-1.0"),
-    (r"elastic license,? (?:version |v)?2\.0", "Elastic-2.0"),
     (r"commons clause", "LicenseRef-scancode-commons-clause"),
-    (r"apache license,? (?:version )?2\.0", "Apache-2.0"),
-    (r"mozilla public license,? (?:version |v\. ?)?2\.0", "MPL-2.0"),
-    (r"mit license", "MIT"),
-    (r"isc license", "ISC"),
-    (r"boost software license,? -? ?(?:version )?1\.0", "BSL-1.0"),  # SPDX BSL-1.0 = Boost
-    (r"gnu affero general public license,? version 3", "AGPL-3.0"),
-    (r"gnu lesser general public license,? version 3", "LGPL-3.0"),
-    (r"gnu lesser general public license,? version 2\.1", "LGPL-2.1"),
-    (r"gnu library general public license,? version 2", "LGPL-2.0"),
-    (r"gnu general public license,? version 3", "GPL-3.0"),
-    (r"gnu general public license,? version 2", "GPL-2.0"),
-    (r"gnu free documentation license,? version 1\.3", "GFDL-1.3"),
-    (r"eclipse public license,? -? ?v(?:ersion)? ?2\.0", "EPL-2.0"),
-    (r"eclipse public license,? -? ?v(?:ersion)? ?1\.0", "EPL-1.0"),
-    (r"cc0 1\.0 universal", "CC0-1.0"),
-    (r"(?:creative commons )?attribution-noncommercial-sharealike 4\.0", "CC-BY-NC-SA-4.0"),
-    (r"(?:creative commons )?attribution-noncommercial-noderivatives 4\.0", "CC-BY-NC-ND-4.0"),
-    (r"(?:creative commons )?attribution-noncommercial 4\.0", "CC-BY-NC-4.0"),
-    (r"(?:creative commons )?attribution-noderivatives 4\.0", "CC-BY-ND-4.0"),
-    (r"(?:creative commons )?attribution-sharealike 4\.0", "CC-BY-SA-4.0"),
-    (r"(?:creative commons )?attribution 4\.0 international", "CC-BY-4.0"),
     (r"(?:meta )?llama 2 community license", "llama2"),
     (r"(?:meta )?llama 3 community license", "llama3"),
     (r"(?:meta )?llama 3\.1 community license", "llama3.1"),
@@ -109,17 +86,4 @@ TITLE_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     (r"bigscience open rail-m", "bigscience-openrail-m"),
     (r"bigcode open rail-m", "bigcode-openrail-m"),
     (r"deepfloyd if (?:research )?license", "deepfloyd-if-license"),
-)
-
-# Untitled texts (e.g. "Copyright (c) 2010 HashiCorp, Inc." then the MIT grant): phrases that
-# are each licence's own grant or conditions. All phrases of a row must occur; first row wins,
-# so BSD-4 (advertising clause) is tried before BSD-3 ("neither the name"), before BSD-2.
-_BSD = "redistribution and use in source and binary forms"
-BODY_SIGNATURES: Final[tuple[tuple[tuple[str, ...], str], ...]] = (
-    (("permission is hereby granted, free of charge, to any person obtaining a copy",), "MIT"),
-    ((_BSD, "all advertising materials mentioning"), "BSD-4-Clause"),
-    ((_BSD, "neither the name"), "BSD-3-Clause"),
-    ((_BSD,), "BSD-2-Clause"),
-    (("permission to use, copy, modify, and/or distribute this software for any purpose",), "ISC"),
-    (("this is free and unencumbered software released into the public domain",), "Unlicense"),
 )

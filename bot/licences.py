@@ -15,6 +15,7 @@ which tells a user the thing they need to know: commercial use is now restricted
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -23,7 +24,7 @@ from enum import StrEnum
 from functools import cache
 from importlib.resources import files
 
-from bot.licence_tables import BODY_SIGNATURES, HUB_ALIASES, HUB_DECIDED, TITLE_PATTERNS
+from bot.licence_tables import HUB_ALIASES, HUB_DECIDED, TITLE_PATTERNS
 
 
 class Category(StrEnum):
@@ -349,16 +350,49 @@ def _title_ids(lines: Sequence[str]) -> list[tuple[int, str]]:
     return found
 
 
+# askalono (pyaskalono) names texts of the SPDX licence list. Its score is the Sørensen–Dice
+# similarity of the text's word bigrams with the licence's; a BUSL-1.1 file scores only 0.6-0.73
+# because its parameters block is the licensor's own, while a custom text (the Yi licence)
+# scores 0.15 and a sentence that mentions a licence under 0.1. Above this, the name is kept.
+MATCH_THRESHOLD = 0.5
+# A whole second licence text is present when the score is this high (Redis: SSPL at 0.90).
+WHOLE_TEXT_SCORE = 0.8
+_MATCH_MAX_CHARS = 200_000  # longer texts are matched on their start (GPL-3.0 is 35 kB)
+_CHOICE = re.compile(r"\b(?:or|either|choice|choose|at your option)\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """What the SPDX matcher said about a text: an SPDX id and its similarity score."""
+
+    spdx: str
+    score: float
+
+
+@functools.lru_cache(maxsize=256)
+def match_spdx(text: str) -> Match | None:
+    """askalono's best SPDX licence for ``text``, or None when it is not installed.
+
+    Cached by text: askalono reloads its embedded store on every call (~0.15 s of CPU), and
+    the same licence text is named several times per check (before, after, describe).
+    """
+    try:
+        import askalono
+    except ImportError:  # pragma: no cover - a hard dependency; rules still name custom texts
+        return None
+    found = askalono.identify(text[:_MATCH_MAX_CHARS])
+    return Match(str(found.name), float(found.score))
+
+
 def identify_text(text: str) -> Licence | None:
     """Name the licence in a LICENSE file's text, or None for a text we do not recognise.
 
     In order: an `SPDX-License-Identifier:` line naming one licence; else the first line that
-    is a known licence title (`TITLE_PATTERNS`) — and when the text before that line names
-    other licences that also have title lines later (Redis: "RSALv2 or SSPLv1"), the result is
-    their OR, ranked by the least restrictive member, since the user may pick either; else a
-    licence's own grant wording (`BODY_SIGNATURES`: MIT, BSD-2/3/4, ISC, Unlicense).
-    `raw` is the text's first heading. Wording that merely contains a known grant is reported
-    as that licence, so GitHub's NOASSERTION on it may still hide extra terms.
+    is the title of a licence no matcher knows (`TITLE_PATTERNS`: HFOIL, RSALv2, Llama, Gemma,
+    the RAIL licences…) — and when the text before that title offers a choice of licences
+    whose whole texts follow (Redis: "RSALv2 or SSPLv1"), the result is their OR, ranked by the
+    least restrictive member, since the user may pick either; else the SPDX matcher (askalono)
+    when its score reaches `MATCH_THRESHOLD`. `raw` is the text's first heading.
     """
     heading = first_heading(text) or ""
     spdx_ids = _SPDX_LINE.findall(text)
@@ -368,6 +402,7 @@ def identify_text(text: str) -> Licence | None:
             return dataclasses.replace(tagged, raw=heading)
     lines = [n for n in (_normalise(line) for line in text.splitlines()) if n]
     titled = _title_ids(lines)
+    matched = match_spdx(text)
     if titled:
         first_line, first_id = titled[0]
         preamble = " ".join(lines[:first_line])
@@ -376,12 +411,27 @@ def identify_text(text: str) -> Licence | None:
             mentioned = any(p.search(preamble) for p, i in _TITLES if i == ident)
             if ident not in ids and mentioned:
                 ids.append(ident)
-        return _either(heading, [classify_id(i) for i in ids])
-    flat = " ".join(lines)
-    for phrases, ident in BODY_SIGNATURES:
-        if all(phrase in flat for phrase in phrases):
-            return dataclasses.replace(classify_id(ident), raw=heading)
+        choices = [classify_id(i) for i in ids]
+        if matched is not None and matched.score >= WHOLE_TEXT_SCORE and _CHOICE.search(preamble):
+            other = classify_id(matched.spdx)
+            if other.category is not Category.UNKNOWN and other.key not in {c.key for c in choices}:
+                choices.append(other)
+        return _either(heading, choices)
+    if matched is not None and matched.score >= MATCH_THRESHOLD:
+        named = classify_id(matched.spdx)
+        if named.category is not Category.UNKNOWN:
+            return dataclasses.replace(named, raw=heading)
     return None
+
+
+def name_text(text: str, path: str | None = None) -> Licence:
+    """The licence a licence file's text states: identified, else a custom licence named by
+    its first heading (or the file's path), category unknown."""
+    named = identify_text(text)
+    if named is not None:
+        return named
+    heading = first_heading(text) or path or "LICENSE"
+    return Licence(heading, f"custom licence “{heading}”", None, None, Category.UNKNOWN, heading)
 
 
 def _either(raw: str, choices: list[Licence]) -> Licence:

@@ -418,3 +418,75 @@ def test_cli_serves_generated_models_until_terminated() -> None:
     assert info.id == "bench-org/model-00011"
     assert len(listed) == 12
     assert returncode == 0
+
+
+# ---------------------------------------------------------------- files (resolve)
+
+
+def _metadata(hub: FakeHub, repo: str, path: str, rev: str, token: str | bool = False, **kw: Any):  # type: ignore[no-untyped-def]
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    url = hf_hub_url(repo, path, revision=rev, endpoint=hub.url, **kw)
+    return get_hf_file_metadata(url, token=token, timeout=5)
+
+
+async def test_file_metadata_and_download_at_a_commit(hub: FakeHub, tmp_path: Path) -> None:
+    from huggingface_hub import hf_hub_download
+
+    hub.set_repo("org/x", license="other", license_name="acme", license_link="LICENSE")
+    first = hub.set_file("org/x", "LICENSE", "Acme Licence v1\n")
+    second = hub.set_file("org/x", "LICENSE", "Acme Licence v2, longer\n")
+    meta = await asyncio.to_thread(_metadata, hub, "org/x", "LICENSE", first)
+    assert meta.commit_hash == first and meta.size == len("Acme Licence v1\n")
+    assert meta.etag and len(meta.etag) == 40, "a git blob id, as the Hub sends for small files"
+    path = await asyncio.to_thread(
+        hf_hub_download, "org/x", "LICENSE", revision=second, endpoint=hub.url,
+        token=False, local_dir=tmp_path, etag_timeout=5,
+    )  # fmt: skip
+    assert Path(str(path)).read_text() == "Acme Licence v2, longer\n"
+    old = await asyncio.to_thread(
+        hf_hub_download, "org/x", "LICENSE", revision=first, endpoint=hub.url,
+        token=False, cache_dir=tmp_path / "cache", etag_timeout=5,
+    )  # fmt: skip
+    assert Path(str(old)).read_text() == "Acme Licence v1\n", "an old commit keeps its file"
+    assert any(
+        r.method == "HEAD" and r.path == f"/org/x/resolve/{first}/LICENSE" for r in hub.requests
+    )
+
+
+async def test_lfs_file_sends_linked_etag_and_size(hub: FakeHub) -> None:
+    hub.set_repo("datasets-org/d", repo_type="dataset", license="other")
+    sha = hub.set_file("datasets-org/d", "LICENSE.md", b"x" * 300, repo_type="dataset", lfs=True)
+    meta = await asyncio.to_thread(
+        _metadata, hub, "datasets-org/d", "LICENSE.md", sha, repo_type="dataset"
+    )
+    assert meta.size == 300 and meta.etag and len(meta.etag) == 64, "sha256 from X-Linked-Etag"
+
+
+async def test_missing_file_revision_and_repo_raise_the_client_errors(hub: FakeHub) -> None:
+    from huggingface_hub.errors import RemoteEntryNotFoundError
+
+    hub.set_repo("org/x")
+    with pytest.raises(RemoteEntryNotFoundError):
+        await asyncio.to_thread(_metadata, hub, "org/x", "LICENSE", "main")
+    with pytest.raises(RevisionNotFoundError):
+        await asyncio.to_thread(_metadata, hub, "org/x", "LICENSE", "f" * 40)
+    with pytest.raises(RepositoryNotFoundError):
+        await asyncio.to_thread(_metadata, hub, "org/none", "LICENSE", "main")
+
+
+async def test_gated_files_need_access_but_the_card_is_readable(hub: FakeHub) -> None:
+    hub.set_repo("meta/llama", license="llama3", license_link="LICENSE", gated="manual")
+    hub.set_file("meta/llama", "README.md", "---\nlicense: llama3\n---\n")
+    hub.set_file("meta/llama", "LICENSE", "META LLAMA 3 COMMUNITY LICENSE AGREEMENT\n")
+    with pytest.raises(GatedRepoError) as anonymous:
+        await asyncio.to_thread(_metadata, hub, "meta/llama", "LICENSE", "main")
+    assert anonymous.value.response.status_code == 401
+    with pytest.raises(GatedRepoError) as refused:
+        await asyncio.to_thread(_metadata, hub, "meta/llama", "LICENSE", "main", "hf_nope")
+    assert refused.value.response.status_code == 403
+    card = await asyncio.to_thread(_metadata, hub, "meta/llama", "README.md", "main")
+    assert card.size and card.size > 0
+    hub.grant("meta/llama", "hf_granted")
+    meta = await asyncio.to_thread(_metadata, hub, "meta/llama", "LICENSE", "main", "hf_granted")
+    assert meta.size == len("META LLAMA 3 COMMUNITY LICENSE AGREEMENT\n")

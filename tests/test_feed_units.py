@@ -225,3 +225,26 @@ def test_sniff_finds_the_feeds_a_page_advertises() -> None:
     found = sniff("text/html", page, "https://blog.example/posts/")
     assert found.kind == "page"
     assert found.feeds == ("https://blog.example/feed?a=1&b=2", "https://cdn.example/atom.xml")
+
+
+# -- undeclared encodings and untitled entries (issue 13) -----------------------------------
+
+
+def test_a_shift_jis_feed_without_declared_encoding_reads_as_japanese() -> None:
+    parsed = parse_file("edge-cases-feedparser", "illformed__chardet__shiftjis.xml")
+    (entry,) = parsed.entries
+    assert entry.title == "DrecomRSSに記事投稿が反映されない…"
+    assert entry.summary.startswith("色々調べてたら、MT3.2がRSS1.0をサポートしていない")
+
+
+def test_an_untitled_entry_is_named_by_the_first_words_of_its_summary() -> None:
+    body = rss([
+        b"<item><guid>a</guid><description>Our pricing changes on 1 March for every team plan,"
+        b" with new limits.</description></item>"
+    ])  # fmt: skip
+    (entry,) = parse_feed(body, content_type="text/xml", url="https://x/f").entries
+    assert entry.title == ""
+    assert entry.display_title == "Our pricing changes on 1 March for every…"
+    (alert,) = announce(INFO, [entry], KeywordFilter(), group_over=5)
+    assert alert.title == "Our pricing changes on 1 March for every…"
+    assert Entry("k", "", None, None, "").display_title == "(untitled)"

@@ -210,6 +210,7 @@ async def test_rewrapping_version_bumps_and_line_endings_are_not_changes(
 async def test_mit_rewritten_by_a_new_holder_is_text_not_a_licence_change(
     bot: Bot, github: FakeGitHub
 ) -> None:
+    """Issue 13: only the copyright holder (and the title line) changed under MIT: info."""
     repo = "hashicorp/vagrant"
     github.set_repo(repo)
     github.set_licence(
@@ -218,9 +219,87 @@ async def test_mit_rewritten_by_a_new_holder_is_text_not_a_licence_change(
     await bot.run(f"watch github:{repo}")
     github.set_licence(repo, licence_file("vagrant", "LICENSE.2023-08-before-mit"), key="mit")
     sent, text = await later(bot, hours=2)
-    assert sent == 1 and "[NOTICE]" in text and "Content changed — hashicorp/vagrant" in text
+    assert sent == 1 and "[INFO]" in text and "Content changed — hashicorp/vagrant" in text
     assert "still MIT (permissive)" in text and "Licence changed" not in text
+    assert "copyright holder Mitchell Hashimoto → HashiCorp, Inc." in text
     assert "[-The MIT License-]" in text or "- The MIT License" in text
+
+
+def busl(change_date: str = "2027-08-10", mau: str = "700 million") -> str:
+    """Vagrant's real BUSL-1.1 text with a dated Change Date and a user threshold in its grant."""
+    text = licence_file("vagrant", "LICENSE.2023-08-10-after-busl-1.1")
+    text = text.replace(
+        "Change Date:          Four years from the date the Licensed Work is published.",
+        f"Change Date:          {change_date}",
+    )
+    return text.replace(
+        "competitive with HashiCorp's products.",
+        f"competitive with HashiCorp's products, or by more than {mau} monthly active users.",
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "shown"),
+    [
+        pytest.param({"change_date": "2031-08-10"}, "2027-08-10 → 2031-08-10", id="Change Date"),
+        pytest.param({"mau": "100 million"}, "700 → 100", id="MAU threshold"),
+    ],
+)
+async def test_a_changed_date_or_threshold_in_a_licence_is_reported(
+    bot: Bot, github: FakeGitHub, edit: dict[str, str], shown: str
+) -> None:
+    """Issue 13: numbers in a licence are terms; masking them hid these edits for ever."""
+    repo = "hashicorp/vagrant"
+    github.set_repo(repo)
+    github.set_licence(repo, busl(), key="other")
+    await bot.run(f"watch github:{repo}")
+    github.set_licence(repo, busl(**edit), key="other")
+
+    sent, text = await later(bot, hours=2)
+
+    assert sent == 1 and "[NOTICE]" in text
+    assert "Licence text changed, still BUSL-1.1 (source-available): 1 line changed" in text
+    assert shown in text
+    assert await later(bot, hours=2) == (0, "")
+
+
+async def test_busl_licensor_change_is_a_notice(bot: Bot, github: FakeGitHub) -> None:
+    repo = "hashicorp/vagrant"
+    github.set_repo(repo)
+    github.set_licence(repo, busl(), key="other")
+    await bot.run(f"watch github:{repo}")
+    github.set_licence(
+        repo, busl().replace("Licensor:             HashiCorp, Inc.", "Licensor:  IBM"), key="other"
+    )
+    sent, text = await later(bot, hours=2)
+    assert sent == 1 and "[NOTICE]" in text and "still BUSL-1.1" in text
+    assert "Licensor: [-HashiCorp, Inc.-] {+IBM+}" in text or "{+IBM+}" in text
+
+
+async def test_a_snapshot_from_before_the_upgrade_raises_no_alert_of_its_own(
+    bot: Bot, github: FakeGitHub
+) -> None:
+    """A stored text compared by the old rules (numbers masked) is compared like with like
+    once; the next edit is judged by the new rules."""
+    import sqlalchemy as sa
+
+    from bot.licence_text import RULES_KEY
+    from bot.store.tables import snapshots
+
+    repo = "hashicorp/vagrant"
+    github.set_repo(repo)
+    github.set_licence(repo, busl(), key="other")
+    await bot.run(f"watch github:{repo}")
+    with bot.store.engine.begin() as db:  # the row as the previous release wrote it
+        for row in db.execute(sa.select(snapshots.c.id, snapshots.c.facts)).all():
+            facts = {k: v for k, v in row.facts.items() if k != RULES_KEY}
+            db.execute(snapshots.update().where(snapshots.c.id == row.id).values(facts=facts))
+
+    github.set_licence(repo, busl(change_date="2031-08-10"), key="other")
+    assert await later(bot, hours=2) == (0, ""), "upgrading alone says nothing"
+    github.set_licence(repo, busl(change_date="2035-08-10"), key="other")
+    sent, text = await later(bot, hours=2)
+    assert sent == 1 and "2031-08-10 → 2035-08-10" in text
 
 
 async def test_unrecognised_custom_licence_is_named_by_its_first_heading(

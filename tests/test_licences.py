@@ -400,3 +400,27 @@ def test_a_sentence_that_mentions_a_licence_is_not_a_title() -> None:
         "The Apache License, Version 2.0 used to cover this project; since 2024 our own terms do.\n"
     )
     assert identify_text(text) is None
+
+
+def test_hand_written_titles_are_only_for_licences_no_matcher_knows() -> None:
+    """Issue 13: SPDX licences are named by askalono; the table keeps only the others."""
+    for _, identifier in TITLE_PATTERNS:
+        assert classify_id(identifier).spdx is None, identifier
+
+
+@pytest.mark.parametrize(
+    ("relative", "label"),
+    [
+        pytest.param("vagrant/LICENSE.2023-08-before-mit", "MIT", id="MIT without a title"),
+        pytest.param("redis/COPYING.2024-03-before-bsd-3-clause", "BSD-3-Clause", id="BSD-3"),
+        pytest.param("terraform/LICENSE.2026-03-11-busl-1.1-licensor-ibm", "BUSL-1.1", id="BUSL"),
+    ],
+)
+def test_spdx_texts_are_named_by_the_matcher(relative: str, label: str) -> None:
+    from bot.licences import MATCH_THRESHOLD, match_spdx
+
+    text = corpus_text(relative)
+    found = match_spdx(text)
+    assert found is not None and found.spdx == label and found.score >= MATCH_THRESHOLD
+    named = identify_text(text)
+    assert named is not None and named.label == label

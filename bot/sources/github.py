@@ -6,9 +6,10 @@ GitHub's rate limit, platform-facts 2.2): ``GET /repos/{o}/{r}`` and
 ``GET /repos/{o}/{r}/license``. Facts reuse the repository shape of :mod:`bot.detect`, so
 licence and access changes are decided exactly as for the Hub. GitHub reports custom licences
 (HFOIL, BUSL, RSALv2) as ``other``/``NOASSERTION``: those are named from the LICENSE text
-(:func:`bot.licences.identify_text`), else called a custom licence with its first heading. The
+(:func:`bot.licences.name_text`), else called a custom licence with its first heading. The
 text itself is kept in the facts, so a rewrite under the same licence is a ``content`` change
-with a diff.
+with a diff, judged by :mod:`bot.licence_text` (every term and figure counts; copyright years
+and release versions do not).
 
 A rate-limit answer pauses every request to the API host until the reset time GitHub gave
 (source-level state shared by all targets) and fails the check with ``RateLimited``.
@@ -27,7 +28,8 @@ from typing import Any
 
 from bot.detect import detect_repo
 from bot.errors import RateLimited, SourceError
-from bot.licences import Category, Licence, LicenceSet, classify_hub, first_heading, identify_text
+from bot.licence_text import RULES_KEY, RULES_VERSION, text_change
+from bot.licences import LicenceSet, classify_hub, name_text
 from bot.model import (
     Change,
     ChangeKind,
@@ -36,13 +38,12 @@ from bot.model import (
     Link,
     NotModified,
     Observation,
-    Severity,
     TargetRef,
     Validators,
 )
 from bot.net import Fetched, Guard, HttpClient, Limits, retry_after_seconds, status_error
 from bot.sources.base import History
-from bot.textdiff import diff_lines, paragraphs, same_text, summarise, version_blind_key
+from bot.textdiff import paragraphs
 
 log = logging.getLogger(__name__)
 
@@ -190,13 +191,7 @@ def github_licences(facts: Mapping[str, Any]) -> LicenceSet:
     if ids[0].strip().casefold() not in _NO_ID:
         return classify_hub(ids, lic.get("name"))
     text = str(facts.get("licence_text") or "")
-    named = identify_text(text)
-    if named is not None:
-        return LicenceSet((named,))
-    heading = first_heading(text) or str(lic.get("path") or "LICENSE")
-    return LicenceSet(
-        (Licence(heading, f"custom licence “{heading}”", None, None, Category.UNKNOWN, heading),)
-    )
+    return LicenceSet((name_text(text, str(lic.get("path") or "") or None),))
 
 
 def _text_change(
@@ -205,27 +200,18 @@ def _text_change(
     """The LICENSE text diff: its own notice under the same licence, evidence for a new one."""
     if "licence_text" not in prev or "licence_text" not in new:
         return None
-    old_text, new_text = str(prev["licence_text"] or ""), str(new["licence_text"] or "")
-    old_p, new_p = paragraphs(old_text), paragraphs(new_text)
     old_path = (prev.get("licence") or {}).get("path")
     new_path = (new.get("licence") or {}).get("path")
     moved = (
         f" (file {old_path} → {new_path})" if old_path and new_path and old_path != new_path else ""
     )
-    if same_text(old_p, new_p, key=version_blind_key):
-        return None  # re-wrapped, or only a version number or year bumped
-    diff = diff_lines(old_p, new_p, key=version_blind_key)
-    counts = summarise(diff, flags=False)
-    if relicensed:
-        return Change(
-            ChangeKind.CONTENT, Severity.INFO, f"Licence text{moved}: {counts}", detail=diff.text
-        )
-    licence = github_licences(new).describe()
-    return Change(
-        ChangeKind.CONTENT,
-        Severity.NOTICE,
-        f"Licence text changed, still {licence}{moved}: {counts}",
-        detail=diff.text,
+    return text_change(
+        str(prev["licence_text"] or ""),
+        str(new["licence_text"] or ""),
+        old_rules=prev.get(RULES_KEY),
+        still=github_licences(new).describe(),
+        relicensed=relicensed,
+        where=moved,
     )
 
 
@@ -239,6 +225,7 @@ def _observation(repo: Fetched, licence: Fetched) -> Observation:
         "disabled": bool(data.get("disabled")),
         "licence": {"ids": [], "name": None, "path": None},
         "licence_text": "",
+        RULES_KEY: RULES_VERSION,
     }
     evidence: dict[str, Any] = {
         "html_url": data.get("html_url"),

@@ -4,6 +4,15 @@ Uses the real ``huggingface_hub`` client, which is synchronous, in a bounded thr
 explicit timeouts (it has none by default). Only the facts that matter are compared; the
 commit sha and last-modified time are evidence, so a new commit that leaves the licence alone
 is not a change.
+
+Most restrictive Hub licences are ``license: other`` with a ``license_name`` and a
+``license_link`` to a file in the repo: the card's id stays the same when that text is
+rewritten. So for a repo whose licence is ``other``, unknown, or links a file, the licence
+file itself is read at the repo's commit (HEAD for its size, then GET, each with the timeout),
+identified, kept in the facts, and its edits judged by :mod:`bot.licence_text` exactly as a
+GitHub LICENSE. It is read again only when the repo's sha changed (the sha it was read at is
+the stored validator); otherwise the previous snapshot's copy is carried. A gated repo's file
+is not readable without access: that is said, and the watch goes on.
 """
 
 from __future__ import annotations
@@ -18,11 +27,24 @@ from typing import TYPE_CHECKING, Any
 
 from bot.detect import detect_repo, licence_set
 from bot.errors import AccessDenied, RateLimited, SourceError
-from bot.model import Change, FetchResult, Gone, Link, Observation, TargetRef, Validators
+from bot.licence_text import RULES_KEY, RULES_VERSION, text_change
+from bot.licences import Category, classify_hub, name_text
+from bot.model import (
+    Change,
+    ChangeKind,
+    FetchResult,
+    Gone,
+    Link,
+    Observation,
+    Severity,
+    TargetRef,
+    Validators,
+)
 from bot.net import parse_retry_after
 from bot.refs import hf_repo
 from bot.render import describe_repo_facts
 from bot.sources.base import History
+from bot.textdiff import paragraphs
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -32,14 +54,27 @@ if TYPE_CHECKING:
 # tens of kilobytes. Spaces cannot be expanded to ``gated`` (platform-facts 1.1): no expand.
 _EXPAND = ["cardData", "gated", "private", "disabled", "sha", "lastModified", "tags"]
 _RATELIMIT_T = re.compile(r"\bt=(\d+)")
+# Where a licence lives when the card links none (the Hub asks `other` repos for a LICENSE file).
+_LICENCE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
+_VALIDATOR = "licence-file@"  # stored validator: the sha the licence file was read at
+NOT_READABLE = "licence file not readable without access"
+MAX_LICENCE_BYTES = 1_000_000
 
 
 class HubSource:
     kind = "hf"
 
-    def __init__(self, endpoint: str, token: str | None, timeout: float, concurrency: int) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        token: str | None,
+        timeout: float,
+        concurrency: int,
+        max_licence_bytes: int = MAX_LICENCE_BYTES,
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self.timeout = timeout
+        self.max_licence_bytes = max_licence_bytes
         self._token = token
         self._client: HfApi | None = None
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="hub")
@@ -54,6 +89,8 @@ class HubSource:
         sha = evidence.get("sha")
         if sha:
             out.append(Link(f"Commit {str(sha)[:8]}", f"{page}/commit/{sha}"))
+        if evidence.get("licence_file_url"):
+            out.append(Link("Licence file", str(evidence["licence_file_url"])))
         return out
 
     async def fetch(
@@ -64,8 +101,10 @@ class HubSource:
         async with self._slots:
             try:
                 info = await asyncio.wait_for(
-                    loop.run_in_executor(self._pool, self._info, repo_type, repo_id),
-                    timeout=self.timeout * 2,
+                    loop.run_in_executor(
+                        self._pool, self._info, repo_type, repo_id, validators.etag
+                    ),
+                    timeout=self.timeout * 6,  # info, then at most HEAD + GET of a few files
                 )
             except TimeoutError as e:
                 raise SourceError(
@@ -83,8 +122,9 @@ class HubSource:
             self._client = HfApi(endpoint=self.endpoint, token=self._token or False)
         return self._client
 
-    def _info(self, repo_type: str, repo_id: str) -> FetchResult:
-        """Runs in a worker thread: one info call, every library error converted here."""
+    def _info(self, repo_type: str, repo_id: str, read_at: str | None = None) -> FetchResult:
+        """Runs in a worker thread: one info call (and the licence file when the repo's sha
+        moved since ``read_at``), every library error converted here."""
         from huggingface_hub.errors import (
             DisabledRepoError,
             GatedRepoError,
@@ -107,20 +147,77 @@ class HubSource:
                 return Observation(facts={"exists": True, "disabled": True, "partial": True})
             except RepositoryNotFoundError as e:
                 return Gone(f"HTTP {_status(e)}: repository not found or private")
-        return _observation(info, repo_id)
+        obs = _observation(info, repo_id)
+        paths = licence_file_paths(obs.facts, obs.evidence.get("license_link"), repo_id)
+        sha = obs.evidence.get("sha")
+        if not paths or not isinstance(sha, str) or not sha:
+            return obs
+        facts, evidence = dict(obs.facts), dict(obs.evidence)
+        if read_at == f"{_VALIDATOR}{sha}":  # same commit: the stored copy is still true
+            facts["partial"] = True
+        else:
+            facts["licence_file"] = self._licence_file(repo_type, repo_id, sha, paths)
+            facts[RULES_KEY] = RULES_VERSION
+        path = (facts.get("licence_file") or {}).get("path") or paths[0]
+        prefix = "" if repo_type == "model" else f"{repo_type}s/"
+        evidence["licence_file_url"] = f"{self.endpoint}/{prefix}{repo_id}/blob/{sha}/{path}"
+        return Observation(facts, evidence, Validators(etag=f"{_VALIDATOR}{sha}"))
+
+    def _licence_file(
+        self, repo_type: str, repo_id: str, sha: str, paths: tuple[str, ...]
+    ) -> dict[str, Any]:
+        """The first of ``paths`` that exists at commit ``sha``: its text, or why not."""
+        from huggingface_hub import (
+            get_hf_file_metadata,
+            get_session,
+            hf_hub_url,
+            hf_raise_for_status,
+        )
+        from huggingface_hub.errors import EntryNotFoundError, GatedRepoError
+
+        token: str | bool = self._token or False
+        with converted_errors(self.endpoint, self.timeout, what="licence file"):
+            for path in paths:
+                url = hf_hub_url(
+                    repo_id, path, repo_type=repo_type, revision=sha, endpoint=self.endpoint
+                )
+                try:
+                    meta = get_hf_file_metadata(url, token=token, timeout=self.timeout)
+                except GatedRepoError:
+                    return {"path": path, "status": "gated", "text": ""}
+                except EntryNotFoundError:
+                    continue
+                if meta.size is not None and meta.size > self.max_licence_bytes:
+                    return {"path": path, "status": "too-large", "text": ""}
+                auth = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+                response = get_session().get(url, headers=auth, timeout=self.timeout)
+                hf_raise_for_status(response)
+                body = response.content[: self.max_licence_bytes]
+                text = body.decode("utf-8", "replace").replace("\r\n", "\n")
+                return {"path": path, "status": "ok", "text": text}
+        return {"path": None, "status": "missing", "text": ""}
 
     def detect(
         self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
     ) -> list[Change]:
-        return detect_repo(
+        found = detect_repo(
             prev, new, earlier=history.earlier, prev_since=history.prev_since, now=history.now
         )
+        relicensed = any(c.kind is ChangeKind.LICENCE for c in found)
+        file = licence_file_change(prev, new, relicensed)
+        return found + ([file] if file else [])
 
     def describe(self, facts: Mapping[str, Any]) -> str:
-        return describe_repo_facts(facts, licence_set(facts).describe())
+        line = describe_repo_facts(facts, licence_set(facts).describe())
+        file = facts.get("licence_file")
+        if facts.get("exists", True) and isinstance(file, Mapping):
+            line += f" · {describe_licence_file(file)}"
+        return line
 
     def lines(self, facts: Mapping[str, Any]) -> list[str]:
-        return self.describe(facts).split(" · ")
+        file = facts.get("licence_file")
+        text = str(file.get("text") or "") if isinstance(file, Mapping) else ""
+        return self.describe(facts).split(" · ") + ([""] + paragraphs(text) if text else [])
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
@@ -155,6 +252,95 @@ def _observation(info: Any, requested_id: str) -> Observation:
         "license_link": link if isinstance(link, str) else None,
     }
     return Observation(facts=facts, evidence=evidence)
+
+
+def licence_file_paths(facts: Mapping[str, Any], link: object, repo_id: str) -> tuple[str, ...]:
+    """Which file of the repo holds its licence text, when the card's id does not say it all:
+    the card's ``license_link`` when it points into the repo, else the usual LICENSE names, for
+    a licence that is ``other``, unknown to us, or linked. Empty: nothing to read."""
+    lic = facts.get("licence") or {}
+    ids = [str(i) for i in lic.get("ids") or []]
+    linked = _repo_path(link, repo_id) if isinstance(link, str) and link.strip() else None
+    declared = classify_hub(ids, lic.get("name"))
+    custom = any(i.strip().casefold() == "other" for i in ids) or any(
+        licence.category is Category.UNKNOWN for licence in declared.licences
+    )
+    if linked:
+        return (linked,)
+    if custom or (isinstance(link, str) and link.strip()):
+        return _LICENCE_FILES
+    return ()
+
+
+def _repo_path(link: str, repo_id: str) -> str | None:
+    """``LICENSE``, ``./LICENSE.md`` or ``https://huggingface.co/org/x/blob/main/LICENSE`` →
+    the path in the repo; a link to anywhere else → None."""
+    link = link.strip()
+    if "://" not in link:
+        path = link.lstrip("./").lstrip("/")
+        return path or None
+    marker = f"/{repo_id}/"
+    at = link.find(marker)
+    if at < 0:
+        return None
+    rest = link[at + len(marker) :].split("?", 1)[0].split("#", 1)[0].split("/")
+    if len(rest) >= 3 and rest[0] in ("blob", "resolve", "raw"):
+        return "/".join(rest[2:]) or None
+    return None
+
+
+def describe_licence_file(file: Mapping[str, Any]) -> str:
+    """ "licence file: LICENSE, custom licence “…” (unknown)", or why it could not be read."""
+    status, path = file.get("status"), file.get("path") or "LICENSE"
+    if status == "gated":
+        return f"{NOT_READABLE} ({path})"
+    if status == "missing":
+        return "licence file: none found"
+    if status == "too-large":
+        return f"licence file: {path} too large to read"
+    return f"licence file: {path}, {name_text(str(file.get('text') or ''), path).describe()}"
+
+
+def licence_file_change(
+    prev: Mapping[str, Any], new: Mapping[str, Any], relicensed: bool
+) -> Change | None:
+    """An edit of the repo's own licence file, judged like a GitHub LICENSE (one set of
+    materiality rules, :mod:`bot.licence_text`); a file that appears, goes or is renamed."""
+    old, cur = prev.get("licence_file"), new.get("licence_file")
+    if not isinstance(old, Mapping) or not isinstance(cur, Mapping):
+        return None
+    if "gated" in (old.get("status"), cur.get("status")):
+        return None  # not readable on one side: the access change says so, if any
+    old_ok, cur_ok = old.get("status") == "ok", cur.get("status") == "ok"
+    old_path, new_path = old.get("path"), cur.get("path")
+    if old_ok and cur_ok:
+        moved = f" (file {old_path} → {new_path})" if old_path != new_path else ""
+        old_text, new_text = str(old.get("text") or ""), str(cur.get("text") or "")
+        was, now = name_text(old_text, old_path), name_text(new_text, new_path)
+        change = text_change(
+            old_text,
+            new_text,
+            old_rules=prev.get(RULES_KEY),
+            still=now.describe(),
+            relicensed=relicensed,
+            where=moved,
+        )
+        if change is None or relicensed or (was.key, was.label) == (now.key, now.label):
+            return change
+        return Change(
+            ChangeKind.CONTENT,
+            Severity.NOTICE,
+            f"Licence file {new_path} now reads as {now.describe()}, was {was.describe()}",
+            detail=change.detail,
+        )
+    if old_ok and cur.get("status") == "missing":
+        return Change(ChangeKind.CONTENT, Severity.NOTICE, f"Licence file {old_path} removed")
+    if cur_ok and old.get("status") == "missing":
+        named = name_text(str(cur.get("text") or ""), new_path).describe()
+        return Change(
+            ChangeKind.CONTENT, Severity.NOTICE, f"Licence file {new_path} added: {named}"
+        )
+    return None
 
 
 @contextmanager

@@ -113,6 +113,18 @@ class _Repo:
     gone_status: int | None = None  # 401 or 404 once removed (deleted or made private)
     disabled: bool = False  # answer 403 "Access to this resource is disabled."
     last_modified: datetime | None = None
+    # The repo's files at each commit sha (a commit carries the files of the one before).
+    files: dict[str, dict[str, _File]] = field(default_factory=dict)
+    granted: set[str] = field(default_factory=set)  # tokens granted access to a gated repo
+
+
+@dataclass(frozen=True, slots=True)
+class _File:
+    """One file of a repo: its bytes, and whether it is stored with LFS (then the Hub sends
+    `X-Linked-Etag`/`X-Linked-Size`, the sha256 and size of the real content)."""
+
+    content: bytes
+    lfs: bool = False
 
 
 @dataclass(slots=True)
@@ -274,6 +286,47 @@ class FakeHub(LocalServer):
             self._commit(repo, body, head, title, _iso(now))
             return copy.deepcopy(body)
 
+    def set_file(
+        self,
+        repo_id: str,
+        path: str,
+        content: str | bytes | None,
+        *,
+        repo_type: str = "model",
+        lfs: bool = False,
+    ) -> str:
+        """Commit one file (None deletes it), as an upload does: a new commit and sha, the same
+        card. Returns the new sha. The file is served at `/{repo}/resolve/{rev}/{path}`."""
+        kind = self._kind(repo_type)
+        data = content.encode() if isinstance(content, str) else content
+        with self._lock:
+            repo = self._repos.get((kind, repo_id))
+            if repo is None or repo.body is None:
+                raise KeyError(f"{repo_type} {repo_id!r} does not exist; call set_repo first")
+            body = copy.deepcopy(repo.body)
+            head = hashlib.sha1(f"{kind}/{repo_id}#{len(repo.commits)}".encode()).hexdigest()
+            clock = datetime.now(UTC)
+            now = clock.replace(microsecond=clock.microsecond // 1000 * 1000)
+            if repo.last_modified is not None and now <= repo.last_modified:
+                now = repo.last_modified + timedelta(milliseconds=1)
+            repo.last_modified = now
+            body |= {"sha": head, "lastModified": _iso(now)}
+            verb = "Delete" if data is None else "Upload"
+            self._commit(repo, body, head, f"{verb} {path}", _iso(now))
+            if data is None:
+                repo.files[head].pop(path, None)
+            else:
+                repo.files[head][path] = _File(data, lfs)
+            names = [".gitattributes", "README.md", *repo.files[head]]
+            body["siblings"] = [{"rfilename": f} for f in dict.fromkeys(names)]
+            return head
+
+    def grant(self, repo_id: str, token: str, repo_type: str = "model") -> None:
+        """Give `token` access to a gated repo's files (an approved access request)."""
+        with self._lock:
+            repo = self._repos.setdefault((self._kind(repo_type), repo_id), _Repo())
+            repo.granted.add(token)
+
     def set_raw(self, repo_id: str, body: JSONDict, repo_type: str = "model") -> None:
         """Serve `body` verbatim as the repo's info document (e.g. a recorded corpus response)."""
         kind = self._kind(repo_type)
@@ -421,6 +474,8 @@ class FakeHub(LocalServer):
             "date": date,
             "authors": [{"user": author}],
         }
+        previous = repo.commits[-1][0]["id"] if repo.commits else None
+        repo.files[head] = dict(repo.files.get(previous, {})) if previous else {}
         repo.commits.append((commit, copy.deepcopy(body)))
         repo.body = body
 
@@ -448,12 +503,21 @@ class FakeHub(LocalServer):
         reply.headers.setdefault("X-Request-Id", request_id)
         reply.headers.setdefault("X-Powered-By", "huggingface-moon")
         reply.headers["Content-Type"] = reply.content_type
+        if request.method == "HEAD":  # the headers a GET would send, no body
+            return web.Response(status=reply.status, headers=reply.headers)
         return web.Response(status=reply.status, body=reply.body, headers=reply.headers)
 
     async def _answer(
         self, request: web.Request, path: str, query: list[tuple[str, str]], headers: dict[str, str]
     ) -> _Reply:
         segments = path.split("/")
+        if "resolve" in segments[2:] and segments[1] != "api":
+            if request.method not in ("GET", "HEAD"):
+                return _error(405, "Method Not Allowed")
+            auth = headers.get("authorization", "")
+            token = auth[7:] if auth.lower().startswith("bearer ") else None
+            with self._lock:
+                return self._resolve(request.method, [unquote(x) for x in segments[1:]], token)
         if len(segments) < 3 or segments[1] != "api" or segments[2] not in _PLURAL:
             return _error(404, "Not Found")
         if request.method not in ("GET", "HEAD"):
@@ -538,6 +602,51 @@ class FakeHub(LocalServer):
 
         expand = _expand_for(kind, query)
         return _Reply(200, _dumps(_select(body, expand) if expand else body), etag=True)
+
+    def _resolve(self, method: str, parts: list[str], token: str | None) -> _Reply:
+        """`[datasets|spaces/]{repo_id}/resolve/{rev}/{path}`: one file at one revision, with
+        the headers `get_hf_file_metadata` reads (platform-facts 1.8): `X-Repo-Commit`, `ETag`
+        (the git blob id, or for LFS the sha256 in `X-Linked-Etag` with `X-Linked-Size`),
+        `Content-Length`. A gated repo's files other than the card answer `GatedRepo`: 401 to
+        an anonymous caller, 403 to a token that was not granted access."""
+        kind: RepoType = "model"
+        if parts[0] in ("datasets", "spaces"):
+            kind, parts = _PLURAL[parts[0]], parts[1:]
+        at = parts.index("resolve")
+        repo_id, rev = "/".join(parts[:at]), "/".join(parts[at + 1 : at + 2])
+        file_path = "/".join(parts[at + 2 :])
+        repo = self._repos.get((kind, repo_id))
+        if repo is None or repo.body is None or repo.gone_status is not None:
+            status = repo.gone_status if repo is not None and repo.gone_status else 401
+            return _error(status, NOT_FOUND_MESSAGE, code="RepoNotFound")
+        if repo.body.get("private") is True and token is None:
+            return _error(401, NOT_FOUND_MESSAGE, code="RepoNotFound")
+        if repo.disabled:
+            return _error(403, DISABLED_MESSAGE)
+        found = [c["id"] for c, _ in repo.commits if rev in ("main", "HEAD") or c["id"] == rev]
+        if not found or not file_path:
+            return _error(404, f"Invalid rev id: {rev}", code="RevisionNotFound")
+        sha = found[-1]
+        gated = repo.body.get("gated") in ("auto", "manual")
+        if gated and file_path != "README.md" and token not in repo.granted:
+            what = f"Access to model {repo_id} is restricted"
+            if token is None:
+                message = f"{what}. You must have access to it and be authenticated to access it."
+                return _error(401, message, code="GatedRepo")
+            return _error(403, f"{what} and you are not in the authorized list.", code="GatedRepo")
+        file = repo.files.get(sha, {}).get(file_path)
+        if file is None:
+            return _error(404, "Entry not found", code="EntryNotFound")
+        blob = hashlib.sha1(b"blob %d\0" % len(file.content) + file.content).hexdigest()
+        headers = {"X-Repo-Commit": sha, "ETag": f'"{blob}"', "Accept-Ranges": "bytes"}
+        if file.lfs:
+            headers["X-Linked-Etag"] = f'"{hashlib.sha256(file.content).hexdigest()}"'
+            headers["X-Linked-Size"] = str(len(file.content))
+        body = b"" if method == "HEAD" else file.content
+        reply = _Reply(200, body, headers, "text/plain; charset=utf-8")
+        if method == "HEAD":
+            reply.headers["Content-Length"] = str(len(file.content))
+        return reply
 
     def _list(
         self, kind: RepoType, query: list[tuple[str, str]], authorized: bool, url: str
