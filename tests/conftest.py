@@ -29,7 +29,11 @@ from tests.fakes.slack import FakeSlack
 from tests.pgcluster import Cluster, why_unavailable
 
 PG_URL = os.environ.get("POLICYBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+# ../shared/corpus next to the clone; POLICYBOT_TEST_CORPUS points elsewhere (a worktree).
+CORPUS = Path(
+    os.environ.get("POLICYBOT_TEST_CORPUS")
+    or Path(__file__).resolve().parents[2] / "shared" / "corpus"
+)
 
 
 def under_ci() -> bool:

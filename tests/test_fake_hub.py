@@ -24,10 +24,9 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from tests.conftest import skip_unless_ci
+from tests.conftest import CORPUS, skip_unless_ci
 from tests.fakes.hub import FakeHub, serve_in_thread
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -67,7 +67,7 @@ async def test_three_replicas_killed_at_random_lose_nothing(
         # baselines first, so that the kills land in check-and-deliver cycles, not in imports.
         probe = Store.open(pg_url)
         try:
-            for _ in range(300):
+            for _ in range(600):
                 if all(
                     (t := probe.get_target(f"hf:acme/m{i}")) is not None
                     and t.latest_snapshot_id is not None
@@ -75,6 +75,8 @@ async def test_three_replicas_killed_at_random_lose_nothing(
                 ):
                     break
                 await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the replicas did not take every baseline within 60 s")
         finally:
             probe.close()
         for _cycle in range(CYCLES):
@@ -101,6 +103,8 @@ async def test_three_replicas_killed_at_random_lose_nothing(
                 )
                 if converged and counts.get("pending", 0) == 0:
                     break
+            else:
+                pytest.fail(f"no convergence within 60 s of the last kill: {counts}")
             counts = store.delivery_counts()
             sent = {d.nonce for d in store.deliveries_for() if d.status == "sent"}
             changes = sum(
