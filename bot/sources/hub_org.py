@@ -79,8 +79,9 @@ class HubOrgSource(OrgFacts):
             hf_raise_for_status,
         )
 
-        params: list[tuple[str, str]] | None = [("author", owner)] + [
-            ("expand", e) for e in _EXPAND[kind]
+        params: list[tuple[str, str | int | float | bool | None]] | None = [
+            ("author", owner),
+            *(("expand", e) for e in _EXPAND[kind]),
         ]
         headers = build_hf_headers(token=self._token)
         url: str | None = f"{self.endpoint}/api/{kind}s"
