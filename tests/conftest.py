@@ -206,12 +206,17 @@ async def bot(hub: FakeHub, clock: Clock, tmp_path: Path) -> AsyncIterator[Bot]:
 async def slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
         yield fake
+    # Every command and click was acknowledged within Slack's 3 s, not merely acknowledged.
+    assert fake.late_acks == [], f"acks after Slack's 3 s deadline: {fake.late_acks}"
 
 
 @pytest.fixture
 async def discord_fake() -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord() as fake:
         yield fake
+    # Every interaction got its first response within Discord's 3 s (else: 10062).
+    late = [(i.id, i.late_callback) for i in fake.late_callbacks]
+    assert late == [], f"interaction callbacks after Discord's 3 s deadline: {late}"
 
 
 @pytest.fixture
