@@ -37,7 +37,7 @@ from bot.store import Store
 from bot.store.engine import masked_url, unavailable
 from bot.store.migrate import upgrade
 from bot.watchlist import dumps as dumps_watchlist
-from bot.watchlist import load as load_watchlist
+from bot.watchlist import read as read_watchlist
 
 app = typer.Typer(
     help="Watch platforms for licence, access and terms changes; alert in chat.",
@@ -207,9 +207,8 @@ def run() -> None:
     async def work(service: Service, settings: Settings) -> None:
         with single_runner(settings.database_url):
             if settings.watchlist:
-                for line in service.apply_watchlist(
-                    load_watchlist(Path(settings.watchlist), settings.default_channel)
-                ):
+                listed = read_watchlist(Path(settings.watchlist), settings.default_channel)
+                for line in service.apply_watchlist(listed.entries, problems=listed.problems):
                     log.info("watch list: %s", line)
             listeners = [a for a in service.dispatcher.adapters.values() if hasattr(a, "listen")]
             await run_forever(service, settings, listeners=listeners)  # type: ignore[arg-type]
@@ -364,7 +363,8 @@ def import_(path: Annotated[Path, typer.Argument(help="watch list (TOML)")]) -> 
     """Apply a watch list file; re-importing changes nothing."""
 
     async def work(service: Service, settings: Settings) -> None:
-        for line in service.apply_watchlist(load_watchlist(path, settings.default_channel)):
+        listed = read_watchlist(path, settings.default_channel)
+        for line in service.apply_watchlist(listed.entries, problems=listed.problems):
             typer.echo(line)
 
     _main(work)

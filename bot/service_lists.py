@@ -7,6 +7,7 @@ subscriptions and back, idempotently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -23,6 +24,14 @@ from bot.watchlist import WatchEntry
 
 if TYPE_CHECKING:
     from bot.service import Invocation
+
+_ENTRY_NUMBER = re.compile(r"\[\[watch\]\] #(\d+)")
+
+
+def _entry_number(problem: str) -> int:
+    """The entry a problem names (0 for the file itself), to list problems in file order."""
+    found = _ENTRY_NUMBER.search(problem)
+    return int(found.group(1)) if found else 0
 
 
 class WatchListCommands:
@@ -69,16 +78,22 @@ class WatchListCommands:
         return cmds.Reply(tuple(presets.describe({preset.name: preset}, verbose=True)))
 
     def apply_watchlist(
-        self, entries: Sequence[WatchEntry], created_by: str = "watchlist"
+        self,
+        entries: Sequence[WatchEntry],
+        created_by: str = "watchlist",
+        problems: Sequence[str] = (),
     ) -> list[str]:
         """Subscribe every entry, after validating all of them (nothing is half-applied).
 
         ``preset:<name>`` entries expand to the preset's sources first. Each line says
         ``added``, ``updated`` (settings changed) or ``kept`` (nothing changed), so a second
         import of the same list says ``kept`` throughout. No fetch happens here: each new
-        target's first scheduled check is its baseline.
+        target's first scheduled check is its baseline. ``problems`` are those the file's
+        parser already found (``watchlist.read``): they are reported together with the
+        problems found here, every entry's in file order, so one run shows them all.
         """
-        entries, problems = self._expand_presets(entries)
+        entries, found = self._expand_presets(entries)
+        problems = [*problems, *found]
         refs: list[TargetRef] = []
         seen: dict[tuple[str, str], str] = {}  # (target, channel) → where it was listed
         for number, entry in enumerate(entries, start=1):
@@ -103,6 +118,7 @@ class WatchListCommands:
                 if first != where:
                     problems.append(f"{where}: {ref} → {channel} is already listed ({first})")
         if problems:
+            problems.sort(key=_entry_number)  # stable: per entry, parse problems first
             raise UsageError("invalid watch list:\n" + "\n".join(problems))
         now = self.clock()
         lines = []
