@@ -29,6 +29,7 @@ from bot.errors import BotError, ConfigError, DatabaseUnavailable, UsageError
 from bot.logs import setup_logging
 from bot.model import Severity
 from bot.owner import dead_local_owners, new_owner_id
+from bot.progress import bar as progress_bar
 from bot.refs import parse_channel
 from bot.runlock import single_runner
 from bot.service import Invocation, Service
@@ -223,7 +224,8 @@ def check(
     """Check all (or the given) targets now, deliver what was found, print a summary."""
 
     async def work(service: Service, settings: Settings) -> None:
-        result, sent = await service.check_and_deliver(refs or [])
+        with progress_bar("checking") as report:
+            result, sent = await service.check_and_deliver(refs or [], progress=report)
         typer.echo(
             f"{result.summary()}; {sent.sent} delivered"
             + (f", {sent.retried} waiting for retry" if sent.retried else "")
@@ -364,7 +366,11 @@ def import_(path: Annotated[Path, typer.Argument(help="watch list (TOML)")]) -> 
 
     async def work(service: Service, settings: Settings) -> None:
         listed = read_watchlist(path, settings.default_channel)
-        for line in service.apply_watchlist(listed.entries, problems=listed.problems):
+        with progress_bar("importing") as report:
+            applied = service.apply_watchlist(
+                listed.entries, problems=listed.problems, progress=report
+            )
+        for line in applied:
             typer.echo(line)
 
     _main(work)
@@ -438,7 +444,12 @@ def discord_invite_url(
 
 def _run_command(command: cmds.Command) -> None:
     async def work(service: Service, settings: Settings) -> cmds.Reply:
-        reply = await service.execute(command, _cli_invocation(settings))
+        presets = isinstance(command, cmds.Watch) and any(
+            r.startswith("preset:") for r in command.refs
+        )
+        with progress_bar("subscribing", enabled=None if presets else False) as report:
+            service.progress = report
+            reply = await service.execute(command, _cli_invocation(settings))
         if isinstance(command, (cmds.Check, cmds.Watch)):
             await service.dispatcher.flush()
         return reply

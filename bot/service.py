@@ -24,6 +24,7 @@ from bot.errors import InvalidTarget, SourceError, UsageError
 from bot.model import TargetRef
 from bot.net import check_url
 from bot.pagetext import check_selector
+from bot.progress import Report, silent
 from bot.refs import parse_channel, parse_target, preset_name
 from bot.routing import CADENCES
 from bot.service_lists import (
@@ -375,14 +376,22 @@ class Service(WatchListCommands):
     # -- used by the CLI and the scheduler ----------------------------------------------
 
     async def check_and_deliver(
-        self, refs: Sequence[str] = ()
+        self, refs: Sequence[str] = (), progress: Report = silent
     ) -> tuple[CycleResult, DispatchResult]:
+        """Check the given targets (default: all) now and deliver; ``progress`` hears
+        ``(done, total)`` after each group of ``concurrency`` checks."""
         if refs:
             ids = [self._watched_target(ref, None).id for ref in refs]
-            result = await self.checker.check_ids(ids)
         else:
             ids = sorted({t.id for _s, t in self.store.list_watches()})
-            result = await self.checker.check_ids(ids) if ids else CycleResult()
+        result = CycleResult()
+        step = max(self.settings.concurrency, -(-len(ids) // 20))  # about 20 updates at most
+        progress(0, len(ids))
+        for start in range(0, len(ids), step):
+            part = await self.checker.check_ids(ids[start : start + step])
+            result.outcomes.extend(part.outcomes)
+            result.busy += part.busy
+            progress(min(start + step, len(ids)), len(ids))
         return result, await self.dispatcher.flush()
 
     def parse_ref(self, text: str) -> TargetRef:

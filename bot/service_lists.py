@@ -18,6 +18,7 @@ from bot import presets
 from bot.config import Settings
 from bot.errors import InvalidTarget, UsageError
 from bot.model import Severity, TargetRef
+from bot.progress import Report, silent
 from bot.refs import parse_channel, preset_name
 from bot.store import Store, SubscriptionRow, TargetRow
 from bot.watchlist import WatchEntry
@@ -40,6 +41,8 @@ class WatchListCommands:
     settings: Settings
     store: Store
     clock: Callable[[], datetime]
+    # Hears (done, total) while a watch list or preset is applied; the CLI draws a bar.
+    progress: Report = staticmethod(silent)
 
     def parse_ref(self, text: str) -> TargetRef:
         raise NotImplementedError
@@ -82,6 +85,7 @@ class WatchListCommands:
         entries: Sequence[WatchEntry],
         created_by: str = "watchlist",
         problems: Sequence[str] = (),
+        progress: Report | None = None,
     ) -> list[str]:
         """Subscribe every entry, after validating all of them (nothing is half-applied).
 
@@ -122,7 +126,10 @@ class WatchListCommands:
             raise UsageError("invalid watch list:\n" + "\n".join(problems))
         now = self.clock()
         lines = []
-        for ref, entry in zip(refs, entries, strict=True):
+        report = progress or self.progress
+        report(0, len(refs))
+        for done, (ref, entry) in enumerate(zip(refs, entries, strict=True), start=1):
+            report(done - 1, len(refs))
             target, created = self.store.ensure_target(
                 ref, now, options=target_options(ref, entry.select, entry.ignore, None)
             )
@@ -151,6 +158,7 @@ class WatchListCommands:
                 ):
                     status = "updated"
                 lines.append(f"{status} {ref} → {address}")
+        report(len(refs), len(refs))
         return lines
 
     def _expand_presets(self, entries: Sequence[WatchEntry]) -> tuple[list[WatchEntry], list[str]]:
