@@ -9,6 +9,7 @@ import sys
 from typing import TextIO
 
 from bot.model import Alert, Severity
+from bot.render import title_and_source
 
 _MARK = {
     Severity.CRITICAL: "[CRITICAL]",
@@ -20,7 +21,8 @@ _MARK = {
 
 def render_text(alert: Alert) -> str:
     """A plain-text alert: severity and title, then what changed, fields, excerpt, links."""
-    head = f"{_MARK[alert.severity]} {alert.title} ({alert.source_label})"
+    title, source = title_and_source(alert)
+    head = f"{_MARK[alert.severity]} {title} ({source})"
     body = [f"  {line}" for line in alert.lines]
     body += [f"  {name}: {value}" for name, value in alert.fields]
     if alert.excerpt:

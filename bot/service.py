@@ -295,8 +295,19 @@ class Service(WatchListCommands):
     def _diff(self, command: cmds.Diff, inv: Invocation) -> cmds.Reply:
         target = self._find_target(command.ref, inv.channel)
         snaps = self.store.snapshots_of(target.id, 2)
+        if not snaps:
+            why = f" (last attempt failed: {target.last_error})" if target.last_error else ""
+            return cmds.Reply(
+                (f"{target.ref} has not been checked yet{why}: there is nothing to compare.",)
+            )
         if len(snaps) < 2:
-            return cmds.Reply((f"{target.ref} has only its baseline: nothing to compare yet.",))
+            taken = f"{snaps[0].taken_at:%Y-%m-%d %H:%M} UTC"
+            return cmds.Reply(
+                (
+                    f"{target.ref} has only its baseline, taken {taken}; no change has been "
+                    "seen since, so there is nothing to compare.",
+                )
+            )
         new, old = snaps[0], snaps[1]
         source = self.sources[target.kind]
         diff = difflib.unified_diff(

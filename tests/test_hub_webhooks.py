@@ -164,7 +164,7 @@ async def test_right_secret_checks_the_repo_at_once_and_alerts(hub: FakeHub, liv
     hub.set_repo("acme/data", repo_type="dataset", license="mit", gated="manual")
     status, _ = await live.post(payload("repo.config", "dataset", "acme/data"), query="")
     assert status == 200
-    assert await wait_for(lambda: "acme/data (dataset)" in live.bot.out.getvalue())
+    assert await wait_for(lambda: "acme/data (Hugging Face dataset)" in live.bot.out.getvalue())
     assert "now gated" in live.bot.out.getvalue()
 
 
