@@ -160,7 +160,17 @@ def _main(
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.add_signal_handler(sig, stop.set)
-            store = await open_store_patiently(settings, stop)
+            try:
+                store = await open_store_patiently(settings, stop)
+            finally:
+                # Hand SIGINT/SIGTERM back (run_forever installs its own): a signal that came
+                # in between must not be swallowed by this event nobody watches any more.
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    with contextlib.suppress(NotImplementedError, RuntimeError):
+                        loop.remove_signal_handler(sig)
+            if stop.is_set() and store is not None:
+                store.close()
+                store = None
             if store is None:
                 log.info("stopped before the database at %s answered",
                          masked_url(settings.database_url))  # fmt: skip
