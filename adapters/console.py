@@ -12,6 +12,7 @@ import sys
 from typing import TextIO
 
 from bot.model import Alert, Severity
+from bot.render import title_and_source
 
 _MARK = {
     Severity.CRITICAL: "[CRITICAL]",
@@ -35,7 +36,8 @@ def printable(text: str) -> str:
 
 def render_text(alert: Alert) -> str:
     """A plain-text alert: severity and title, then what changed, fields, excerpt, links."""
-    head = f"{_MARK[alert.severity]} {alert.title} ({alert.source_label})"
+    title, source = title_and_source(alert)
+    head = f"{_MARK[alert.severity]} {title} ({source})"
     body = [f"  {line}" for line in alert.lines]
     body += [f"  {name}: {value}" for name, value in alert.fields]
     if alert.excerpt:

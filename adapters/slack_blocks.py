@@ -27,6 +27,7 @@ from urllib.parse import quote
 from bot.commands import Reply
 from bot.model import Alert, Severity
 from bot.net import safe_link
+from bot.render import title_and_source
 
 HEADER_MAX = 150
 SECTION_MAX = 3000
@@ -229,7 +230,8 @@ ALERT_BUDGET = {"summary": 2000, "fields": 2000, "context": 1500, "button_value"
 
 def alert_plain_text(alert: Alert) -> str:
     """The alert as escaped mrkdwn text alone, for when Slack refuses its blocks."""
-    lines = [f"{_EMOJI[alert.severity]} *{alert.title}* ({alert.source_label})", *alert.lines]
+    title, source = title_and_source(alert)
+    lines = [f"{_EMOJI[alert.severity]} *{title}* ({source})", *alert.lines]
     lines += [f"{name}: {value}" for name, value in alert.fields]
     lines += [f"{lk.label}: {lk.url}" for lk in alert.links if safe_url(lk.url)]
     text, omitted = fit_lines(lines, FALLBACK_MAX - 40)

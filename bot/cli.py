@@ -7,12 +7,14 @@ them together; everything else receives what it needs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shlex
+import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -21,20 +23,22 @@ from adapters.discord_webhook import DiscordWebhookAdapter
 from adapters.slack_webhook import SlackWebhookAdapter
 from adapters.webhooks import WebhookAdapter
 from bot import commands as cmds
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, unworkable
 from bot.dispatch import Adapter
-from bot.errors import BotError, ConfigError, UsageError
+from bot.errors import BotError, ConfigError, DatabaseUnavailable, UsageError
 from bot.logs import setup_logging
 from bot.model import Severity
 from bot.owner import OwnerLock, lock_dir_for, new_owner_id, sweep_dead
+from bot.progress import bar as progress_bar
 from bot.refs import parse_channel
 from bot.runlock import single_runner
 from bot.service import Invocation, Service
 from bot.sources import build_sources
 from bot.store import Store
+from bot.store.engine import masked_url, unavailable
 from bot.store.migrate import upgrade
 from bot.watchlist import dumps as dumps_watchlist
-from bot.watchlist import load as load_watchlist
+from bot.watchlist import read as read_watchlist
 
 app = typer.Typer(
     help="Watch platforms for licence, access and terms changes; alert in chat.",
@@ -78,8 +82,38 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
     return adapters
 
 
-def build_service(settings: Settings) -> Service:
-    store = Store.open(settings.database_url)
+def open_store(settings: Settings) -> Store:
+    """The migrated store, or DatabaseUnavailable (one line, password masked) when the
+    database does not answer; a malformed URL is a ConfigError from the engine."""
+    import sqlalchemy as sa
+
+    try:
+        return Store.open(settings.database_url)
+    except sa.exc.OperationalError as e:
+        raise unavailable(settings.database_url, e) from None
+
+
+async def open_store_patiently(settings: Settings, stop: asyncio.Event) -> Store | None:
+    """``run``'s start-up: a database that is down (restarting, not up yet in a compose file)
+    is waited for with backoff, one log line per attempt, until it answers or ``stop`` is
+    set (then ``None``)."""
+    delay, attempt = 1.0, 1
+    while True:
+        try:
+            return await asyncio.to_thread(open_store, settings)
+        except DatabaseUnavailable as e:
+            if settings.database_url.startswith("sqlite"):
+                raise  # a file that cannot be opened does not come back by waiting
+            log.warning("%s; attempt %d, retrying in %.0f s", e, attempt, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        if stop.is_set():
+            return None
+        delay, attempt = min(delay * 2, 30.0), attempt + 1
+
+
+def build_service(settings: Settings, store: Store | None = None) -> Service:
+    store = store or open_store(settings)
     owner = new_owner_id()
     lock_dir = lock_dir_for(settings.database_url)
     try:  # held until this process exits, however it exits: proof of life for sweep_dead
@@ -97,17 +131,58 @@ def build_service(settings: Settings) -> Service:
     )
 
 
-def _main(work: Callable[[Service, Settings], Awaitable[T]]) -> T:
-    """Load settings, build the service, run ``work``, close everything; exit 2 on bad config."""
+def fail(message: object, code: int) -> NoReturn:
+    """The CLI's one way to give up: ``error: <one line>`` on stderr and exit ``code``
+    (2 for configuration or usage, 1 for everything else)."""
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    """Settings that can work, or one line and exit 2."""
     try:
         settings = load_settings()
     except ConfigError as e:
-        typer.echo(f"policybot: {e}", err=True)
-        raise typer.Exit(2) from None
+        fail(e, 2)
+    problem = unworkable(settings)
+    if problem is not None:
+        fail(f"invalid configuration: {problem}", 2)
+    return settings
+
+
+def _main(
+    work: Callable[[Service, Settings], Awaitable[T]], *, wait_for_database: bool = False
+) -> T:
+    """Load settings, build the service, run ``work``, close everything. Exit 2 on bad
+    configuration, 1 on other failures, each as one line. With ``wait_for_database`` (``run``)
+    an unreachable database is retried with backoff instead."""
+    settings = _settings()
     setup_logging(settings.log_level, settings.log_format, settings.secrets())
 
-    async def go() -> T:
-        service = build_service(settings)
+    async def go() -> T | None:
+        store = None
+        if wait_for_database:
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, stop.set)
+            try:
+                store = await open_store_patiently(settings, stop)
+            finally:
+                # Hand SIGINT/SIGTERM back (run_forever installs its own): a signal that came
+                # in between must not be swallowed by this event nobody watches any more.
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    with contextlib.suppress(NotImplementedError, RuntimeError):
+                        loop.remove_signal_handler(sig)
+            if stop.is_set() and store is not None:
+                store.close()
+                store = None
+            if store is None:
+                log.info("stopped before the database at %s answered",
+                         masked_url(settings.database_url))  # fmt: skip
+                return None
+        service = build_service(settings, store)
         try:
             return await work(service, settings)
         finally:
@@ -118,13 +193,14 @@ def _main(work: Callable[[Service, Settings], Awaitable[T]]) -> T:
             await service.aclose()
 
     try:
-        return asyncio.run(go())
+        result = asyncio.run(go())
     except (UsageError, ConfigError) as e:
-        typer.echo(f"policybot: {e}", err=True)
-        raise typer.Exit(2) from None
+        fail(e, 2)
     except BotError as e:
-        typer.echo(f"policybot: {e}", err=True)
-        raise typer.Exit(1) from None
+        fail(e, 1)
+    if result is None and wait_for_database:
+        raise typer.Exit(0)
+    return result  # type: ignore[return-value]
 
 
 def _cli_invocation(settings: Settings) -> Invocation:
@@ -134,9 +210,9 @@ def _cli_invocation(settings: Settings) -> Invocation:
 
 
 def _print_reply(reply: cmds.Reply) -> None:
-    typer.echo(reply.text, err=not reply.ok)
     if not reply.ok:
-        raise typer.Exit(2)
+        fail(reply.text, 2)
+    typer.echo(reply.text)
 
 
 @app.command()
@@ -149,14 +225,13 @@ def run() -> None:
     async def work(service: Service, settings: Settings) -> None:
         with single_runner(settings.database_url):
             if settings.watchlist:
-                for line in service.apply_watchlist(
-                    load_watchlist(Path(settings.watchlist), settings.default_channel)
-                ):
+                listed = read_watchlist(Path(settings.watchlist), settings.default_channel)
+                for line in service.apply_watchlist(listed.entries, problems=listed.problems):
                     log.info("watch list: %s", line)
             listeners = [a for a in service.dispatcher.adapters.values() if hasattr(a, "listen")]
             await run_forever(service, settings, listeners=listeners)  # type: ignore[arg-type]
 
-    _main(work)
+    _main(work, wait_for_database=True)
 
 
 @app.command()
@@ -166,7 +241,8 @@ def check(
     """Check all (or the given) targets now, deliver what was found, print a summary."""
 
     async def work(service: Service, settings: Settings) -> None:
-        result, sent = await service.check_and_deliver(refs or [])
+        with progress_bar("checking") as report:
+            result, sent = await service.check_and_deliver(refs or [], progress=report)
         typer.echo(
             f"{result.summary()}; {sent.sent} delivered"
             + (f", {sent.retried} waiting for retry" if sent.retried else "")
@@ -306,7 +382,12 @@ def import_(path: Annotated[Path, typer.Argument(help="watch list (TOML)")]) -> 
     """Apply a watch list file; re-importing changes nothing."""
 
     async def work(service: Service, settings: Settings) -> None:
-        for line in service.apply_watchlist(load_watchlist(path, settings.default_channel)):
+        listed = read_watchlist(path, settings.default_channel)
+        with progress_bar("importing") as report:
+            applied = service.apply_watchlist(
+                listed.entries, problems=listed.problems, progress=report
+            )
+        for line in applied:
             typer.echo(line)
 
     _main(work)
@@ -344,9 +425,16 @@ def presets_(
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply database migrations (``run`` also does this at start)."""
-    settings = load_settings()
-    store = Store.open(settings.database_url, migrate_schema=False)
-    upgrade(store.engine)
+    import sqlalchemy as sa
+
+    settings = _settings()
+    try:
+        store = Store.open(settings.database_url, migrate_schema=False)
+        upgrade(store.engine)
+    except ConfigError as e:
+        fail(e, 2)
+    except sa.exc.OperationalError as e:
+        fail(unavailable(settings.database_url, e), 1)
     store.close()
     typer.echo("database is up to date")
 
@@ -363,18 +451,22 @@ def discord_invite_url(
     """Print the URL that adds the bot to a server (scopes bot + applications.commands)."""
     from adapters.discord_bot import application_id, invite_url
 
+    settings = _settings()
     try:
-        settings = load_settings()
         app_id = application or asyncio.run(application_id(settings))
     except ConfigError as e:
-        typer.echo(f"policybot: {e}", err=True)
-        raise typer.Exit(2) from None
+        fail(e, 2)
     typer.echo(invite_url(app_id))
 
 
 def _run_command(command: cmds.Command) -> None:
     async def work(service: Service, settings: Settings) -> cmds.Reply:
-        reply = await service.execute(command, _cli_invocation(settings))
+        presets = isinstance(command, cmds.Watch) and any(
+            r.startswith("preset:") for r in command.refs
+        )
+        with progress_bar("subscribing", enabled=None if presets else False) as report:
+            service.progress = report
+            reply = await service.execute(command, _cli_invocation(settings))
         if isinstance(command, (cmds.Check, cmds.Watch)):
             await service.dispatcher.flush()
         return reply

@@ -21,8 +21,14 @@ def _env(name: str) -> AliasChoices:
 
 
 class Settings(BaseSettings):
+    # ``VAR=`` (every line of a copied .env.example that the user has not filled in) means
+    # unset: the default applies, a blank token does not turn its adapter on.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", populate_by_name=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        populate_by_name=True,
+        env_ignore_empty=True,
     )
 
     database_url: str = Field(
@@ -361,6 +367,25 @@ class Settings(BaseSettings):
             self.hf_webhook_secret,
         ]
         return [v.get_secret_value() for v in values if v and v.get_secret_value()]
+
+
+def unworkable(settings: Settings) -> str | None:
+    """Why this configuration cannot work (a token without its pair, a listener without its
+    token), as one line; ``None`` when it can. Checked at start-up so that a mistake is one
+    clear message, never a listener that crashes and restarts forever."""
+    slack_bot = settings.slack_bot_token is not None
+    if settings.slack_app_token is not None and not slack_bot:
+        return "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both"
+    if settings.slack_signing_secret is not None and not slack_bot:
+        return "SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not: HTTP mode needs both"
+    if settings.discord_dev_guild_id is not None and settings.discord_bot_token is None:
+        return "DISCORD_DEV_GUILD_ID is set but DISCORD_BOT_TOKEN is not: there is no bot to sync"
+    if settings.hf_webhook_secret is not None and not settings.http_port:
+        return (
+            "POLICYBOT_HF_WEBHOOK_SECRET is set but POLICYBOT_HTTP_PORT is not: "
+            "no Hub webhook receiver could listen"
+        )
+    return None
 
 
 def load_settings(**overrides: object) -> Settings:

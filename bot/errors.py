@@ -5,6 +5,7 @@ these. Per-target failures are recorded as values; they never stop a scheduler t
 
     BotError
     ├── ConfigError            startup: a setting is missing or invalid
+    ├── DatabaseUnavailable    the database does not answer (``run`` retries; others exit 1)
     ├── UsageError             bad command input; the message is shown to the user verbatim
     │   └── InvalidTarget      a reference or URL we cannot watch
     ├── SourceError            one check of one target failed (reason is a short machine tag)
@@ -23,6 +24,10 @@ class BotError(Exception):
 
 class ConfigError(BotError):
     """A setting is missing or invalid; raised at startup only."""
+
+
+class DatabaseUnavailable(BotError):
+    """The database could not be reached; ``str(err)`` names its URL, password masked."""
 
 
 class UsageError(BotError):

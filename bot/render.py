@@ -7,6 +7,7 @@ limits; here the excerpt is only capped at a neutral product size, and the order
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -116,6 +117,19 @@ def display_name(target: str) -> str:
     if kind == "github":
         return locator
     return target
+
+
+_KIND_SUFFIX = re.compile(r" \((dataset|space)\)$")
+
+
+def title_and_source(alert: Alert) -> tuple[str, str]:
+    """The title and source label for a one-line heading ``title (label)``, saying the repo
+    type once: ``Licence changed — org/x (Hugging Face dataset)``, not
+    ``… org/x (dataset) (Hugging Face dataset)``."""
+    kind = _KIND_SUFFIX.search(alert.title)
+    if kind and alert.source_label.endswith(kind.group(1)):
+        return alert.title[: kind.start()], alert.source_label
+    return alert.title, alert.source_label
 
 
 def cap_lines(text: str, max_lines: int) -> str:

@@ -96,10 +96,12 @@ async def run_forever(
     tasks = [asyncio.create_task(_keep_listening(lst, service, settings)) for lst in listeners]
     tasks.append(asyncio.create_task(_heartbeat(service, settings)))
     log.info(
-        "policybot running: tick every %gs, checks every %gs (+ up to %gs jitter)",
+        "policybot running: tick every %gs, checks every %gs (+ up to %gs jitter); "
+        "command listeners: %s",
         settings.tick_seconds,
         settings.check_interval,
         settings.check_jitter,
+        ", ".join(str(getattr(lst, "platform", type(lst).__name__)) for lst in listeners) or "none",
     )
     try:
         await stop.wait()

@@ -23,6 +23,7 @@ from bot.dispatch import Adapter, Dispatcher, DispatchResult
 from bot.errors import InvalidTarget, SourceError, UsageError
 from bot.model import TargetRef
 from bot.net import Guard, check_url, check_webhook_url
+from bot.progress import Report, silent
 from bot.refs import parse_channel, parse_target, preset_name
 from bot.routing import CADENCES
 from bot.scope import Scope
@@ -324,8 +325,19 @@ class Service(WatchListCommands):
     def _diff(self, command: cmds.Diff, inv: Invocation) -> cmds.Reply:
         target = self._scope(inv).find(command.ref).target
         snaps = self.versions(target, inv.channel, 2)
+        if not snaps:
+            why = f" (last attempt failed: {target.last_error})" if target.last_error else ""
+            return cmds.Reply(
+                (f"{target.ref} has not been checked yet{why}: there is nothing to compare.",)
+            )
         if len(snaps) < 2:
-            return cmds.Reply((f"{target.ref} has only its baseline: nothing to compare yet.",))
+            taken = f"{snaps[0].taken_at:%Y-%m-%d %H:%M} UTC"
+            return cmds.Reply(
+                (
+                    f"{target.ref} has only its baseline, taken {taken}; no change has been "
+                    "seen since, so there is nothing to compare.",
+                )
+            )
         new, old = snaps[0], snaps[1]
         source = self.sources[target.kind]
         diff = difflib.unified_diff(
@@ -401,15 +413,23 @@ class Service(WatchListCommands):
     # -- used by the CLI and the scheduler ----------------------------------------------
 
     async def check_and_deliver(
-        self, refs: Sequence[str] = ()
+        self, refs: Sequence[str] = (), progress: Report = silent
     ) -> tuple[CycleResult, DispatchResult]:
+        """Check the given targets (default: all) now and deliver; ``progress`` hears
+        ``(done, total)`` after each group of ``concurrency`` checks."""
         if refs:
             scope = Scope(self.store, None, self._candidate_refs)
             ids = [scope.find(ref).target.id for ref in refs]
-            result = await self.checker.check_ids(ids)
         else:
             ids = sorted({t.id for _s, t in self.store.list_watches()})
-            result = await self.checker.check_ids(ids) if ids else CycleResult()
+        result = CycleResult()
+        step = max(self.settings.concurrency, -(-len(ids) // 20))  # about 20 updates at most
+        progress(0, len(ids))
+        for start in range(0, len(ids), step):
+            part = await self.checker.check_ids(ids[start : start + step])
+            result.outcomes.extend(part.outcomes)
+            result.busy += part.busy
+            progress(min(start + step, len(ids)), len(ids))
         return result, await self.dispatcher.flush()
 
     def parse_ref(self, text: str) -> TargetRef:

@@ -7,6 +7,7 @@ subscriptions and back, idempotently.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -18,6 +19,7 @@ from bot.config import Settings
 from bot.errors import InvalidTarget, UsageError
 from bot.model import Severity, TargetRef
 from bot.net import Guard, check_webhook_url
+from bot.progress import Report, silent
 from bot.refs import parse_channel, preset_name
 from bot.sources.page import view_key
 from bot.store import Store, SubscriptionRow
@@ -27,6 +29,14 @@ from bot.watchlist import WatchEntry
 if TYPE_CHECKING:
     from bot.service import Invocation
 
+_ENTRY_NUMBER = re.compile(r"\[\[watch\]\] #(\d+)")
+
+
+def _entry_number(problem: str) -> int:
+    """The entry a problem names (0 for the file itself), to list problems in file order."""
+    found = _ENTRY_NUMBER.search(problem)
+    return int(found.group(1)) if found else 0
+
 
 class WatchListCommands:
     """Needs the executor's store, clock, settings and reference parsing."""
@@ -34,6 +44,8 @@ class WatchListCommands:
     settings: Settings
     store: Store
     clock: Callable[[], datetime]
+    # Hears (done, total) while a watch list or preset is applied; the CLI draws a bar.
+    progress: Report = staticmethod(silent)
 
     def parse_ref(self, text: str) -> TargetRef:
         raise NotImplementedError
@@ -69,16 +81,23 @@ class WatchListCommands:
         return cmds.Reply(tuple(presets.describe({preset.name: preset}, verbose=True)))
 
     def apply_watchlist(
-        self, entries: Sequence[WatchEntry], created_by: str = "watchlist"
+        self,
+        entries: Sequence[WatchEntry],
+        created_by: str = "watchlist",
+        problems: Sequence[str] = (),
+        progress: Report | None = None,
     ) -> list[str]:
         """Subscribe every entry, after validating all of them (nothing is half-applied).
 
         ``preset:<name>`` entries expand to the preset's sources first. Each line says
         ``added``, ``updated`` (settings changed) or ``kept`` (nothing changed), so a second
         import of the same list says ``kept`` throughout. No fetch happens here: each new
-        target's first scheduled check is its baseline.
+        target's first scheduled check is its baseline. ``problems`` are those the file's
+        parser already found (``watchlist.read``): they are reported together with the
+        problems found here, every entry's in file order, so one run shows them all.
         """
-        entries, problems = self._expand_presets(entries)
+        entries, found = self._expand_presets(entries)
+        problems = [*problems, *found]
         refs: list[TargetRef] = []
         seen: dict[tuple[str, str], str] = {}  # (target, channel) → where it was listed
         for number, entry in enumerate(entries, start=1):
@@ -110,10 +129,14 @@ class WatchListCommands:
                 if first != where:
                     problems.append(f"{where}: {ref} → {channel} is already listed ({first})")
         if problems:
+            problems.sort(key=_entry_number)  # stable: per entry, parse problems first
             raise UsageError("invalid watch list:\n" + "\n".join(problems))
         now = self.clock()
         lines = []
-        for ref, entry in zip(refs, entries, strict=True):
+        report = progress or self.progress
+        report(0, len(refs))
+        for done, (ref, entry) in enumerate(zip(refs, entries, strict=True), start=1):
+            report(done - 1, len(refs))
             target, _created = self.store.ensure_target(ref, now)
             options = subscription_options(entry.keywords, entry.digest, entry.digest_all)
             before = {s.channel: s for s in self.store.subscriptions_for(target.id)}
@@ -143,6 +166,7 @@ class WatchListCommands:
                 if not new and (old is None or _sub_key(old) != _sub_key(sub)):
                     status = "updated"
                 lines.append(f"{status} {ref} → {address}")
+        report(len(refs), len(refs))
         return lines
 
     def _expand_presets(self, entries: Sequence[WatchEntry]) -> tuple[list[WatchEntry], list[str]]:

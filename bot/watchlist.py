@@ -68,17 +68,45 @@ class WatchEntry:
     where: str = ""  # "watches.toml:12" for error messages; "" when not from a file
 
 
-def load(path: Path, default_channel: str) -> list[WatchEntry]:
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """A watch list read in full: the entries that parsed, and every problem found, each
+    naming its file, line and entry. An entry whose only problems are in its options (a bad
+    channel, a bad regex) still carries its target, so the target can be checked too and
+    the user sees every problem of the file at once."""
+
+    entries: list[WatchEntry]
+    problems: list[str]
+
+    def valid(self) -> list[WatchEntry]:
+        """The entries, or a UsageError listing every problem."""
+        if self.problems:
+            raise UsageError("invalid watch list:\n" + "\n".join(self.problems))
+        return self.entries
+
+
+def read(path: Path, default_channel: str) -> Loaded:
+    """Read and validate a watch list file; a file that cannot be read or is not TOML at all
+    is a UsageError, entry problems are collected in ``problems``."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
         raise UsageError(f"{path}: cannot read the watch list: {why}") from None
-    return loads(text, str(path), default_channel)
+    return reads(text, str(path), default_channel)
+
+
+def load(path: Path, default_channel: str) -> list[WatchEntry]:
+    return read(path, default_channel).valid()
 
 
 def loads(text: str, where: str, default_channel: str) -> list[WatchEntry]:
     """Parse and validate a watch list's text; errors name ``where`` and the line."""
+    return reads(text, where, default_channel).valid()
+
+
+def reads(text: str, where: str, default_channel: str) -> Loaded:
+    """:func:`loads`, collecting entry problems instead of raising them."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -92,7 +120,7 @@ def loads(text: str, where: str, default_channel: str) -> list[WatchEntry]:
             ) from None
         raise UsageError(f"{where}: not valid TOML: {message}") from None
     lines = [text.count("\n", 0, m.start()) + 1 for m in _HEADER.finditer(text)]
-    return parse(data, where, default_channel, header_lines=lines)
+    return collect(data, where, default_channel, header_lines=lines)
 
 
 def parse(
@@ -104,6 +132,16 @@ def parse(
     """Validate parsed TOML. ``header_lines`` are the lines of the ``[[watch]]`` headers in
     order; when they do not match the entries one to one (inline tables), entries are named
     by number only."""
+    return collect(data, where, default_channel, header_lines).valid()
+
+
+def collect(
+    data: dict[str, Any],
+    where: str,
+    default_channel: str,
+    header_lines: Sequence[int] = (),
+) -> Loaded:
+    """:func:`parse`, collecting every problem of every entry."""
     entries = data.get("watch", [])
     unknown_top = set(data) - {"watch"}
     problems = [f"{where}: unknown top-level key {k!r}" for k in sorted(unknown_top)]
@@ -114,13 +152,12 @@ def parse(
     for number, entry in enumerate(entries, start=1):
         place = f"{where}:{header_lines[number - 1]}" if use_lines else where
         label = f"{place}: [[watch]] #{number}"
-        try:
-            out.append(_entry(entry, default_channel, label))
-        except (UsageError, ValueError, TypeError) as e:
-            problems.append(f"{label}: {e}")
-    if problems:
-        raise UsageError("invalid watch list:\n" + "\n".join(problems))
-    return out
+        found: list[str] = []
+        parsed = _entry(entry, default_channel, label, found)
+        problems.extend(f"{label}: {p}" for p in found)
+        if parsed is not None:
+            out.append(parsed)
+    return Loaded(out, problems)
 
 
 def _strings(entry: dict[str, Any], key: str) -> tuple[str, ...]:
@@ -132,48 +169,70 @@ def _strings(entry: dict[str, Any], key: str) -> tuple[str, ...]:
     return tuple(v for v in value if v.strip())
 
 
-def _entry(entry: Any, default_channel: str, label: str) -> WatchEntry:
+def _entry(entry: Any, default_channel: str, label: str, problems: list[str]) -> WatchEntry | None:
+    """One entry, every problem of it appended to ``problems``. Returns the entry (with what
+    could be read) whenever its target is a string, so the target is checked as well."""
     if not isinstance(entry, dict):
-        raise TypeError("each entry must be a table")
+        problems.append("each entry must be a table")
+        return None
+
+    def attempt(check: Any, default: Any = None) -> Any:
+        try:
+            return check()
+        except (UsageError, ValueError, TypeError) as e:
+            problems.append(str(e))
+            return default
+
     unknown = set(entry) - _KEYS
     if unknown:
-        raise ValueError(
-            f"unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(_KEYS))})"
-        )
+        problems.append(f"unknown key {sorted(unknown)[0]!r} (allowed: {', '.join(sorted(_KEYS))})")
     target = entry.get("target")
     if not isinstance(target, str) or not target.strip():
-        raise ValueError("'target' is required and must be a string")
-    channels = _strings(entry, "to") if "to" in entry else (default_channel,)
-    if not channels:
-        raise ValueError("'to' names no channel")
-    for channel in channels:
-        parse_channel(channel)
+        problems.append("'target' is required and must be a string")
+        target = None
+    channels: tuple[str, ...] = attempt(
+        lambda: _strings(entry, "to") if "to" in entry else (default_channel,), ()
+    )
+    if "to" in entry and not channels and isinstance(entry.get("to"), (str, list)):
+        problems.append("'to' names no channel")
+    good_channels = tuple(
+        c for c in (attempt(lambda c=c: str(parse_channel(c))) for c in channels) if c
+    )
     select = entry.get("select")
     if select is not None and not isinstance(select, str):
-        raise TypeError("'select' must be a string (a CSS selector)")
-    ignore = _strings(entry, "ignore")
-    problems = option_problems(select=select, ignore=ignore, prefix="")
-    if problems:  # the check's own engines judge them (bot.validation), all at once
-        raise ValueError("; ".join(problems))
+        problems.append("'select' must be a string (a CSS selector)")
+        select = None
+    ignore: tuple[str, ...] = attempt(lambda: _strings(entry, "ignore"), ())
+    # the check's own regex and CSS engines judge them (bot.validation), all at once
+    problems.extend(option_problems(select=select, ignore=ignore, prefix=""))
     muted = entry.get("muted_until")
     if muted is not None and (not isinstance(muted, datetime) or muted.tzinfo is None):
-        raise ValueError("'muted_until' must be a date-time with a zone, e.g. 2026-02-01T09:00Z")
+        problems.append("'muted_until' must be a date-time with a zone, e.g. 2026-02-01T09:00Z")
+        muted = None
     severity = entry.get("min_severity", "info")
+    level = Severity.INFO
     if not isinstance(severity, str):
-        raise TypeError("'min_severity' must be a string")
+        problems.append("'min_severity' must be a string")
+    else:
+        level = attempt(lambda: Severity.parse(severity), Severity.INFO)
     digest = entry.get("digest")
     if digest is not None and digest not in _CADENCES:
-        raise ValueError(f"'digest' must be daily or weekly (got {digest!r})")
+        problems.append(f"'digest' must be daily or weekly (got {digest!r})")
+        digest = None
     digest_all = entry.get("digest_all", False)
-    if not isinstance(digest_all, bool) or (digest_all and digest is None):
-        raise ValueError("'digest_all' is true or false, and needs 'digest'")
+    if not isinstance(digest_all, bool) or (digest_all and entry.get("digest") is None):
+        problems.append("'digest_all' is true or false, and needs 'digest'")
+        digest_all = False
+    keywords: tuple[str, ...] = attempt(lambda: _strings(entry, "keywords"), ())
+    if target is None:
+        return None
     return WatchEntry(
         target=target.strip(),
-        channels=tuple(str(parse_channel(c)) for c in channels),
-        min_severity=Severity.parse(severity),
+        channels=good_channels,
+        min_severity=level,
         select=select,
         ignore=ignore,
-        keywords=_strings(entry, "keywords"),
+        keywords=keywords,
         muted_until=muted,
         digest=digest,
         digest_all=digest_all,

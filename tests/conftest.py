@@ -26,15 +26,32 @@ from bot.store import Store
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import FakeSlack
+from tests.pgcluster import Cluster, why_unavailable
 
 PG_URL = os.environ.get("POLICYBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+# ../shared/corpus next to the clone; POLICYBOT_TEST_CORPUS points elsewhere (a worktree).
+CORPUS = Path(
+    os.environ.get("POLICYBOT_TEST_CORPUS")
+    or Path(__file__).resolve().parents[2] / "shared" / "corpus"
+)
+
+
+def under_ci() -> bool:
+    return os.environ.get("CI") == "true"
+
+
+def skip_unless_ci(reason: str) -> None:
+    """Skip on a user's machine; under CI (``CI=true``), which always has the corpus and
+    PostgreSQL, a missing prerequisite is a failure, never a quiet skip."""
+    if under_ci():
+        pytest.fail(f"{reason} (CI=true: this test must run)")
+    pytest.skip(reason)
 
 
 def corpus_path(*parts: str) -> Path:
     """A path inside ../shared/corpus, or a skip when the corpus is not there (a user's clone)."""
     if not CORPUS.is_dir():
-        pytest.skip("../shared/corpus not present (it exists only in the project's workspace)")
+        skip_unless_ci("../shared/corpus not present (it exists only in the project's workspace)")
     return CORPUS.joinpath(*parts)
 
 
@@ -80,9 +97,7 @@ def pg_reason() -> str | None:
 def pg_url(pg_reason: str | None) -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a fresh schema, dropped after the test."""
     if pg_reason is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL must be reachable under CI ({PG_URL}): {pg_reason}")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}: {pg_reason}")
+        skip_unless_ci(f"PostgreSQL not reachable at {PG_URL}: {pg_reason}")
     schema = f"t_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(
         PG_URL.replace("postgresql://", "postgresql+psycopg://"), pool_pre_ping=True
@@ -94,6 +109,21 @@ def pg_url(pg_reason: str | None) -> Iterator[str]:
     with admin.begin() as c:
         c.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture
+def own_pg() -> Iterator[Cluster]:
+    """A private, running PostgreSQL cluster (tests/pgcluster.py) that the test may stop,
+    start and restart; destroyed afterwards. The shared server is never touched."""
+    reason = why_unavailable()
+    if reason is not None:
+        skip_unless_ci(f"no throwaway PostgreSQL cluster: {reason}")
+    cluster = Cluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.destroy()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -176,12 +206,17 @@ async def bot(hub: FakeHub, clock: Clock, tmp_path: Path) -> AsyncIterator[Bot]:
 async def slack() -> AsyncIterator[FakeSlack]:
     async with FakeSlack() as fake:
         yield fake
+    # Every command and click was acknowledged within Slack's 3 s, not merely acknowledged.
+    assert fake.late_acks == [], f"acks after Slack's 3 s deadline: {fake.late_acks}"
 
 
 @pytest.fixture
 async def discord_fake() -> AsyncIterator[FakeDiscord]:
     async with FakeDiscord() as fake:
         yield fake
+    # Every interaction got its first response within Discord's 3 s (else: 10062).
+    late = [(i.id, i.late_callback) for i in fake.late_callbacks]
+    assert late == [], f"interaction callbacks after Discord's 3 s deadline: {late}"
 
 
 @pytest.fixture

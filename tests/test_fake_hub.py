@@ -24,9 +24,9 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from tests.conftest import CORPUS, skip_unless_ci
 from tests.fakes.hub import FakeHub, serve_in_thread
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -44,7 +44,7 @@ def api(hub: FakeHub) -> HfApi:
 def corpus_file(relative: str) -> Path:
     path = CORPUS / relative
     if not path.is_file():
-        pytest.skip("../shared/corpus not present")
+        skip_unless_ci("../shared/corpus not present")
     return path
 
 

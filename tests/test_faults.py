@@ -4,9 +4,7 @@ upstream, PostgreSQL restarted under load."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import signal
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from bot.store import Store
 from tests.clihelp import cli_env, start_logged
 from tests.conftest import Bot
 from tests.fakes.hub import FakeHub
+from tests.pgcluster import Cluster
 from tests.receivers import Receiver, serve_receiver
 
 
@@ -79,8 +78,9 @@ async def test_a_hanging_upstream_does_not_hold_up_other_targets(bot: Bot, hub: 
     assert elapsed < 10, f"the cycle is bounded by the timeout, took {elapsed:.1f}s"
 
 
-async def _until(predicate: Callable[[], bool], timeout: float = 45) -> None:
-    """Poll ``predicate`` (a database read may fail while PostgreSQL restarts)."""
+async def _until(predicate: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Poll ``predicate`` (a database read may fail while PostgreSQL restarts); fail the test
+    when it is still false after ``timeout`` seconds."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while loop.time() < end:
@@ -90,23 +90,15 @@ async def _until(predicate: Callable[[], bool], timeout: float = 45) -> None:
         except sa.exc.OperationalError:
             pass
         await asyncio.sleep(0.2)
+    pytest.fail(f"timed out after {timeout:.0f} s waiting until {what}")
 
 
-def _pg_ctl() -> list[str] | None:
-    tool = shutil.which("pg_ctlcluster")
-    versions = sorted(Path("/etc/postgresql").glob("*")) if Path("/etc/postgresql").is_dir() else []
-    if tool is None or not versions:
-        return None
-    return [tool, "--skip-systemctl-redirect", versions[-1].name, "main", "restart"]
-
-
-@pytest.mark.timeout(180)
+@pytest.mark.timeout(240)
 async def test_postgresql_restart_under_load_loses_nothing(
-    hub: FakeHub, flaky: Receiver, pg_url: str, tmp_path: Path
+    hub: FakeHub, flaky: Receiver, own_pg: Cluster, tmp_path: Path
 ) -> None:
-    restart = _pg_ctl()
-    if restart is None:
-        pytest.skip("pg_ctlcluster is not available to restart PostgreSQL here")
+    """Replicas on a private PostgreSQL cluster (never the machine's shared server), which
+    is restarted while they work; and one replica starts while it is down and must wait."""
     watches = tmp_path / "w.toml"
     watches.write_text(
         "".join(
@@ -117,7 +109,7 @@ async def test_postgresql_restart_under_load_loses_nothing(
     for i in range(8):
         hub.set_repo(f"acme/m{i}", license="mit")
     env = cli_env(
-        pg_url,
+        own_pg.url,
         hub.url,
         POLICYBOT_WATCHLIST=str(watches),
         POLICYBOT_TICK_SECONDS="0.2",
@@ -125,27 +117,38 @@ async def test_postgresql_restart_under_load_loses_nothing(
         POLICYBOT_CHECK_JITTER="0",
         POLICYBOT_LOG_LEVEL="WARNING",
     )
-    logs = [tmp_path / f"r{n}.log" for n in range(2)]
-    replicas = [await start_logged(env, "run", cwd=tmp_path, log=log) for log in logs]
+    logs = [tmp_path / f"r{n}.log" for n in range(3)]
+    replicas = [await start_logged(env, "run", cwd=tmp_path, log=log) for log in logs[:2]]
+    store = Store.open(own_pg.url)
     try:
-        await asyncio.sleep(3)
+        # Every baseline taken: the replicas are past their start-up and in their loop.
+        await _until(
+            lambda: all(
+                (t := store.get_target(f"hf:acme/m{i}")) is not None
+                and t.latest_snapshot_id is not None
+                for i in range(8)
+            ),
+            "both replicas started and took every baseline",
+        )
         for i in range(8):
             hub.set_repo(f"acme/m{i}", license="apache-2.0")
-        done = await asyncio.to_thread(subprocess.run, restart, capture_output=True, timeout=60)
-        assert done.returncode == 0, done.stderr
-        store = Store.open(pg_url)
-        try:
-            await _until(lambda: store.delivery_counts().get("sent", 0) >= 8)
-            for i in range(4):  # more changes once the database is back
-                hub.set_repo(f"acme/m{i}", license="gpl-3.0")
-            await _until(lambda: store.delivery_counts().get("sent", 0) >= 12)
-            counts = store.delivery_counts()
-        finally:
-            store.close()
-        dead = [p for p in replicas if p.returncode is not None]
+        await asyncio.to_thread(own_pg.restart)
+        await _until(lambda: store.delivery_counts().get("sent", 0) >= 8, "8 alerts were sent")
+        # A replica that starts while the database is down waits for it (one line per try).
+        await asyncio.to_thread(own_pg.stop)
+        replicas.append(await start_logged(env, "run", cwd=tmp_path, log=logs[2]))
+        await _until(lambda: "attempt 2" in logs[2].read_text(), "the third replica retried")
+        assert replicas[2].returncode is None, logs[2].read_text()
+        await asyncio.to_thread(own_pg.start)
+        for i in range(4):  # more changes once the database is back
+            hub.set_repo(f"acme/m{i}", license="gpl-3.0")
+        await _until(lambda: store.delivery_counts().get("sent", 0) >= 12, "12 alerts were sent")
+        counts = store.delivery_counts()
+        dead = [n for n, p in enumerate(replicas) if p.returncode is not None]
         if dead:
-            pytest.fail("a replica died during the restart:\n" + logs[0].read_text()[-3000:])
+            pytest.fail("a replica died:\n" + logs[dead[0]].read_text()[-3000:])
     finally:
+        store.close()
         for proc in replicas:
             if proc.returncode is None:
                 proc.send_signal(signal.SIGTERM)

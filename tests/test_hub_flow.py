@@ -212,7 +212,7 @@ async def test_datasets_and_spaces(bot: Bot, hub: FakeHub) -> None:
     hub.set_repo("HuggingFaceFW/fineweb", repo_type="dataset", license=["cc-by-nc-4.0"])
     bot.clock.advance(hours=2)
     sent, text = await bot.cycle()
-    assert sent == 1 and "HuggingFaceFW/fineweb (dataset)" in text
+    assert sent == 1 and "HuggingFaceFW/fineweb (Hugging Face dataset)" in text
     assert "→ CC-BY-NC-4.0 (non-commercial) · more restrictive" in text
 
 

@@ -57,6 +57,24 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+async def nothing_else_started(live: Running, hub: FakeHub) -> None:
+    """A barrier instead of a sleep: post a valid event for the watched dataset and wait until
+    its check is recorded. A check that an earlier request had (wrongly) started was started
+    first and has reached the Hub by then; the wait fails the test if the barrier never
+    completes."""
+    before = hub.count("/api/datasets/acme/data")
+    now = live.bot.clock.advance(seconds=1)
+    status, body = await live.post(payload("repo.config", "dataset", "acme/data"))
+    assert (status, body) == (200, {"ok": True, "checking": 1})
+
+    def recorded() -> bool:
+        data = live.bot.store.get_target("hf:datasets/acme/data")
+        return data is not None and data.last_checked_at == now
+
+    assert await wait_for(recorded), "the barrier check of acme/data never completed"
+    assert hub.count("/api/datasets/acme/data") > before
+
+
 async def wait_for(predicate: Any, timeout: float = 15.0) -> bool:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
@@ -109,10 +127,12 @@ async def running(hub: FakeHub, tmp_path: Path, **extra: object) -> AsyncIterato
                 except aiohttp.ClientError:
                     return False
 
-            for _ in range(200):
+            for _ in range(500):
                 if await up():
                     break
                 await asyncio.sleep(0.02)
+            else:
+                pytest.fail("the ops HTTP server never answered /healthz")
         yield Running(bot, port)
     finally:
         stop.set()
@@ -144,7 +164,7 @@ async def test_right_secret_checks_the_repo_at_once_and_alerts(hub: FakeHub, liv
     hub.set_repo("acme/data", repo_type="dataset", license="mit", gated="manual")
     status, _ = await live.post(payload("repo.config", "dataset", "acme/data"), query="")
     assert status == 200
-    assert await wait_for(lambda: "acme/data (dataset)" in live.bot.out.getvalue())
+    assert await wait_for(lambda: "acme/data (Hugging Face dataset)" in live.bot.out.getvalue())
     assert "now gated" in live.bot.out.getvalue()
 
 
@@ -153,12 +173,12 @@ async def test_wrong_or_missing_secret_is_401_and_nothing_is_checked(
     hub: FakeHub, live: Running, secret: str | None
 ) -> None:
     hub.set_repo("acme/model", license="llama3")
-    before = len(hub.requests)
+    before = hub.count("/api/models/acme/model")
     target = live.bot.store.get_target("hf:acme/model")
     status, body = await live.post(payload("repo.content", "model", "acme/model"), secret=secret)
     assert status == 401 and "secret" in body["error"]
-    await asyncio.sleep(0.3)  # time in which a (wrongly) started check would have run
-    assert len(hub.requests) == before
+    await nothing_else_started(live, hub)
+    assert hub.count("/api/models/acme/model") == before
     assert live.bot.store.get_target("hf:acme/model") == target  # not even a check recorded
     assert live.bot.store.deliveries_for() == []
     assert live.bot.out.getvalue() == ""
@@ -178,7 +198,7 @@ async def test_secret_in_the_url_is_accepted_as_the_hub_allows(hub: FakeHub, liv
 async def test_unwatched_repos_discussions_and_garbage_check_nothing(
     hub: FakeHub, live: Running
 ) -> None:
-    before = len(hub.requests)
+    before = hub.count("/api/models/")
     assert await live.post(payload("repo.content", "model", "someone/else")) == (
         200,
         {"ok": True, "checking": []},
@@ -193,8 +213,8 @@ async def test_unwatched_repos_discussions_and_garbage_check_nothing(
     assert status == 400 and "not a Hub webhook payload" in body["error"]
     status, _ = await live.post(b'{"event": {"scope": "repo", "action": "update"}}')
     assert status == 400
-    await asyncio.sleep(0.3)
-    assert len(hub.requests) == before
+    await nothing_else_started(live, hub)
+    assert hub.count("/api/models/") == before
     assert live.bot.out.getvalue() == ""
 
 

@@ -1,7 +1,6 @@
 """bot.licences: what a licence id or text means, and what a change from one to another means."""
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
@@ -19,9 +18,11 @@ from bot.licences import (
     identify_text,
     licensedb,
 )
+from tests.conftest import CORPUS as SHARED_CORPUS
+from tests.conftest import skip_unless_ci
 
 C = Category
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "licence-history"
+CORPUS = SHARED_CORPUS / "licence-history"
 
 # The Hub's own list (huggingface/hub-docs docs/hub/repositories-licenses.md, 69 ids) plus the
 # Llama ids seen on real repos but missing from that list.
@@ -339,7 +340,7 @@ CORPUS_CHANGES = [
 
 def corpus_text(relative: str) -> str:
     if not CORPUS.is_dir():
-        pytest.skip(f"licence corpus not found at {CORPUS}")
+        skip_unless_ci(f"licence corpus not found at {CORPUS}")
     return (CORPUS / relative).read_text(encoding="utf-8")
 
 

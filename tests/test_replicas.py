@@ -67,7 +67,7 @@ async def test_three_replicas_killed_at_random_lose_nothing(
         # baselines first, so that the kills land in check-and-deliver cycles, not in imports.
         probe = Store.open(pg_url)
         try:
-            for _ in range(300):
+            for _ in range(600):
                 if all(
                     (t := probe.get_target(f"hf:acme/m{i}")) is not None
                     and t.latest_snapshot_id is not None
@@ -75,6 +75,8 @@ async def test_three_replicas_killed_at_random_lose_nothing(
                 ):
                     break
                 await asyncio.sleep(0.1)
+            else:
+                pytest.fail("the replicas did not take every baseline within 60 s")
         finally:
             probe.close()
         for _cycle in range(CYCLES):
@@ -93,14 +95,20 @@ async def test_three_replicas_killed_at_random_lose_nothing(
         # Quiet period: no more changes; the survivors finish every check and delivery.
         store = Store.open(pg_url)
         try:
+            # Quiet means it stays so: converged with nothing pending on 10 reads in a row
+            # (2 s, several check intervals), not one lucky read while a check is in flight.
+            steady = 0
             for _ in range(300):
                 await asyncio.sleep(0.2)
                 counts = store.delivery_counts()
                 converged = all(
                     _licence_of(store, f"hf:acme/m{i}") == upstream[i] for i in range(TARGETS)
                 )
-                if converged and counts.get("pending", 0) == 0:
+                steady = steady + 1 if converged and counts.get("pending", 0) == 0 else 0
+                if steady >= 10:
                     break
+            else:
+                pytest.fail(f"no convergence within 60 s of the last kill: {counts}")
             counts = store.delivery_counts()
             sent = {d.nonce for d in store.deliveries_for() if d.status == "sent"}
             changes = sum(

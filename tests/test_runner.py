@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from adapters.console import ConsoleAdapter
 from bot.model import Severity
@@ -33,7 +34,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def _wait_for(predicate, timeout: float = 15.0) -> bool:  # type: ignore[no-untyped-def]
+async def _wait_for(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while loop.time() < end:
@@ -82,12 +83,14 @@ async def test_scheduled_checks_find_a_change_and_deliver_it(hub: FakeHub, tmp_p
                 assert resp.status == 200
                 assert (await resp.json())["ready"] is True
             metrics = ""
-            for _ in range(100):  # the flush that printed the alert records it right after
+            for _ in range(200):  # the flush that printed the alert records it right after
                 async with http.get(f"http://127.0.0.1:{port}/metrics") as resp:
                     metrics = await resp.text()
                 if 'outcome="sent"' in metrics:
                     break
                 await asyncio.sleep(0.05)
+            else:
+                pytest.fail("the sent alert never showed in /metrics")
         assert 'policybot_checks_total{status="baseline"} 1.0' in metrics
         assert 'policybot_changes_total{kind="licence",severity="critical"} 1.0' in metrics
         assert 'policybot_deliveries_total{outcome="sent"} 1.0' in metrics
@@ -112,10 +115,23 @@ async def test_run_without_network_keeps_going_one_line_per_target(tmp_path: Pat
         POLICYBOT_MAX_BACKOFF="0.5",
     )
     proc = await start(env, "run", cwd=tmp_path)
-    await asyncio.sleep(4)
+    assert proc.stdout is not None
+    # Wait (bounded: the test fails on timeout) until both targets have failed three times
+    # in a row and the channel has heard it: the bot kept running through those failures.
+    seen = ""
+
+    async def both_failing() -> None:
+        nonlocal seen
+        while not ("Watch failing — acme/x" in seen and "Watch failing — acme/y" in seen):
+            line = await proc.stdout.readline()  # type: ignore[union-attr]
+            assert line, f"the bot stopped: {proc.returncode}"
+            seen += line.decode()
+
+    await asyncio.wait_for(both_failing(), 30)
     assert proc.returncode is None, "the bot keeps running"
     proc.send_signal(signal.SIGTERM)
     out, err = await asyncio.wait_for(proc.communicate(), 15)
+    out = seen.encode() + out
     text = err.decode()
     assert proc.returncode == 0, text
     assert "Traceback" not in text
@@ -134,10 +150,12 @@ async def test_a_second_run_on_the_same_sqlite_file_is_refused(tmp_path: Path) -
     env = cli_env(f"sqlite:///{tmp_path / 'p.db'}", "http://127.0.0.1:9")
     first = await start(env, "run", cwd=tmp_path)
     try:
-        for _ in range(100):  # until the first one holds the lock
+        for _ in range(400):  # until the first one holds the lock
             if (tmp_path / "p.db.lock").exists() and (tmp_path / "p.db.lock").read_text():
                 break
             await asyncio.sleep(0.05)
+        else:
+            pytest.fail("the first run never took the SQLite lock")
         second = await start(env, "run", cwd=tmp_path)
         _out, err = await asyncio.wait_for(second.communicate(), 20)
         assert second.returncode == 2

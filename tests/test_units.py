@@ -302,4 +302,5 @@ def test_a_copied_env_example_is_a_valid_configuration(
     monkeypatch.chdir(tmp_path)
     settings = Settings()
     assert settings.database_url == "sqlite:///policybot.db"
-    assert settings.http_port is None and settings.hf_token is not None
+    # A blank VAR= means unset: no empty token switches anything on.
+    assert settings.http_port is None and settings.hf_token is None

@@ -169,6 +169,9 @@ def test_each_invalid_entry_is_reported_by_file_line_and_reason() -> None:
         "unterminated subpattern at position 0",
         "team.toml:12: [[watch]] #4: unknown key 'colour' (allowed: digest, digest_all, "
         "ignore, keywords, min_severity, muted_until, select, target, to)",
+        # every problem of an entry, not only its first
+        "team.toml:12: [[watch]] #4: unknown channel 'slack': use console, slack:<channel id>, "
+        "discord:<channel id>, slack-webhook:<url>, discord-webhook:<url> or webhook:<url>",
     ]
 
 
@@ -191,11 +194,11 @@ async def test_entries_the_bot_cannot_watch_stop_the_whole_import(
         assert [e.target for e in entries] == ["hf:acme/fine", "hf:acme/z", "preset:nope"]
         with pytest.raises(UsageError) as caught:
             bot.service.apply_watchlist(entries)
-        assert str(caught.value).splitlines()[1:] == [
+        assert str(caught.value).splitlines()[1:] == [  # in file order
+            "team.toml:4: [[watch]] #2: hf:acme/z: --keywords applies to feed: targets only",
             "team.toml:8: [[watch]] #3: no preset 'nope'; "
             "presets: preset:docker, preset:github, preset:huggingface, preset:openai, "
             "preset:reddit",
-            "team.toml:4: [[watch]] #2: hf:acme/z: --keywords applies to feed: targets only",
         ]
         assert bot.store.list_watches() == [], "nothing is half-applied"
         assert bot.store.get_target("hf:acme/fine") is None

@@ -2,11 +2,12 @@
 
 Three paginated listings per check (``/api/models?author=``, ``/api/datasets?author=``,
 ``/api/spaces?author=``), each asking with ``expand`` for only the properties a licence/gating
-watch needs, so 1,000 repos cost about ten requests, not a thousand. The listing is read with
-``huggingface_hub.utils.paginate`` (what ``HfApi.list_models`` uses: Link pagination and the
-client's retry on 429/5xx) because ``list_models`` itself takes no timeout. A check succeeds
-only when every page of every listing arrived: a partial listing would look like removed
-repos.
+watch needs, so 1,000 repos cost about ten requests, not a thousand. Pages are read with the
+client's own session and error mapping, following the Link header as ``HfApi.list_models``
+does, but one request per page: the client's ``paginate`` retries every failure five times with
+its own backoff (24 s and dozens of "Retrying in Ns" lines offline), whereas a failed check
+here is one failure, retried by the scheduler's per-target backoff. A check succeeds only when
+every page of every listing arrived: a partial listing would look like removed repos.
 """
 
 from __future__ import annotations
@@ -72,19 +73,31 @@ class HubOrgSource(OrgFacts):
     def _listing(self, kind: str, owner: str) -> list[dict[str, Any]]:
         """Runs in a worker thread: every page of one listing, library errors converted."""
         # Imported when an org is checked, not at start-up (it costs ~0.3 s of CPU).
-        from huggingface_hub.utils import build_hf_headers, paginate  # type: ignore[attr-defined]
+        from huggingface_hub.utils import (  # type: ignore[attr-defined]
+            build_hf_headers,
+            get_session,
+            hf_raise_for_status,
+        )
 
-        params = [("author", owner)] + [("expand", e) for e in _EXPAND[kind]]
+        params: list[tuple[str, str | int | float | bool | None]] | None = [
+            ("author", owner),
+            *(("expand", e) for e in _EXPAND[kind]),
+        ]
         headers = build_hf_headers(token=self._token)
+        url: str | None = f"{self.endpoint}/api/{kind}s"
+        items: list[Any] = []
         with converted_errors(self.endpoint, self.timeout, what="listing JSON"):
-            items = list(
-                paginate(
-                    f"{self.endpoint}/api/{kind}s",
-                    params=params,
-                    headers=headers,
-                    timeout=self.timeout,
-                )  # fmt: skip
-            )
+            while url is not None:
+                response = get_session().get(
+                    url, params=params, headers=headers, timeout=self.timeout
+                )
+                hf_raise_for_status(response)
+                page = response.json()
+                if not isinstance(page, list):
+                    raise ValueError(f"a {kind} listing page is not a list")
+                items.extend(page)
+                url = response.links.get("next", {}).get("url")
+                params = None  # the next link carries the query already
         return _items(items, kind)
 
     async def aclose(self) -> None:

@@ -2,13 +2,52 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlalchemy as sa
 
+from bot.errors import ConfigError, DatabaseUnavailable
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+def masked_url(url: str) -> str:
+    """``url`` fit for a log line or an error: the password replaced by ``***``."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except (sa.exc.ArgumentError, ValueError):
+        # Not parseable: still hide whatever sits between "user:" and "@".
+        return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
+def parse_database_url(url: str) -> sa.URL:
+    """The URL, or a ConfigError naming it (masked) when it is not a database URL we support."""
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError):
+        parsed = None
+    if parsed is None or parsed.get_backend_name() not in BACKENDS:
+        raise ConfigError(
+            f"POLICYBOT_DATABASE_URL={masked_url(url)!r} is not a database URL: use "
+            "sqlite:///path/to/file.db or postgresql://user:password@host/database"
+        )
+    return parsed
+
+
+def unavailable(url: str, error: BaseException) -> DatabaseUnavailable:
+    """One line for a database that does not answer: its masked URL and the driver's reason
+    (the first line of it; psycopg's message repeats itself per address tried)."""
+    cause = error.orig if isinstance(error, sa.exc.DBAPIError) and error.orig else error
+    lines = [ln.strip() for ln in str(cause).splitlines() if ln.strip()]
+    reason = lines[0] if lines else type(cause).__name__
+    return DatabaseUnavailable(f"cannot reach the database at {masked_url(url)}: {reason}")
+
 
 def create_engine(url: str) -> sa.Engine:
-    """An engine with the settings each backend needs to be safe for this workload."""
+    """An engine with the settings each backend needs to be safe for this workload; a
+    ConfigError for a URL that is not one of our databases."""
+    parse_database_url(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     if url.startswith("sqlite"):

@@ -91,6 +91,8 @@ class Interaction:
     original_deleted: bool = False
     answered: asyncio.Event = field(default_factory=asyncio.Event)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
+    dispatched_at: float = 0.0  # time.monotonic() when INTERACTION_CREATE was sent
+    late_callback: float | None = None  # seconds, when a callback came after the deadline
 
     @property
     def id(self) -> str:
@@ -121,8 +123,18 @@ class _Script:
 
 
 class FakeDiscord(LocalServer):
-    def __init__(self, *, token: str | None = None, nonce_window: float = 600.0) -> None:
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        nonce_window: float = 600.0,
+        callback_deadline: float = 3.0,
+    ) -> None:
         self._ids = itertools.count(1)
+        # Discord's 3-second rule (platform-facts §4): a first response later than this is
+        # answered 10062 Unknown interaction and recorded in ``late_callbacks``.
+        self.callback_deadline = callback_deadline
+        self.late_callbacks: list[Interaction] = []
         self.token = token or f"{secrets.token_urlsafe(18)}.{secrets.token_urlsafe(4)}.x"
         self.application_id = self.snowflake()
         self.bot_user = {
@@ -376,7 +388,7 @@ class FakeDiscord(LocalServer):
 
     async def interact(self, payload: JSONDict, *, timeout: float = 10.0) -> Interaction:
         """Dispatch INTERACTION_CREATE and wait until the bot has answered it (any callback)."""
-        record = Interaction(payload)
+        record = Interaction(payload, dispatched_at=time.monotonic())
         self.interactions[record.id] = record
         await self.dispatch("INTERACTION_CREATE", payload)
         await asyncio.wait_for(record.answered.wait(), timeout)
@@ -652,6 +664,13 @@ class FakeDiscord(LocalServer):
             return _error(404, "Unknown interaction", 10062)
         if record.callback is not None:
             return _error(400, "Interaction has already been acknowledged.", 40060)
+        waited = time.monotonic() - record.dispatched_at
+        if waited > self.callback_deadline:
+            record.late_callback = waited
+            self.late_callbacks.append(record)
+            record.answered.set()
+            record.changed.set()
+            return _error(404, "Unknown interaction", 10062)
         script = self._scripted("callback")
         if script is not None:
             return self._script_response(script)

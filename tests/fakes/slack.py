@@ -196,6 +196,7 @@ class Ack:
     envelope_id: str
     payload: JSONDict | None
     latency: float  # seconds from sending the envelope to receiving this ack
+    late: bool = False  # after Slack's 3 s: the user saw a timeout, the payload was dropped
 
 
 @dataclass(slots=True)
@@ -225,7 +226,11 @@ class FakeSlack(LocalServer):
         app_token: str = APP_TOKEN,
         host: str = "127.0.0.1",
         port: int = 0,
+        ack_deadline: float = 3.0,
     ) -> None:
+        # Slack's 3-second rule (platform-facts §3.1/§3.3): a later ack is a failed command.
+        self.ack_deadline = ack_deadline
+        self.late_acks: list[Ack] = []
         self.bot_token = bot_token
         self.app_token = app_token
         self.bind = (host, port)
@@ -279,12 +284,15 @@ class FakeSlack(LocalServer):
         headers: Mapping[str, str] | None = None,
         times: int = 1,
     ) -> None:
-        """The next ``times`` calls of ``method`` fail. ``status=429`` is a rate limit."""
+        """The next ``times`` calls of ``method`` fail. ``status=429`` is a rate limit, which
+        real Slack always sends with ``Retry-After`` (1 s unless ``headers`` says otherwise)."""
+        merged = dict(headers or {})
         if status == 429:
             error = "ratelimited"
+            merged = _with_retry_after(merged)
         with self._lock:
             self._state.failures.setdefault(method, []).append(
-                _Failure(status, error, dict(headers or {}), times)
+                _Failure(status, error, merged, times)
             )
 
     def channel_error(self, channel: str, error: str | None) -> None:
@@ -322,12 +330,12 @@ class FakeSlack(LocalServer):
     def fail_webhook(
         self, url: str, status: int, body: str, *, headers: Mapping[str, str] | None = None
     ) -> None:
-        """The next post to this webhook gets ``status`` with a plain-text ``body``."""
+        """The next post to this webhook gets ``status`` with a plain-text ``body`` (a 429
+        always carries ``Retry-After``, as on real Slack)."""
         secret = url.rsplit("/", 1)[-1]
+        merged = _with_retry_after(dict(headers or {})) if status == 429 else dict(headers or {})
         with self._lock:
-            self._state.webhook_failures.setdefault(secret, []).append(
-                (status, body, dict(headers or {}))
-            )
+            self._state.webhook_failures.setdefault(secret, []).append((status, body, merged))
 
     # -- what happened --------------------------------------------------------------------
 
@@ -417,7 +425,11 @@ class FakeSlack(LocalServer):
         )
 
     async def wait_ack(self, envelope_id: str, timeout: float = 5.0) -> Ack:
-        return await asyncio.wait_for(asyncio.shield(self._ack_waiters[envelope_id]), timeout)
+        """The ack of one envelope; fails the test when it came after Slack's deadline (the
+        user would have seen a timeout, so an ack that was merely recorded proves nothing)."""
+        ack = await asyncio.wait_for(asyncio.shield(self._ack_waiters[envelope_id]), timeout)
+        assert not ack.late, f"ack after {ack.latency:.2f} s (Slack allows {self.ack_deadline} s)"
+        return ack
 
     def acks(self) -> dict[str, Ack]:
         return dict(self._acks)
@@ -716,7 +728,11 @@ class FakeSlack(LocalServer):
         envelope_id = data.get("envelope_id")
         if not isinstance(envelope_id, str) or envelope_id not in self._sent_at:
             return
-        ack = Ack(envelope_id, data.get("payload"), time.monotonic() - self._sent_at[envelope_id])
+        latency = time.monotonic() - self._sent_at[envelope_id]
+        late = latency > self.ack_deadline
+        ack = Ack(envelope_id, None if late else data.get("payload"), latency, late)
+        if late:
+            self.late_acks.append(ack)
         self._acks[envelope_id] = ack
         waiter = self._ack_waiters.get(envelope_id)
         if waiter is not None and not waiter.done():
@@ -737,6 +753,12 @@ async def _params(request: web.Request) -> JSONDict:
         except json.JSONDecodeError:
             data["blocks"] = "not-json"
     return data
+
+
+def _with_retry_after(headers: dict[str, str]) -> dict[str, str]:
+    if not any(k.lower() == "retry-after" for k in headers):
+        headers["Retry-After"] = "1"
+    return headers
 
 
 def _ok(**fields: Any) -> web.Response:
