@@ -210,8 +210,8 @@ def _cli_invocation(settings: Settings) -> Invocation:
 
 
 def _print_reply(reply: cmds.Reply) -> None:
-    if not reply.ok:
-        fail(reply.text, 2)
+    if not reply.ok:  # "error: <what>", not "error: ✗ <what>" (the mark is for chat lists)
+        fail(reply.text.removeprefix("✗ "), 2)
     typer.echo(reply.text)
 
 

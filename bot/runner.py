@@ -209,6 +209,9 @@ def _guard(name: str, job: Callable[[], Awaitable[None]]) -> Callable[[], Awaita
         nonlocal down
         try:
             await job()
+        except asyncio.CancelledError:  # shutdown: what it claimed is released by run()
+            log.debug("%s cancelled by shutdown", name)
+            return
         except sa.exc.SQLAlchemyError as e:
             reason = str(e.orig if isinstance(e, sa.exc.DBAPIError) else e).splitlines()[0]
             if not down:

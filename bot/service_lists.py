@@ -112,9 +112,10 @@ class WatchListCommands:
                 select=entry.select,
                 ignore=entry.ignore,
                 keywords=entry.keywords,
+                prefix="",  # a watch list's keys, not the command line's options
             )
             if view:  # the same validation as every other path (bot.validation)
-                problems.extend(f"{where}: {ref}: {p}" for p in view)
+                problems.extend(f"{where}: {p}" for p in view)
                 continue
             refs.append(ref)
             for channel in entry.channels:  # twice would leave the result to the order
@@ -129,6 +130,8 @@ class WatchListCommands:
                 if first != where:
                     problems.append(f"{where}: {ref} → {channel} is already listed ({first})")
         if problems:
+            # The file's reader judged the syntax already; each problem is said once.
+            problems = list(dict.fromkeys(problems))
             problems.sort(key=_entry_number)  # stable: per entry, parse problems first
             raise UsageError("invalid watch list:\n" + "\n".join(problems))
         now = self.clock()

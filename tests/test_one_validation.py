@@ -39,7 +39,7 @@ async def test_cli_watch_refuses_an_invalid_regex_or_selector_and_stores_nothing
         env, "watch", f"page:{web.url}/pricing", "--to", B, option, value, cwd=tmp_path
     )
     assert ran.code == 2, ran.out
-    assert ran.err == f"✗ {message}\nNothing was watched.\n"
+    assert ran.err == f"error: {message}\nNothing was watched.\n"
     listing = await policybot(env, "list", cwd=tmp_path)
     assert listing.out.startswith("Nothing is watched"), listing.out
     assert web.count("/pricing") == 0, "refused before the baseline fetch"

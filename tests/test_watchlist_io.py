@@ -195,7 +195,7 @@ async def test_entries_the_bot_cannot_watch_stop_the_whole_import(
         with pytest.raises(UsageError) as caught:
             bot.service.apply_watchlist(entries)
         assert str(caught.value).splitlines()[1:] == [  # in file order
-            "team.toml:4: [[watch]] #2: hf:acme/z: --keywords applies to feed: targets only",
+            "team.toml:4: [[watch]] #2: keywords applies to feed: targets only",
             "team.toml:8: [[watch]] #3: no preset 'nope'; "
             "presets: preset:docker, preset:github, preset:huggingface, preset:openai, "
             "preset:reddit",
