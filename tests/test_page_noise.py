@@ -79,7 +79,7 @@ async def test_real_changes_read_well_in_the_alert(bot: Bot, web: FakeWeb) -> No
 
     state = REAL_CHANGES[0][1](BASE)
     _, text = await next_version(bot, web, "/pricing", render(state, 1))
-    assert "Page text changed: 1 line changed · mentions prices, plan terms" in text
+    assert "Page text changed: 1 line changed · price changed" in text
     assert "- Pro | [-$20-] per seat per month | for small teams" in text
     assert "+ Pro | {+$25+} per seat per month | for small teams" in text
 
