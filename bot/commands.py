@@ -139,7 +139,7 @@ HELP_TEXT = (
     "page:<url>, feed:<url>, or any huggingface.co, github.com or web URL.",
     "Whole organisations: hf:org/<owner> (every public model, dataset and space), "
     "github:org/<owner> (every public repo's licence).",
-    "Pages: --select CSS picks the region that matters, --ignore REGEX drops noisy text.",
+    "Pages: --select CSS picks the region that matters, --ignore REGEX drops the lines it matches.",
     "Feeds: feed:<url> or the feed's URL; --keywords a,b,-c picks entries (-c excludes), "
     "--backfill N posts the newest N once.",
     "Presets: watch preset:huggingface (docker, github, openai, reddit) watches a platform's "

@@ -16,7 +16,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.licences import Direction, LicenceSet, classify_hub, consequence, direction
+from bot.licences import (
+    OPEN_CATEGORIES,
+    Direction,
+    LicenceSet,
+    classify_hub,
+    consequence,
+    direction,
+    known_after,
+)
 from bot.model import Change, ChangeKind, Severity
 
 _LICENCE_SEVERITY = {
@@ -111,7 +119,13 @@ def _licence_change(
     if _identity(before) == _identity(after):
         return []
     way = direction(before, after)
-    summary = f"{before.describe()} → {after.describe()} · {way.value}"
+    severity = _LICENCE_SEVERITY[way]
+    said = way.value
+    known = known_after(before, after)
+    if known is not None:  # from a custom/unknown licence: ranked by what is known now
+        severity = Severity.NOTICE if known in OPEN_CATEGORIES else Severity.WARNING
+        said = f"now {known}"
+    summary = f"{before.describe()} → {after.describe()} · {said}"
     meaning = consequence(before, after)
     detail_lines = [meaning] if meaning else []
     if (
@@ -127,7 +141,7 @@ def _licence_change(
     return [
         Change(
             ChangeKind.LICENCE,
-            _LICENCE_SEVERITY[way],
+            severity,
             summary,
             before=before.describe(),
             after=after.describe(),

@@ -103,6 +103,9 @@ class Licence:
     def describe(self) -> str:
         if self.category is Category.UNKNOWN and self.label.casefold() in _NO_STATEMENT:
             return "unknown"
+        if self.category is Category.UNKNOWN and self.name:  # its own terms, under a name
+            custom = self.label.casefold().startswith("custom licence")
+            return self.label if custom else f"{self.label} (custom)"
         return f"{self.label} ({self.category})"
 
 
@@ -187,7 +190,21 @@ def _from_entry(raw: str, entry: LicenseDbEntry) -> Licence:
     category = _SCANCODE_CATEGORIES.get(entry.category, Category.UNKNOWN)
     if entry.key.startswith(_NON_COMMERCIAL_KEY_PREFIXES):
         category = Category.NON_COMMERCIAL
-    return Licence(raw, spdx or entry.key, entry.key, spdx, category)
+    return Licence(raw, display_label(entry.key, spdx), entry.key, spdx, category)
+
+
+@cache
+def _hub_ids() -> dict[str, str]:
+    """ScanCode key → the Hub's id for it (llama-3.1-license-2024 → llama3.1)."""
+    return {key: hub for hub, key in HUB_ALIASES.items()}
+
+
+def display_label(key: str, spdx: str | None) -> str:
+    """The one naming scheme for every licence shown: its SPDX id where it has one, else the
+    Hub's id (llama3.1, gemma, bigscience-openrail-m, as in `HUB_DECIDED`), else its ScanCode
+    LicenseDB key. So Llama 3 and Llama 3.1 read "llama3" and "llama3.1", not "llama3" beside
+    "llama-3.1-license-2024"."""
+    return spdx or _hub_ids().get(key) or key
 
 
 def _lookup(identifier: str) -> LicenseDbEntry | None:
@@ -285,12 +302,39 @@ _RESTRICTED_USE = {
 }
 
 
+def known_after(before: LicenceSet, after: LicenceSet) -> Category | None:
+    """The category a repo moved to from a licence we cannot rank (a custom or unknown one),
+    or None when that is not the case. Such a change is ranked by what is known: the new
+    licence's category ("yi-license (custom) → Apache-2.0 (permissive)": now permissive)."""
+    if not before.licences or before.rank is not None or after.rank is None:
+        return None
+    if not after.licences:
+        return None  # dropping a licence is decided by `direction` (all rights reserved)
+    return after.category
+
+
+# Ranked from a licence we cannot rank: only a floor this low is good news whatever came before.
+OPEN_CATEGORIES = frozenset({Category.PUBLIC_DOMAIN, Category.PERMISSIVE})
+_NOW = {
+    Category.WEAK_COPYLEFT: "copyleft obligations apply",
+    Category.COPYLEFT: "copyleft obligations apply",
+    Category.FREE_RESTRICTED: "restrictions on how it may be used",
+    Category.PROPRIETARY_FREE: "use restrictions apply",
+    Category.SOURCE_AVAILABLE: "commercial use restricted",
+    Category.NON_COMMERCIAL: "commercial use restricted",
+    Category.COMMERCIAL: "under a commercial licence",
+}
+
+
 def consequence(before: LicenceSet, after: LicenceSet) -> str | None:
     """The one plain-English implication of a licence change, or None when nothing is clear."""
     if before.licences and not after.licences:
         return "licence removed: default copyright applies (all rights reserved)"
     if after.licences and not before.licences:
         return "a licence is now declared"
+    known = known_after(before, after)
+    if known is not None:  # the summary says "now <category>"; this, what that implies
+        return _NOW.get(known)
     old, new = before.rank, after.rank
     if old is None or new is None or old == new:
         return None

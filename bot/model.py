@@ -130,6 +130,12 @@ class Change:
     # The view it was seen through (a page's select/ignore, bot.sources.base.ViewSource);
     # None when every subscription sees it (other kinds, a target's health).
     view: str | None = None
+    # What the reader calls the target, when the source knows better than its ref (a page's
+    # <title>); None: the ref's own display name.
+    subject: str | None = None
+    # What changed in the reader's terms, one line each ("Team: $12 → $15 per seat / month
+    # (+25 %)"); shown between the summary and the raw diff.
+    points: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

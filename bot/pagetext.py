@@ -13,6 +13,7 @@ native dependency, and fast enough (see ``bench/``).
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -107,23 +108,57 @@ def normalise_line(text: str) -> str:
 
 
 def clean_lines(raw: Iterable[str], ignore: Sequence[Rule] = (), noise: bool = True) -> list[str]:
-    """Normalise lines, cut what ``ignore`` (and the built-in noise rules) match, drop empties.
+    """Normalise lines, drop the lines ``ignore`` matches, cut the built-in noise, drop empties.
 
-    Ignore rules remove the matched text, not the whole line, so ``\\d+ minutes ago`` on
-    "Pricing, updated 3 minutes ago" keeps "Pricing, updated"; a rule that matches a whole
-    line (``^Last updated.*``) drops it.
+    A user's ignore rule drops every line it matches anywhere in (:func:`apply_ignore`), so
+    ``Last updated`` silences "Last updated: 1 Nov 2026" whole. The built-in noise rules cut
+    only what they match: "Pricing, updated 3 minutes ago" keeps "Pricing, updated".
     """
-    rules = (*DEFAULT_NOISE, *ignore) if noise else tuple(ignore)
+    kept = apply_ignore((normalise_line(line) for line in raw), ignore)
     out: list[str] = []
-    for line in raw:
-        text = normalise_line(line)
-        for rule in rules:
+    for line in kept:
+        text = line
+        for rule in DEFAULT_NOISE if noise else ():
             if text:
                 text = rule.sub("", text)
         text = " ".join(text.split())
         if text:
             out.append(text)
     return out
+
+
+def apply_ignore(lines: Iterable[str], rules: Sequence[Rule]) -> list[str]:
+    """The non-empty ``lines`` no rule matches (design §2: "regexes of lines to drop", as
+    changedetection.io's "ignore text"). Lines are normalised already; rules run on RE2."""
+    return [line for line in lines if line and not any(r.search(line) for r in rules)]
+
+
+# A page's <title>, read from the head of the body without a parse (any parser may call it).
+_TITLE = compile_user(r"(?is)<title(?:\s[^>]*)?>(.*?)</title\s*>")
+TITLE_SCAN = 65_536  # characters of the body searched for <title>
+TITLE_MAX = 120
+
+
+def page_title(body: str | bytes, encoding: str | None = None) -> str | None:
+    """The page's ``<title>``, normalised and at most ``TITLE_MAX`` characters, or None.
+
+    What an alert calls the page ("Terms of Service · huggingface.co"), so readers need not
+    recognise a URL. Only the first ``TITLE_SCAN`` characters are searched (the head).
+    """
+    if isinstance(body, bytes):
+        head = body[: TITLE_SCAN * 4].decode(encoding or "utf-8", "replace")[:TITLE_SCAN]
+    else:
+        head = body[:TITLE_SCAN]
+    found = _TITLE.search(head)
+    if found is None:
+        return None
+    title = normalise_line(html.unescape(_TAGS.sub(" ", found.group(1))))
+    if not title:
+        return None
+    return title if len(title) <= TITLE_MAX else title[: TITLE_MAX - 1] + "…"
+
+
+_TAGS = compile_user(r"<[^>]*>")
 
 
 def html_lines(

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from bot.model import Action, Alert, Change, ChangeKind, Link, Severity
 
@@ -56,6 +57,7 @@ def alert_for(
             if change.kind is not ChangeKind.HEALTH
             else change.summary.split(":", 1)[-1].strip()
         )
+        lines.extend(change.points)  # the numbers, above the raw diff (the excerpt)
         if change.detail and change.kind is not ChangeKind.CONTENT:
             lines.append(change.detail)
         name = _FIELD_NAMES.get(change.kind)
@@ -64,7 +66,7 @@ def alert_for(
     excerpt = next((c.detail for c in ordered if c.kind is ChangeKind.CONTENT and c.detail), None)
     all_links = list(links) + [lk for c in ordered for lk in c.links]
     return Alert(
-        title=f"{headline} — {display_name(target)}",
+        title=f"{headline} — {_named(target, ordered)}",
         severity=top_severity(ordered),
         target=target,
         source_label=source_label,
@@ -92,10 +94,27 @@ def _headline(ordered: Sequence[Change]) -> str:
         lic = next(c for c in relevant if c.kind is ChangeKind.LICENCE)
         if len(kinds) == 1 and lic.detail and "reverted" in lic.detail:
             return "Licence reverted"
+    if kinds == [ChangeKind.ACCESS] and all(is_move(c) for c in relevant):
+        return "Moved"
     if len(kinds) == 1:
         return _HEADLINES[kinds[0]]
     names = [_FIELD_NAMES.get(k, k.value).lower() for k in kinds]
     return f"{names[0].capitalize()} and {', '.join(names[1:])} changed"
+
+
+def is_move(change: Change) -> bool:
+    """A repository renamed or transferred (``bot.detect``): it moved, access did not change."""
+    return change.kind is ChangeKind.ACCESS and change.summary.startswith("moved:")
+
+
+def _named(target: str, changes: Sequence[Change]) -> str:
+    """The target as its reader knows it: a page by its title and site, else the ref."""
+    subject = next((c.subject for c in changes if c.subject), None)
+    if subject is None:
+        return display_name(target)
+    kind, _, locator = target.partition(":")
+    host = urlsplit(locator).hostname if kind == "page" else None
+    return f"{subject} · {host.removeprefix('www.')}" if host else subject
 
 
 def default_actions(target: str) -> tuple[Action, ...]:

@@ -9,9 +9,10 @@ the changed words are marked ``[-old-]`` / ``{+new+}`` (git's word-diff style, r
 chat), and in long lines (a paragraph of terms) only a window around the changed words is
 shown.
 
-Severity follows what a reader of a pricing or terms page must not miss: a changed line that
-carries a money amount, a percentage or a plan word (free, seat, per month, per year, limit …)
-makes the change a ``warning``; any other text change is a ``notice``.
+Severity follows what a reader of a pricing or terms page must not miss: a change whose
+*changed part* is a price, a percentage, a quota or a plan (:mod:`bot.pricing`: "$20 → $25 per
+seat / month", "Team: plan removed") is a ``warning``; any other text change is a ``notice``,
+however many "limited licence", "royalty-free" or "monthly active users" its lines mention.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 
 from bot.model import Severity
 from bot.pagetext import normalise_line
-from bot.userregex import compile_user
+from bot.pricing import Point, kinds_of, points_of
 
 SHORT_LINE = 160  # characters: up to this, both lines are shown whole with words marked
 LONG_WINDOW = 12  # words of context around a change inside a long line
@@ -36,17 +37,6 @@ TOO_LARGE_SHOWN = 20  # removed and added lines listed when a region is too larg
 PAIR_WINDOW = 8  # new lines tried as the new version of one old line
 MAX_WORD_CELLS = 250_000  # words(old) × words(new) of one changed line diffed word by word
 
-# On RE2 (linear time): these scan upstream text, and ``\d[\d.,]*\s?(?:…)`` backtracks
-# quadratically on a backtracking engine (20,000 digits in a row took 30 s with ``re``).
-_MONEY = compile_user(
-    r"(?i)[$€£¥₹]\s?\d|\d(?:[\d.,]*)\s?(?:[$€£¥₹]|usd|eur|gbp|dollars?|euros?)\b"
-    r"|\b(?:usd|eur|gbp|chf)\s?\d"
-)
-_PERCENT = compile_user(r"(?i)\d\s?%|\bper\s?cent\b|\bpercent\b")
-_PLAN = compile_user(
-    r"(?i)\bfree\b|\bseats?\b|\bper\s+(?:month|year|user|seat|mo|yr)\b|/\s?(?:mo|month|yr|year)\b"
-    r"|\bmonthly\b|\byearly\b|\bannual(?:ly)?\b|\b(?:un)?limit(?:s|ed)?\b|\bquotas?\b"
-)
 _VERSIONISH = re.compile(r"\bv?\d+(?:[.,]\d+)*(?:-[0-9A-Za-z]+(?:\.[0-9A-Za-z]+)*)?\b")
 
 
@@ -97,7 +87,10 @@ class TextDiff:
     changed: int  # lines replaced by another version of themselves
     added: int
     removed: int
-    touched: tuple[str, ...]  # every removed or added line, whole (for severity)
+    touched: tuple[str, ...]  # every removed or added line, whole
+    pairs: tuple[tuple[str, str], ...] = ()  # (old, new) versions of one line
+    gone: tuple[str, ...] = ()  # lines only the old version has
+    came: tuple[str, ...] = ()  # lines only the new version has
 
     @property
     def empty(self) -> bool:
@@ -134,6 +127,9 @@ def diff_lines(
     opcodes = _framed(middle, head, len(old), len(new), tail)
     out: list[str] = []
     touched: list[str] = []
+    paired: list[tuple[str, str]] = []
+    gone: list[str] = []
+    came: list[str] = []
     changed = added = removed = 0
     for g, group in enumerate(_grouped(opcodes, context)):
         if g:
@@ -148,6 +144,9 @@ def diff_lines(
             changed += len(pairs)
             removed += len(lone_old)
             added += len(lone_new)
+            paired.extend((olds[i], news[j]) for i, j in pairs)
+            gone.extend(olds[i] for i in lone_old)
+            came.extend(news[j] for j in lone_new)
             for kind, a, b in _ordered(olds, news, pairs):
                 if kind == "pair":
                     out.extend(_marked(a, b))
@@ -155,7 +154,9 @@ def diff_lines(
                     out.append(f"- {_clip(a)}")
                 else:
                     out.append(f"+ {_clip(b)}")
-    return TextDiff(tuple(out), changed, added, removed, tuple(touched))
+    return TextDiff(
+        tuple(out), changed, added, removed, tuple(touched), tuple(paired), tuple(gone), tuple(came)
+    )
 
 
 _Opcode = tuple[str, int, int, int, int]
@@ -242,8 +243,9 @@ def _too_large(
     out.extend(f"+ {_clip(new[j])}" for j in added_at[:TOO_LARGE_SHOWN])
     if len(added_at) > TOO_LARGE_SHOWN:
         out.append(f"  … and {len(added_at) - TOO_LARGE_SHOWN} more added")
-    touched = [old[i] for i in removed_at] + [new[j] for j in added_at]
-    return TextDiff(tuple(out), 0, len(added_at), len(removed_at), tuple(touched))
+    lost = tuple(old[i] for i in removed_at)
+    won = tuple(new[j] for j in added_at)
+    return TextDiff(tuple(out), 0, len(added_at), len(removed_at), lost + won, (), lost, won)
 
 
 def _taking(positions: range, keys: Sequence[str], wanted: Counter[str]) -> list[int]:
@@ -257,22 +259,25 @@ def _taking(positions: range, keys: Sequence[str], wanted: Counter[str]) -> list
     return out
 
 
-def severity_of(diff: TextDiff) -> Severity:
-    """``warning`` when a changed line has money, a percentage or a plan word; else notice."""
-    return Severity.WARNING if flags_of(diff) else Severity.NOTICE
+def pricing_points(diff: TextDiff) -> list[Point]:
+    """What the changed parts of the lines change in prices, percentages, quotas and plans."""
+    return points_of(diff.pairs, diff.gone, diff.came)
 
 
-def flags_of(diff: TextDiff) -> list[str]:
-    """Which kinds of pricing language the changed lines carry, for the alert's summary."""
-    found = []
-    for label, pattern in (("prices", _MONEY), ("percentages", _PERCENT), ("plan terms", _PLAN)):
-        if any(pattern.search(line) for line in diff.touched):
-            found.append(label)
-    return found
+def severity_of(diff: TextDiff, points: Sequence[Point] | None = None) -> Severity:
+    """``warning`` when what changed is a price, a percentage, a quota or a plan; else notice."""
+    found = pricing_points(diff) if points is None else points
+    return Severity.WARNING if found else Severity.NOTICE
 
 
-def summarise(diff: TextDiff, *, flags: bool = True) -> str:
-    """ "2 lines changed, 1 line added · mentions prices, plan terms"."""
+def flags_of(diff: TextDiff, points: Sequence[Point] | None = None) -> list[str]:
+    """Which kinds of pricing fact changed ("price", "quota" …), for the alert's summary."""
+    found = pricing_points(diff) if points is None else points
+    return [str(kind) for kind in kinds_of(found)]
+
+
+def summarise(diff: TextDiff, *, flags: bool = True, points: Sequence[Point] | None = None) -> str:
+    """ "2 lines changed, 1 line added · price and quota changed"."""
     parts = []
     for count, word in (
         (diff.changed, "changed"),
@@ -282,8 +287,11 @@ def summarise(diff: TextDiff, *, flags: bool = True) -> str:
         if count:
             parts.append(f"{count} line{'s' if count != 1 else ''} {word}")
     text = ", ".join(parts) or "no change"
-    found = flags_of(diff) if flags else []
-    return f"{text} · mentions {', '.join(found)}" if found else text
+    found = flags_of(diff, points) if flags else []
+    if not found:
+        return text
+    said = found[0] if len(found) == 1 else f"{', '.join(found[:-1])} and {found[-1]}"
+    return f"{text} · {said} changed"
 
 
 def _pair(olds: list[str], news: list[str]) -> tuple[list[tuple[int, int]], list[int], list[int]]:
@@ -356,7 +364,13 @@ def _marked(old: str, new: str) -> list[str]:
             right.append(_EDIT_MARK + "{+" + " ".join(b[j1:j2]) + "+}")
     if len(old) <= SHORT_LINE and len(new) <= SHORT_LINE:
         return [f"- {_join(left)}", f"+ {_join(right)}"]
-    return [f"- {_window(left)}", f"+ {_window(right)}"]
+    # A long line that only gained (or only lost) words: its other side would be a bare "…".
+    out = []
+    if any(w.startswith(_EDIT_MARK) for w in left):
+        out.append(f"- {_window(left)}")
+    if any(w.startswith(_EDIT_MARK) for w in right):
+        out.append(f"+ {_window(right)}")
+    return out
 
 
 _EDIT_MARK = "\x00"

@@ -44,9 +44,11 @@ _UNSUPPORTED: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 class Rule(Protocol):
-    """What a compiled rule must do: remove what it matches (``re`` and RE2 both do)."""
+    """What a compiled rule must do: find and remove what it matches (``re`` and RE2 both do)."""
 
     def sub(self, repl: str, string: str, /) -> str: ...
+
+    def search(self, string: str, /) -> object: ...
 
 
 class BadPattern(ValueError):

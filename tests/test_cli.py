@@ -22,7 +22,7 @@ async def test_watch_check_list_history_unwatch(hub: FakeHub, tmp_path: Path) ->
     )
     assert ran.code == 0, ran.err
     assert (
-        "Watching hf:bigscience/bloom → console. Baseline: licence: bigscience-rail-1.0 "
+        "Watching hf:bigscience/bloom → console. Baseline: licence: bigscience-bloom-rail-1.0 "
         "(proprietary-free) · gated: no · private: no · disabled: no" in ran.out
     )
     assert "Watching hf:datasets/HuggingFaceFW/fineweb → console" in ran.out
@@ -37,8 +37,9 @@ async def test_watch_check_list_history_unwatch(hub: FakeHub, tmp_path: Path) ->
     assert "[WARNING]  Licence and access changed — bigscience/bloom (Hugging Face model)" in (
         ran.out
     )
-    assert "bigscience-rail-1.0 (proprietary-free) → CC-BY-NC-4.0 (non-commercial) · lateral" in (
-        ran.out
+    assert (
+        "bigscience-bloom-rail-1.0 (proprietary-free) → CC-BY-NC-4.0 (non-commercial) · lateral"
+        in (ran.out)
     )
     assert "public → gated (manual)" in ran.out
 

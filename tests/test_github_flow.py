@@ -314,7 +314,7 @@ async def test_unrecognised_custom_licence_is_named_by_its_first_heading(
     )
     sent, text = await later(bot, hours=2)
     assert sent == 1 and "[WARNING]" in text and "Licence changed — acme/engine" in text
-    assert "MIT (permissive) → custom licence “Acme Community Terms” (unknown) · unknown" in text
+    assert "MIT (permissive) → custom licence “Acme Community Terms” · unknown" in text
 
 
 # ------------------------------------------------------------------- repo state

@@ -18,7 +18,7 @@ async def test_watch_takes_a_baseline_and_says_what_it_saw(bot: Bot, hub: FakeHu
     hub.set_repo("meta-llama/Llama-2-7b-hf", license="llama2", gated="manual")
     reply = await bot.run("watch https://huggingface.co/meta-llama/Llama-2-7b-hf/tree/main")
     assert "Watching hf:meta-llama/Llama-2-7b-hf → console" in reply
-    assert "licence: llama-2-license-2023 (proprietary-free)" in reply
+    assert "licence: llama2 (proprietary-free)" in reply
     assert "gated: manual" in reply and "private: no" in reply and "disabled: no" in reply
     sent, text = await bot.cycle()
     assert (sent, text) == (0, ""), "the first sighting is a baseline, never an alert"
@@ -276,5 +276,5 @@ async def test_real_gated_llama_card(bot: Bot, hub: FakeHub) -> None:
     )
     hub.set_raw(body["id"], body)
     reply = await bot.run("watch hf:meta-llama/Llama-3.1-8B-Instruct")
-    assert "licence: llama-3.1-license-2024 (proprietary-free)" in reply
+    assert "licence: llama3.1 (proprietary-free)" in reply
     assert "gated: manual" in reply

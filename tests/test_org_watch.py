@@ -77,7 +77,7 @@ async def test_a_thousand_repo_org_costs_a_handful_of_requests_and_alerts_once(
     assert len(hub.requests) - before == 12
     assert sent == 1 and text.count("hf-org:big-org") == 1  # one alert for the whole check
     assert text.startswith("[CRITICAL] Licence and access changed — hf-org:big-org")
-    assert "big-org/model-0000: Apache-2.0 (permissive) → llama-3.1-license-2024" in text
+    assert "big-org/model-0000: Apache-2.0 (permissive) → llama3.1" in text
     assert "commercial use now restricted" in text
     assert "big-org/corpus (dataset): CC-BY-4.0 (permissive) + MIT" in text
     assert "big-org/model-0001: public → gated (auto)" in text
@@ -183,7 +183,7 @@ async def test_github_org_watch_pages_through_and_alerts_on_relicensing(
     sent, text = await gh_bot.cycle()
     assert sent == 1
     assert text.startswith("[WARNING]  Licence and access changed — github-org:hashicorp")
-    assert "hashicorp/repo-007: MPL-2.0 (weak copyleft) → Other (unknown) · unknown" in text
+    assert "hashicorp/repo-007: MPL-2.0 (weak copyleft) → Other (custom) · unknown" in text
     assert "hashicorp/repo-123: MPL-2.0 (weak copyleft) → Apache-2.0 (permissive)" in text
     assert "hashicorp/repo-200: public → archived" in text
     assert "no longer listed: hashicorp/repo-201" in text

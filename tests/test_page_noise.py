@@ -64,7 +64,8 @@ async def test_noise_never_alerts_and_each_real_change_alerts_once(
         html = render(state, seed, testimonial_in_main=testimonial_in_main)
         sent, text = await next_version(bot, web, "/pricing", html)
         assert sent == 1, f"real change {label!r} gave {sent} alerts"
-        assert f"[{severity.upper()}]" in text and "Content changed — page:" in text, text
+        assert f"[{severity.upper()}]" in text, text
+        assert "Content changed — Pricing · Acme · 127.0.0.1 (web page)" in text, text
 
     assert (noise_versions, noise_alerts) == (15, 0)
     target = bot.store.get_target(f"page:{web.url}/pricing")
@@ -79,16 +80,21 @@ async def test_real_changes_read_well_in_the_alert(bot: Bot, web: FakeWeb) -> No
 
     state = REAL_CHANGES[0][1](BASE)
     _, text = await next_version(bot, web, "/pricing", render(state, 1))
-    assert "Page text changed: 1 line changed · mentions prices, plan terms" in text
+    assert "Content changed — Pricing · Acme · 127.0.0.1" in text, "named by its <title>"
+    assert "Page text changed: 1 line changed · price changed" in text
+    numbers = "Pro: $20 → $25 per seat / month (+25 %)"
+    assert text.index(numbers) < text.index("- Pro | [-$20-]"), "the numbers, then the diff"
     assert "- Pro | [-$20-] per seat per month | for small teams" in text
     assert "+ Pro | {+$25+} per seat per month | for small teams" in text
 
     state = REAL_CHANGES[1][1](state)
     _, text = await next_version(bot, web, "/pricing", render(state, 2))
+    assert "Team: plan removed (was $40 per seat / month)" in text
     assert "- Team | $40 per seat per month | SSO and audit log" in text
 
     state = REAL_CHANGES[3][1](REAL_CHANGES[2][1](state))
     _, text = await next_version(bot, web, "/pricing", render(state, 3))
+    assert "Free: 1,000 API calls per month → 500 API calls per month" in text
     assert "+ Free includes up to 3 projects and {+500+} API calls per month." in text
     assert "+ Accounts that resell access to the service will be closed." in text
 

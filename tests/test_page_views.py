@@ -112,8 +112,8 @@ async def test_each_channel_hears_only_of_its_own_view_from_one_fetch(
     # Each channel's history and diff are its own view's.
     history_a = await slash(slack, f"history page:{url}", A)
     history_b = await slash(slack, f"history page:{url}", B)
-    assert history_a.count("Page text changed") == 1 and "mentions prices" in history_a
-    assert history_b.count("Page text changed") == 1 and "mentions prices" not in history_b
+    assert history_a.count("Page text changed") == 1 and "price changed" in history_a
+    assert history_b.count("Page text changed") == 1 and "price changed" not in history_b
     diff_b = await slash(slack, f"diff page:{url}", B)
     assert "+No refunds." in diff_b and "-Cancel any time." in diff_b and "$2" not in diff_b
 
@@ -270,8 +270,11 @@ async def test_migration_0003_keeps_every_subscriptions_behaviour(
     old.subscribe(page.id, "slack:C0AAAAAAA", clock(), options={"digest": "daily"})
     old.subscribe(page.id, "console", clock(), min_severity="notice")
     old.subscribe(hub.id, "console", clock())
-    lines = html_lines(PAGE.encode(), select="#plans", ignore=compile_ignore(["per seat"]))
-    assert lines == ["Pro: $20 per month", "Team: $40 per month"]
+    # What 0002's code extracted: ignore rules then cut only the matched text. Today they drop
+    # the line, so the first check after the upgrade must take a new baseline, not alert.
+    lines = ["Pro: $20 per month", "Team: $40 per month"]
+    now = html_lines(PAGE.encode(), select="#plans", ignore=compile_ignore(["per seat"]))
+    assert now == ["Pro: $20 per month"]
     with engine.begin() as c:
         snapshot_id = c.execute(
             snapshots_0002.insert()

@@ -39,9 +39,17 @@ from bot.model import (
 )
 from bot.net import Fetched, HttpClient, status_error
 from bot.offload import run_heavy
-from bot.pagetext import NoText, SelectorEmpty, compile_ignore, html_lines, text_lines
+from bot.pagetext import (
+    NoText,
+    SelectorEmpty,
+    compile_ignore,
+    html_lines,
+    page_title,
+    text_lines,
+)
+from bot.pricing import MAX_POINTS
 from bot.sources.base import History, Views
-from bot.textdiff import diff_lines, same_text, severity_of, summarise
+from bot.textdiff import diff_lines, pricing_points, same_text, severity_of, summarise
 from bot.userregex import BadPattern, Rule
 
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
@@ -124,18 +132,29 @@ class PageSource:
     ) -> list[Change]:
         if not prev.get("text_z") or not new.get("text_z"):
             return []  # a version without text (another format) is a new baseline, not a change
+        if prev.get("ignore") != new.get("ignore"):
+            # Extracted under other ignore semantics (before ignore rules dropped whole lines):
+            # the lines they now drop would read as removed. A new baseline, silently.
+            return []
         old_lines, new_lines = unpack(prev), unpack(new)
         if same_text(old_lines, new_lines):
             return []  # only whitespace or line breaks moved: a new version, not a change
         diff = diff_lines(old_lines, new_lines, max_lines=self._diff_max_lines)
         if diff.empty:
             return []
+        points = pricing_points(diff)
+        shown = [str(p) for p in points[:MAX_POINTS]]
+        if len(points) > MAX_POINTS:
+            shown.append(f"… and {len(points) - MAX_POINTS} more in the diff below")
+        title = new.get("title")
         return [
             Change(
                 ChangeKind.CONTENT,
-                severity_of(diff),
-                f"Page text changed: {summarise(diff)}",
+                severity_of(diff, points),
+                f"Page text changed: {summarise(diff, points=points)}",
                 detail=diff.text,
+                subject=title if isinstance(title, str) and title else None,
+                points=tuple(shown),
             )
         ]
 
@@ -143,7 +162,9 @@ class PageSource:
         lines = unpack(facts)
         first = lines[0] if lines else ""
         first = first if len(first) <= 80 else first[:79] + "…"
-        return f"{len(lines)} line{'s' if len(lines) != 1 else ''} of text, starting “{first}”"
+        text = f"{len(lines)} line{'s' if len(lines) != 1 else ''} of text, starting “{first}”"
+        title = facts.get("title")
+        return f"“{title}”, {text}" if isinstance(title, str) and title else text
 
     def lines(self, facts: Mapping[str, Any]) -> list[str]:
         return unpack(facts)
@@ -197,19 +218,41 @@ def _extract_views(got: Fetched, views: Mapping[str, Mapping[str, Any]]) -> dict
     same way it is the target that fails (the body is the problem), as before views."""
     out: dict[str, Any] = {}
     failures: list[SourceError] = []
+    title = _title(got)
     for key, view in views.items():
+        ignore = tuple(view.get("ignore") or ())
         try:
-            lines = _extract(got, view.get("select"), tuple(view.get("ignore") or ()))
+            lines = _extract(got, view.get("select"), ignore)
         except SourceError as e:
             if e.reason not in _VIEW_REASONS:
                 raise  # not a page at all: no view can do better
             failures.append(e)
             out[key] = {"error": {"reason": e.reason, "message": str(e)}}
             continue
-        out[key] = pack(lines)
+        entry = pack(lines)
+        if title:
+            entry["title"] = title
+        if ignore:
+            entry["ignore"] = IGNORE_DROPS_LINES
+        out[key] = entry
     if len(failures) == len(views):
         raise failures[0]
     return {"views": out}
+
+
+# Marks a version whose ignore rules dropped whole lines (the semantics since issue 13); a
+# stored version without it was extracted when they cut only the matched text.
+IGNORE_DROPS_LINES = "lines"
+
+
+def _title(got: Fetched) -> str | None:
+    mime, charset = _content_type(got.headers.get("Content-Type", ""))
+    if mime in _HTML_TYPES or (not mime and _looks_html(got.body)):
+        try:
+            return page_title(got.body, charset)
+        except LookupError:
+            return None
+    return None
 
 
 _VIEW_REASONS = frozenset({"selector-empty", "no-text"})
