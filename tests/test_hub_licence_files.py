@@ -33,7 +33,7 @@ async def later(bot: Bot) -> tuple[int, str]:
 async def test_watch_reads_and_names_the_linked_licence_file(bot: Bot, hub: FakeHub) -> None:
     publish_yi(hub, yi_text("yi"))
     reply = await bot.run(f"watch hf:{YI}")
-    assert "licence: yi-license (unknown)" in reply
+    assert "licence: yi-license (custom)" in reply
     assert "licence file: LICENSE, custom licence “Yi Series Models Community License" in reply
     assert await bot.cycle() == (0, "")
 
