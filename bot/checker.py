@@ -28,7 +28,7 @@ from bot.sources.base import History, Source, StreamSource, Views, ViewSource
 from bot.store import NewDelivery, QuietCheck, Store, SubscriptionRow, TargetRow
 from bot.store.claims import LeaseLost
 from bot.store.held import channel_prefs
-from bot.store.offloop import call
+from bot.store.offloop import call, keep_renewed
 
 log = logging.getLogger(__name__)
 
@@ -146,7 +146,14 @@ class Checker:
 
     async def check_targets(self, batch: Sequence[TargetRow]) -> list[CheckOutcome]:
         self._in_flight.update(t.id for t in batch)
-        renewer = asyncio.create_task(self._renew_leases())
+        renewer = asyncio.create_task(
+            keep_renewed(
+                self._lease.total_seconds(),
+                lambda: self._in_flight,
+                lambda ids: self.store.renew_targets(ids, self.owner, self.clock(), self._lease),
+                "check",
+            )
+        )
         try:
             results = await asyncio.gather(
                 *(self._guarded(t) for t in batch), return_exceptions=True
@@ -176,22 +183,6 @@ class Checker:
         if self._unrecorded:
             await call(self.store.release_targets, set(self._unrecorded), self.owner)
             self._unrecorded.clear()
-
-    async def _renew_leases(self) -> None:
-        """Keep the leases of in-flight checks alive (every third of the lease), so a slow
-        upstream never lets another process start the same check. A lease that could not be
-        renewed (it ran out while the database was unreachable, or was freed) is not revived:
-        that check's fenced write will record nothing."""
-        every = self._lease.total_seconds() / 3
-        while True:
-            await asyncio.sleep(every)
-            held = set(self._in_flight)
-            if not held:
-                continue
-            try:
-                await call(self.store.renew_targets, held, self.owner, self.clock(), self._lease)
-            except sa.exc.SQLAlchemyError as e:
-                log.warning("could not renew check leases (%s); retrying", type(e).__name__)
 
     async def _guarded(self, target: TargetRow) -> CheckOutcome:
         try:

@@ -28,7 +28,7 @@ from bot.refs import parse_channel
 from bot.schedule import delivery_backoff
 from bot.store import DeliveryRow, Store
 from bot.store.held import release_due
-from bot.store.offloop import call
+from bot.store.offloop import call, keep_renewed
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,16 @@ class Dispatcher:
                 for row in batch:
                     by_channel.setdefault(row.channel, []).append(row)
                 self._held = {row.id for row in batch}
-                renewer = asyncio.create_task(self._renew_leases())
+                renewer = asyncio.create_task(
+                    keep_renewed(
+                        self._lease.total_seconds(),
+                        lambda: self._held,
+                        lambda ids: self.store.renew_deliveries(
+                            ids, self.owner, self.clock(), self._lease
+                        ),
+                        "delivery",
+                    )
+                )
                 try:
                     await asyncio.gather(
                         *(self._send_channel(ch, rows, result) for ch, rows in by_channel.items())
@@ -107,20 +116,6 @@ class Dispatcher:
                 if result.retried or result.dropped:
                     # Something must wait: don't spin on the same rows in this flush.
                     return result
-
-    async def _renew_leases(self) -> None:
-        """Renew the leases of the deliveries this flush still holds, every third of the
-        lease: a channel with more alerts than the lease has seconds keeps them all."""
-        every = self._lease.total_seconds() / 3
-        while True:
-            await asyncio.sleep(every)
-            held = sorted(self._held)
-            if not held:
-                continue
-            try:
-                await call(self.store.renew_deliveries, held, self.owner, self.clock(), self._lease)
-            except Exception as e:  # the next renewal, or the check before each post, decides
-                log.warning("could not renew delivery leases (%s); retrying", type(e).__name__)
 
     async def _send_channel(
         self, channel: str, rows: list[DeliveryRow], result: DispatchResult

@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
+log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
@@ -44,3 +46,26 @@ async def call(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
     """``fn(*args, **kwargs)`` in a store worker thread; the loop keeps serving meanwhile."""
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(_executor(), functools.partial(fn, *args, **kwargs))
+
+
+async def keep_renewed(
+    lease_seconds: float,
+    held: Callable[[], Collection[int]],
+    renew: Callable[[list[int]], object],
+    what: str,
+) -> None:
+    """Renew the leases of the work ``held()`` names every third of the lease, until
+    cancelled, so slow work (a slow upstream, a channel paced at one post a second) is never
+    taken by another process meanwhile. A renewal that fails is logged and retried at the next
+    turn; a lease that ran out is not revived (``renew`` decides), so the work's fenced write
+    records nothing."""
+    every = lease_seconds / 3
+    while True:
+        await asyncio.sleep(every)
+        ids = sorted(held())
+        if not ids:
+            continue
+        try:
+            await call(renew, ids)
+        except Exception as e:  # the next renewal, or the fenced write, decides
+            log.warning("could not renew %s leases (%s); retrying", what, type(e).__name__)
