@@ -7,7 +7,6 @@ and call :meth:`Service.run_text` or :meth:`Service.execute`; they get a neutral
 
 from __future__ import annotations
 
-import difflib
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,8 @@ from bot.service_lists import (
 from bot.sources.base import Sniffer, Source, StreamSource, ViewSource
 from bot.store import NewDelivery, SnapshotRow, Store, SubscriptionRow, TargetRow
 from bot.store.held import channel_prefs, held_count, set_digest_time, set_quiet
+from bot.store.offloop import call
+from bot.textdiff import unified
 from bot.validation import check_target, check_view, option_problems
 
 log = logging.getLogger(__name__)
@@ -108,22 +109,24 @@ class Service(WatchListCommands):
             match command:
                 case cmds.Watch():
                     return await self._watch(command, inv)
+                # Handlers that only read and write the store run in a store thread, so a
+                # database wait never freezes the loop that acks commands (invariant 10).
                 case cmds.Unwatch():
-                    return self._unwatch(command, inv)
+                    return await call(self._unwatch, command, inv)
                 case cmds.ListWatches():
-                    return self._list(command, inv)
+                    return await call(self._list, command, inv)
                 case cmds.History():
-                    return self._history(command, inv)
+                    return await call(self._history, command, inv)
                 case cmds.Diff():
-                    return self._diff(command, inv)
+                    return await call(self._diff, command, inv)
                 case cmds.Check():
                     return await self._check(command, inv)
                 case cmds.Mute():
-                    return self._mute(command, inv)
+                    return await call(self._mute, command, inv)
                 case cmds.Presets():
                     return self._presets(command)
                 case cmds.Digest() | cmds.Quiet():
-                    return self._delivery_settings(command, inv)
+                    return await call(self._delivery_settings, command, inv)
                 case cmds.Help():
                     return cmds.Reply(cmds.HELP_TEXT)
         except UsageError as e:
@@ -340,13 +343,11 @@ class Service(WatchListCommands):
             )
         new, old = snaps[0], snaps[1]
         source = self.sources[target.kind]
-        diff = difflib.unified_diff(
+        diff = unified(  # bounded whatever the sizes (invariant 10)
             source.lines(old.facts),
             source.lines(new.facts),
-            f"{old.taken_at:%Y-%m-%d %H:%M} UTC",
-            f"{new.taken_at:%Y-%m-%d %H:%M} UTC",
-            lineterm="",
-            n=1,
+            (f"{old.taken_at:%Y-%m-%d %H:%M} UTC", f"{new.taken_at:%Y-%m-%d %H:%M} UTC"),
+            max_lines=self.settings.diff_max_lines,
         )
         return cmds.Reply((f"{target.ref}: last two versions",), code="\n".join(diff))
 

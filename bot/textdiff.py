@@ -162,6 +162,43 @@ def diff_lines(
 _Opcode = tuple[str, int, int, int, int]
 
 
+_HUNK = re.compile(r"^@@ -(\d+)(,\d+)? \+(\d+)(,\d+)? @@")
+
+
+def unified(
+    old: Sequence[str],
+    new: Sequence[str],
+    labels: tuple[str, str],
+    *,
+    context: int = 1,
+    max_lines: int = MAX_DIFF_LINES,
+) -> list[str]:
+    """A unified diff of two versions (the ``diff`` command), bounded like :func:`diff_lines`:
+    the common ends are cut in linear time and only the changed region, with its context, is
+    given to difflib; a region over ``max_lines`` lines is told by :func:`diff_lines`'s
+    counts instead."""
+    head, tail = _common_ends(old, new)
+    if len(old) - head - tail > max_lines or len(new) - head - tail > max_lines:
+        return [f"--- {labels[0]}", f"+++ {labels[1]}", *diff_lines(old, new).lines]
+    start = max(0, head - context)
+    a, b = (
+        old[start : len(old) - max(0, tail - context)],
+        new[start : len(new) - max(0, tail - context)],
+    )
+
+    def shifted(line: str) -> str:  # hunk positions in the whole texts, not the slices
+        m = _HUNK.match(line)
+        if m is None or not start:
+            return line
+        a1, b1 = int(m[1]) + start, int(m[3]) + start
+        return f"@@ -{a1}{m[2] or ''} +{b1}{m[4] or ''} @@{line[m.end() :]}"
+
+    return [
+        shifted(line)
+        for line in difflib.unified_diff(a, b, labels[0], labels[1], lineterm="", n=context)
+    ]
+
+
 def _common_ends(a: Sequence[str], b: Sequence[str]) -> tuple[int, int]:
     """How many items ``a`` and ``b`` share at the start and (not overlapping) at the end."""
     limit = min(len(a), len(b))

@@ -111,14 +111,14 @@ def test_only_listed_paths_look_up_targets_or_subscriptions_unscoped() -> None:
 def test_every_command_that_names_a_target_resolves_it_in_the_askers_scope() -> None:
     service = {f.name: f for f in _functions(ROOT / "bot" / "service.py")}
     execute = service["execute"]
-    handlers = {
-        n.func.attr
+    handlers = {  # called, or handed to a store thread (``call(self._history, …)``)
+        n.attr
         for n in ast.walk(execute)
-        if isinstance(n, ast.Call)
-        and isinstance(n.func, ast.Attribute)
-        and isinstance(n.func.value, ast.Name)
-        and n.func.value.id == "self"
-        and n.func.attr.startswith("_")
+        if isinstance(n, ast.Attribute)
+        and isinstance(n.value, ast.Name)
+        and n.value.id == "self"
+        and n.attr.startswith("_")
+        and n.attr in service
     }
     reads = handlers - NO_TARGET
     assert {"_history", "_diff", "_check", "_unwatch", "_mute", "_list"} <= reads

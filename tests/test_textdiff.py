@@ -155,3 +155,60 @@ def test_licence_paragraphs_ignore_rewrapping_and_version_bumps() -> None:
     assert not same_text(
         paragraphs(old), paragraphs(new.replace("HashiCorp", "IBM")), key=version_blind_key
     )
+
+
+def _patched(old: list[str], diff: list[str]) -> list[str]:
+    """``old`` with a unified diff applied, trusting the hunk positions it states."""
+    import re
+
+    out, at = [], 0
+    for line in diff[2:]:
+        hunk = re.match(r"@@ -(\d+)(?:,(\d+))? ", line)
+        if hunk:
+            start = int(hunk[1]) - (0 if hunk[2] == "0" else 1)
+            out.extend(old[at:start])
+            at = start
+        elif line.startswith(("-", " ")):
+            assert old[at] == line[1:], f"the diff says line {at + 1} is {line[1:]!r}"
+            if line[0] == " ":
+                out.append(old[at])
+            at += 1
+        elif line.startswith("+"):
+            out.append(line[1:])
+    return out + old[at:]
+
+
+def test_the_diff_commands_unified_diff_is_exact_on_every_small_edit() -> None:
+    """Cutting the common ends first loses nothing: the diff turns the old version into the
+    new one with the hunk positions it states, and reads as difflib's when lines are unique."""
+    import difflib
+    import random
+
+    from bot.textdiff import unified
+
+    rng = random.Random(7)
+    for _ in range(300):
+        old = [rng.choice("abcdef") for _ in range(rng.randint(0, 30))]
+        new = list(old)
+        for _edit in range(rng.randint(1, 3)):
+            spot = rng.randint(0, len(new))
+            if new and rng.random() < 0.5:
+                del new[min(spot, len(new) - 1)]
+            else:
+                new.insert(spot, rng.choice("abcdefXYZ"))
+        assert _patched(old, unified(old, new, ("v1", "v2"))) == new, (old, new)
+    old = [f"line {i}" for i in range(40)]
+    new = old[:10] + ["new"] + old[11:30] + old[31:]
+    expected = list(difflib.unified_diff(old, new, "v1", "v2", lineterm="", n=1))
+    assert unified(old, new, ("v1", "v2")) == expected
+
+
+def test_the_diff_commands_unified_diff_of_a_huge_change_is_told_by_counts() -> None:
+    from bot.textdiff import unified
+
+    old = [f"row {i}" for i in range(5000)]
+    new = [f"other {i}" for i in range(5000)]
+    out = unified(old, new, ("v1", "v2"), max_lines=100)
+    assert out[:2] == ["--- v1", "+++ v2"]
+    assert any("too large to show line by line" in line for line in out)
+    assert len(out) < 100
