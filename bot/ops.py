@@ -21,6 +21,7 @@ from bot.checker import CycleResult
 from bot.dispatch import DispatchResult
 from bot.hub_push import HubWebhookReceiver
 from bot.store import Store
+from bot.store.offloop import call
 
 log = logging.getLogger(__name__)
 
@@ -129,18 +130,21 @@ class OpsServer:
     async def healthz(self, request: web.Request) -> web.Response:
         age = time.monotonic() - self.last_tick
         live = age < max(3 * self.tick_seconds, 60.0)
-        try:
-            with self.store.engine.connect() as c:
-                c.execute(sa.text("SELECT 1"))
+        try:  # in a store thread: a stalled database answers 503, it never freezes the loop
+            await call(self._ping)
             ready = True
         except sa.exc.SQLAlchemyError:
             ready = False
         body = {"live": live, "ready": ready, "seconds_since_tick": round(age, 1)}
         return web.json_response(body, status=200 if live and ready else 503)
 
+    def _ping(self) -> None:
+        with self.store.engine.connect() as c:
+            c.execute(sa.text("SELECT 1"))
+
     async def metrics_text(self, request: web.Request) -> web.Response:
-        return web.Response(
-            body=generate_latest(self.metrics.registry),
+        return web.Response(  # the outbox gauge reads the store: off the loop too
+            body=await call(generate_latest, self.metrics.registry),
             content_type="text/plain",
             charset="utf-8",
             headers={"X-Content-Type-Options": "nosniff"},
