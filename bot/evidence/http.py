@@ -33,7 +33,9 @@ from bot.store import Store
 from bot.store.offloop import call
 from bot.textdiff import MAX_DIFF_LINES
 
-CSS = files("bot.evidence").joinpath("templates/static/evidence.css").read_bytes()
+_STATIC = files("bot.evidence").joinpath("templates/static")
+CSS = _STATIC.joinpath("evidence.css").read_bytes()
+ICON = _STATIC.joinpath("favicon.svg").read_bytes()
 HEADERS = {
     "Cache-Control": "private, no-store",
     "Content-Security-Policy": (
@@ -73,6 +75,7 @@ class EvidenceSite:
 
     def mount(self, app: web.Application) -> None:
         app.router.add_get(PREFIX + "/static/evidence.css", self.stylesheet)
+        app.router.add_get(PREFIX + "/static/favicon.svg", self.icon)
         app.router.add_get(PREFIX + "/{kind}/{id}/{tag}/{expires}/{sig}", self.page)
         app.router.add_route("*", PREFIX + "/{tail:.*}", self.not_found)
 
@@ -81,6 +84,13 @@ class EvidenceSite:
             body=CSS,
             content_type="text/css",
             charset="utf-8",
+            headers={**HEADERS, "Cache-Control": "public, max-age=3600"},
+        )
+
+    async def icon(self, request: web.Request) -> web.Response:
+        return web.Response(
+            body=ICON,
+            content_type="image/svg+xml",
             headers={**HEADERS, "Cache-Control": "public, max-age=3600"},
         )
 
