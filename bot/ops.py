@@ -1,6 +1,6 @@
 """What operators expect of a long-running bot: ``GET /healthz`` and ``GET /metrics``,
 ``POST /webhooks/huggingface`` when a Hub webhook secret is configured (:mod:`bot.hub_push`),
-and the evidence pages under ``/evidence/`` when a public URL is set (:mod:`bot.evidence.http`).
+and the evidence pages under ``/evidence/`` when a public URL is set (:mod:`bot.evidence.site`).
 
 Off unless ``POLICYBOT_HTTP_PORT`` is set. Liveness means the scheduler loop still ticks;
 readiness means the database answers. Metrics are Prometheus text (prometheus_client), fed from
@@ -20,7 +20,7 @@ from prometheus_client.registry import Collector
 
 from bot.checker import CycleResult
 from bot.dispatch import DispatchResult
-from bot.evidence.http import EvidenceSite
+from bot.evidence.site import EvidenceSite
 from bot.hub_push import HubWebhookReceiver
 from bot.store import Store
 

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
-from bot.evidence.http import EvidenceSite
+from bot.evidence.site import EvidenceSite
 from bot.evidence.mint import signer_for
 from bot.hub_push import HubWebhookReceiver
 from bot.ops import Metrics, OpsServer

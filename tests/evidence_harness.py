@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.evidence.http import EvidenceSite
+from bot.evidence.site import EvidenceSite
 from bot.evidence.links import Signer
 from bot.ops import Metrics, OpsServer
 from tests.conftest import Bot, Clock, make_settings
