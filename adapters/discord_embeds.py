@@ -238,8 +238,12 @@ def _note_room(total_lines: int) -> int:
 
 
 def _components(alert: Alert) -> list[dict[str, Any]]:
+    evidence = safe_link(alert.evidence_url) if alert.evidence_url else None
     buttons = [
-        {
+        # With an evidence page, "Show diff" is a link button (style 5) that opens it.
+        {"type": 2, "style": 5, "label": clip(action.label, 80), "url": evidence}
+        if action.kind == "diff" and evidence and len(evidence) <= 512
+        else {
             "type": 2,
             "style": _BUTTON_STYLE.get(action.kind, 2),
             "label": clip(action.label, 80),

@@ -48,6 +48,8 @@ Block = dict[str, Any]
 
 ACTION_PREFIX = "policybot_"
 ACTION_KINDS = ("unwatch", "mute", "diff")
+# A link button still sends an interaction; this id names no action, so it is only acked.
+EVIDENCE_ACTION = ACTION_PREFIX + "evidence"
 
 _EMOJI = {
     Severity.CRITICAL: ":red_circle:",
@@ -283,7 +285,23 @@ def _alert_tail(alert: Alert, buttons: bool) -> list[Block]:
     tail: list[Block] = [context(*elements)]
     if buttons:
         row: list[Block] = []
+        evidence = safe_link(alert.evidence_url) if alert.evidence_url else None
         for action in alert.actions:
+            if action.kind == "diff" and evidence and len(evidence) <= URL_MAX:
+                # A link button: "Show diff" opens the whole evidence page (bot.evidence).
+                row.append(
+                    {
+                        "type": "button",
+                        "action_id": EVIDENCE_ACTION,
+                        "text": {
+                            "type": "plain_text",
+                            "text": fit_plain(action.label, BUTTON_TEXT_MAX),
+                            "emoji": True,
+                        },
+                        "url": evidence,
+                    }
+                )
+                continue
             if action.kind not in ACTION_KINDS or len(action.value) > ALERT_BUDGET["button_value"]:
                 continue  # a button that cannot carry its whole target would act on another
             row.append(

@@ -302,6 +302,24 @@ class Settings(BaseSettings):
         "the secret set on the Hub webhook (sent as X-Webhook-Secret)",
     )
 
+    public_url: str | None = Field(
+        None,
+        validation_alias=_env("POLICYBOT_PUBLIC_URL"),
+        description="where the POLICYBOT_HTTP_PORT server is reached from outside (e.g. "
+        "https://policybot.example.com); alerts then link to their evidence pages",
+    )
+    evidence_secret: SecretStr | None = Field(
+        None,
+        validation_alias=_env("POLICYBOT_EVIDENCE_SECRET"),
+        description="signs evidence links (HMAC-SHA256); rotate it to revoke every link",
+    )
+    evidence_link_days: float = Field(
+        90.0,
+        gt=0,
+        validation_alias=_env("POLICYBOT_EVIDENCE_LINK_DAYS"),
+        description="how long an evidence link works after its alert is sent",
+    )
+
     log_level: str = Field("INFO", validation_alias=_env("POLICYBOT_LOG_LEVEL"))
     log_format: str = Field("text", validation_alias=_env("POLICYBOT_LOG_FORMAT"))
 
@@ -342,6 +360,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"{word!r} is not a Slack user id (like U0123ABCD) or 'admins'")
         return ",".join(w.lower() if w.lower() == "admins" else w for w in words)
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an http(s) URL such as https://policybot.example.com")
+        return value
+
     @field_validator("discord_dev_guild_id", "http_port", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
@@ -365,6 +393,7 @@ class Settings(BaseSettings):
             self.slack_signing_secret,
             self.discord_bot_token,
             self.hf_webhook_secret,
+            self.evidence_secret,
         ]
         return [v.get_secret_value() for v in values if v and v.get_secret_value()]
 
@@ -384,6 +413,11 @@ def unworkable(settings: Settings) -> str | None:
         return (
             "POLICYBOT_HF_WEBHOOK_SECRET is set but POLICYBOT_HTTP_PORT is not: "
             "no Hub webhook receiver could listen"
+        )
+    if settings.public_url and settings.evidence_secret is None:
+        return (
+            "POLICYBOT_PUBLIC_URL is set but POLICYBOT_EVIDENCE_SECRET is not: evidence links "
+            "must be signed (set a long random secret)"
         )
     return None
 

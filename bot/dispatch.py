@@ -17,13 +17,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from bot.config import Settings
 from bot.errors import ChannelGone, DeliveryError
-from bot.model import Alert
+from bot.evidence.mint import evidence_url, signer_for
+from bot.model import Alert, Link
 from bot.refs import parse_channel
 from bot.schedule import delivery_backoff
 from bot.store import DeliveryRow, Store
@@ -78,6 +79,7 @@ class Dispatcher:
         self._lock = asyncio.Lock()
         self._lease = timedelta(seconds=settings.delivery_lease_seconds)
         self._held: set[int] = set()  # claimed by this flush and not yet settled
+        self._signer = signer_for(settings)  # evidence links, when POLICYBOT_PUBLIC_URL is set
 
     async def flush(self) -> DispatchResult:
         """Send everything that is due now, including digests and alerts held by quiet hours
@@ -141,7 +143,7 @@ class Dispatcher:
                 await self._release(rows[index + 1 :])
                 return
             try:
-                alert = Alert.from_json(row.payload)
+                alert = await self._with_evidence(row, Alert.from_json(row.payload))
                 reply_to = (
                     await call(self.store.thread_parent, row.target_id, channel)
                     if alert.threaded and row.target_id is not None
@@ -186,6 +188,15 @@ class Dispatcher:
                     row.id,
                     _safe(channel),
                 )
+
+    async def _with_evidence(self, row: DeliveryRow, alert: Alert) -> Alert:
+        """The alert with its evidence page linked, minted for this delivery's channel."""
+        if self._signer is None or alert.evidence_url:
+            return alert
+        url = await call(evidence_url, self.store, self._signer, row, self.clock())
+        if url is None:
+            return alert
+        return replace(alert, evidence_url=url, links=(Link("Evidence", url), *alert.links))
 
     async def _release(self, rows: list[DeliveryRow]) -> None:
         ids = [r.id for r in rows]

@@ -164,6 +164,9 @@ class Alert:
     # Follow-ups about one target thread under its first alert (a licence reverted); a stream
     # of independent items (feed entries) must not.
     threaded: bool = True
+    # The alert's evidence page (bot.evidence), minted per delivery for its channel; None
+    # without POLICYBOT_PUBLIC_URL. Adapters make "Show diff" open it.
+    evidence_url: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -178,6 +181,7 @@ class Alert:
             "actions": [{"kind": a.kind, "label": a.label, "value": a.value} for a in self.actions],
             "detected_at": self.detected_at.isoformat() if self.detected_at else None,
             "threaded": self.threaded,
+            **({"evidence_url": self.evidence_url} if self.evidence_url else {}),
         }
 
     @classmethod
@@ -197,6 +201,7 @@ class Alert:
             ),
             detected_at=datetime.fromisoformat(detected) if detected else None,
             threaded=bool(data.get("threaded", True)),
+            evidence_url=data.get("evidence_url") or None,
         )
 
 

@@ -1,5 +1,6 @@
-"""What operators expect of a long-running bot: ``GET /healthz`` and ``GET /metrics``, and
-``POST /webhooks/huggingface`` when a Hub webhook secret is configured (:mod:`bot.hub_push`).
+"""What operators expect of a long-running bot: ``GET /healthz`` and ``GET /metrics``,
+``POST /webhooks/huggingface`` when a Hub webhook secret is configured (:mod:`bot.hub_push`),
+and the evidence pages under ``/evidence/`` when a public URL is set (:mod:`bot.evidence.site`).
 
 Off unless ``POLICYBOT_HTTP_PORT`` is set. Liveness means the scheduler loop still ticks;
 readiness means the database answers. Metrics are Prometheus text (prometheus_client), fed from
@@ -19,6 +20,7 @@ from prometheus_client.registry import Collector
 
 from bot.checker import CycleResult
 from bot.dispatch import DispatchResult
+from bot.evidence.site import EvidenceSite
 from bot.hub_push import HubWebhookReceiver
 from bot.store import Store
 from bot.store.offloop import call
@@ -93,11 +95,13 @@ class OpsServer:
         metrics: Metrics,
         tick_seconds: float,
         hub_webhook: HubWebhookReceiver | None = None,
+        evidence: EvidenceSite | None = None,
     ) -> None:
         self.store = store
         self.metrics = metrics
         self.tick_seconds = tick_seconds
         self.hub_webhook = hub_webhook  # POST /webhooks/huggingface exists only with it
+        self.evidence = evidence  # GET /evidence/... exists only with it
         self.last_tick = time.monotonic()
         self._runner: web.AppRunner | None = None
 
@@ -111,6 +115,8 @@ class OpsServer:
         app.router.add_get("/metrics", self.metrics_text)
         if self.hub_webhook is not None:
             app.router.add_post("/webhooks/huggingface", self.hub_webhook.handle)
+        if self.evidence is not None:
+            self.evidence.mount(app)
         return app
 
     async def start(self, host: str, port: int) -> None:
@@ -120,6 +126,8 @@ class OpsServer:
         log.info("health and metrics on http://%s:%d/healthz and /metrics", host, port)
         if self.hub_webhook is not None:
             log.info("Hub webhook receiver on http://%s:%d/webhooks/huggingface", host, port)
+        if self.evidence is not None:
+            log.info("evidence pages on http://%s:%d/evidence/ (signed links only)", host, port)
 
     async def close(self) -> None:
         if self._runner is not None:

@@ -19,6 +19,8 @@ import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
+from bot.evidence.site import EvidenceSite
+from bot.evidence.mint import signer_for
 from bot.hub_push import HubWebhookReceiver
 from bot.ops import Metrics, OpsServer
 from bot.owner import heartbeat_name
@@ -60,7 +62,13 @@ async def run_forever(
     if hub_webhook is not None and not settings.http_port:
         log.warning("POLICYBOT_HF_WEBHOOK_SECRET is set but POLICYBOT_HTTP_PORT is not: "
                     "no Hub webhook receiver is listening")  # fmt: skip
-    ops = OpsServer(service.store, metrics, settings.tick_seconds, hub_webhook)
+    signer = signer_for(settings)
+    evidence = (
+        EvidenceSite(service.store, service.sources, signer, max_lines=settings.diff_max_lines)
+        if signer is not None
+        else None
+    )
+    ops = OpsServer(service.store, metrics, settings.tick_seconds, hub_webhook, evidence)
 
     async def tick() -> None:
         ops.ticked()

@@ -31,6 +31,8 @@ ALLOWED = {
     ("bot/service.py", "view_of"): "picks the asker's own subscription of a target in scope",
     ("bot/service.py", "versions"): "the view of a target already resolved in scope",
     ("bot/service_lists.py", "apply_watchlist"): "the operator's watch list",
+    ("bot/evidence/queries.py", "scoped_target"): "a signed link names its channel: it finds "
+    "that channel's own subscription, and nothing when the channel no longer watches",
     ("bot/service_lists.py", "export_watchlist"): "the operator's `policybot export`",
 }
 # Command handlers that name no target (their channel is the asker's, see Service._channel).
