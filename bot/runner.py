@@ -19,8 +19,8 @@ import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
-from bot.evidence.site import EvidenceSite
 from bot.evidence.mint import signer_for
+from bot.evidence.site import EvidenceSite
 from bot.hub_push import HubWebhookReceiver
 from bot.ops import Metrics, OpsServer
 from bot.owner import heartbeat_name

@@ -11,8 +11,8 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.evidence.site import EvidenceSite
 from bot.evidence.links import Signer
+from bot.evidence.site import EvidenceSite
 from bot.ops import Metrics, OpsServer
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.hub import FakeHub
