@@ -39,7 +39,14 @@ from bot.model import (
 )
 from bot.net import Fetched, HttpClient, status_error
 from bot.offload import run_heavy
-from bot.pagetext import NoText, SelectorEmpty, compile_ignore, html_lines, text_lines
+from bot.pagetext import (
+    BadSelector,
+    NoText,
+    SelectorEmpty,
+    compile_ignore,
+    html_lines,
+    text_lines,
+)
 from bot.sources.base import History, Views
 from bot.textdiff import diff_lines, same_text, severity_of, summarise
 from bot.userregex import BadPattern, Rule
@@ -230,6 +237,8 @@ def _extract(got: Fetched, select: str | None, ignore: tuple[str, ...]) -> list[
         raise SourceError(str(e), reason="selector-empty") from None
     except NoText as e:
         raise SourceError(str(e), reason="no-text") from None
+    except BadSelector as e:  # stored before lexbor ran selectors: the watch must be fixed
+        raise SourceError(str(e), reason="bad-selector") from None
     raise SourceError(
         f"{got.url} serves {mime or 'an unknown type'}, not a web page", reason="not-a-page"
     )
