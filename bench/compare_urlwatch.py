@@ -268,6 +268,100 @@ def bench_urlwatch(python: Path, base: str, n: int) -> tuple[Run, Run, str]:
         return warm, measured, f"{answered(base, before)} in {REPEAT} runs; {last}"
 
 
+# -- first sight and every page changed -------------------------------------------------------
+
+
+def bump_all(base: str) -> None:
+    req = urllib.request.Request(f"{base}/bump-all", method="POST")
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        resp.read()
+
+
+class PolicybotSide:
+    """One policybot checkout (this one, or ``--before``'s) with its own database."""
+
+    def __init__(self, root: Path, tmp: Path, base: str, n: int, per_host: int) -> None:
+        self.root, self.tmp = root, tmp
+        self.env = policybot_env(tmp, per_host, {"PYTHONPATH": str(root)})
+        self.cli = [sys.executable, "-m", "bot.cli"]
+        watchlist = tmp / "watches.toml"
+        watchlist.write_text(
+            "".join(
+                f'[[watch]]\ntarget = "page:{page_url(base, i)}"\nselect = "#pricing"\n\n'
+                for i in range(n)
+            )
+        )
+        subprocess.run(
+            [*self.cli, "import", str(watchlist)],
+            env=self.env,
+            cwd=root,
+            check=True,
+            capture_output=True,
+        )
+
+    def cycle(self) -> tuple[Run, str]:
+        run, out, err = timed([*self.cli, "check"], self.env, cwd=self.root)
+        alerts = out.count("Content changed")
+        return run, f"{_summary(err)}; {alerts} alerts printed"
+
+
+class UrlwatchSide:
+    def __init__(self, python: Path, tmp: Path, base: str, n: int) -> None:
+        self.tmp = tmp
+        jobs = "---\n".join(
+            f"name: page {i:05d}\nurl: {page_url(base, i)}\nfilter:\n  - css: '#pricing'\n"
+            f"  - html2text\n"
+            for i in range(n)
+        )
+        (tmp / "urls.yaml").write_text(jobs)
+        (tmp / "hooks.py").write_text("")
+        self.env = {
+            **os.environ,
+            "HOME": str(tmp),
+            "XDG_CONFIG_HOME": str(tmp),
+            "XDG_CACHE_HOME": str(tmp),
+        }
+        self.cmd = [
+            str(python.parent / "urlwatch"),
+            *("--urls", str(tmp / "urls.yaml"), "--config", str(tmp / "urlwatch.yaml")),
+            *("--hooks", str(tmp / "hooks.py"), "--cache", str(tmp / "cache.db")),
+        ]
+
+    def cycle(self) -> tuple[Run, str]:
+        run, out, _ = timed(self.cmd, self.env, cwd=self.tmp)
+        last = (out.strip().splitlines() or [""])[-1]
+        return run, last[:120]
+
+
+def bench_read_cycles(
+    n: int, per_host: int, python: Path | None, before: Path | None
+) -> list[tuple[str, str, Run, str]]:
+    """First sight of ``n`` pages (fresh state, every page fetched, parsed and stored), then
+    the cycle where every page's price changed (the upstream bumps them all): policybot,
+    policybot at ``before`` and urlwatch each do both, on the same upstream, one after the
+    other. Rows: (cycle, who, run, note)."""
+    rows: list[tuple[str, str, Run, str]] = []
+    with tempfile.TemporaryDirectory() as tmp_s, UpstreamProcess(n) as up:
+        tmp = Path(tmp_s)
+        sides: list[tuple[str, PolicybotSide | UrlwatchSide]] = []
+        (tmp / "pb").mkdir()
+        sides.append(("policybot", PolicybotSide(ROOT, tmp / "pb", up.url, n, per_host)))
+        if before is not None:
+            (tmp / "before").mkdir()
+            side = PolicybotSide(before, tmp / "before", up.url, n, per_host)
+            sides.append(("policybot before", side))
+        if python is not None:
+            (tmp / "uw").mkdir()
+            sides.append(("urlwatch 2.29", UrlwatchSide(python, tmp / "uw", up.url, n)))
+        for cycle in ("first sight", "all changed"):
+            if cycle == "all changed":
+                bump_all(up.url)
+            for who, side in sides:
+                run, note = side.cycle()
+                rows.append((cycle, who, run, note))
+    return rows
+
+
 # -- the floor --------------------------------------------------------------------------------
 
 
@@ -429,6 +523,14 @@ def main() -> None:
     parser.add_argument("--skip-urlwatch", action="store_true")
     parser.add_argument("--skip-big", action="store_true")
     parser.add_argument("--skip-slack", action="store_true")
+    parser.add_argument("--skip-nochange", action="store_true", help="only the read cycles")
+    parser.add_argument("--skip-read", action="store_true", help="no first-sight/changed cycles")
+    parser.add_argument(
+        "--before",
+        type=Path,
+        help="another policybot checkout (e.g. `git archive <commit>` unpacked) measured "
+        "beside this one in the first-sight and all-changed cycles",
+    )
     parser.add_argument(
         "--big", type=int, nargs=2, default=[100_000, 10_000], metavar=("TOTAL", "CYCLE")
     )
@@ -442,8 +544,24 @@ def main() -> None:
         f"policybot POLICYBOT_HTTP_PER_HOST={opts.per_host}, SQLite"
     )
     header = f"{'':<34} {'wall s':>7} {'CPU s':>7} {'peak MiB':>8}"
-    with UpstreamProcess(max(opts.sizes)) as up:
+    if not opts.skip_read:
         for n in opts.sizes:
+            print(f"\n== {n} pricing pages (select #pricing): first sight, then all changed ==")
+            print(header)
+            rows = bench_read_cycles(n, opts.per_host, python, opts.before)
+            for cycle, who, run, note in rows:
+                print(f"{cycle + ', ' + who:<34} {run.cells()}   {note}")
+            for cycle in ("first sight", "all changed"):
+                walls = {who: run.wall for c, who, run, _ in rows if c == cycle}
+                ratios = [
+                    f"{who} / urlwatch: {wall / walls['urlwatch 2.29']:.2f}x"
+                    for who, wall in walls.items()
+                    if who != "urlwatch 2.29" and "urlwatch 2.29" in walls
+                ]
+                if ratios:
+                    print(f"{cycle}: " + "; ".join(ratios))
+    with UpstreamProcess(max(opts.sizes)) as up:
+        for n in [] if opts.skip_nochange else opts.sizes:
             print(f"\n== {n} pages, no-change cycle (warm-up cycle first) ==")
             print(header)
             warm, pb, summary, inner = bench_policybot(up.url, n, opts.per_host)

@@ -13,7 +13,9 @@ Runs in its own process (so its CPU is not counted against the process being mea
   ``bench-org/model-00000`` ….
 
 Every page is at version 1 until ``POST /bump/<n>`` makes page n's next version (its plan
-price and ETag change). ``GET /stats`` answers request counts by status.
+price and ETag change); ``POST /bump-all`` bumps every page at once. The plan table is in
+``<section id="pricing">`` (what ``select = "#pricing"`` watches). ``GET /stats`` answers
+request counts by status.
 
 Usage::
 
@@ -78,7 +80,8 @@ def page_body(n: int, version: int) -> bytes:
         f"<!doctype html><html lang=en><head><meta charset=utf-8><title>Pricing {n:05d}"
         f"</title><style>{styles}</style>{head}</head><body>"
         f'<header><nav><ul class="nav">{_NAV}</ul></nav></header>'
-        f"<main><h1>Pricing for product {n:05d}</h1><table>{plans}</table>{terms}</main>"
+        f"<main><h1>Pricing for product {n:05d}</h1>"
+        f'<section id="pricing"><h2>Plans</h2><table>{plans}</table></section>{terms}</main>'
         f'<footer><ul class="footer">{_FOOT}</ul><p>© 2026 Bench Inc.</p></footer>'
         f"<script>window.__STATE__={json.dumps({'page': n, 'v': version})}</script>"
         f"</body></html>"
@@ -115,6 +118,7 @@ class Upstream:
         app = web.Application()
         app.router.add_get("/p/{n}", self.page)
         app.router.add_get("/f/{n}.xml", self.feed)
+        app.router.add_post("/bump-all", self.bump_all)
         app.router.add_post("/bump/{n}", self.bump)
         app.router.add_get("/stats", self.stats_view)
         return app
@@ -146,6 +150,12 @@ class Upstream:
         n = int(request.match_info["n"])
         self.versions[n] = self.versions.get(n, 1) + 1
         return web.json_response({"page": n, "version": self.versions[n]})
+
+    async def bump_all(self, request: web.Request) -> web.Response:
+        """Every page's next version at once (a price rise across the whole catalogue)."""
+        for n in range(self.pages):
+            self.versions[n] = self.versions.get(n, 1) + 1
+        return web.json_response({"pages": self.pages})
 
     async def stats_view(self, request: web.Request) -> web.Response:
         return web.json_response(dict(self.stats))

@@ -54,8 +54,16 @@ _parse_total = 0
 
 
 def parse_count() -> int:
-    """How many bodies feedparser has parsed in this process (the skip-unchanged proof)."""
+    """How many bodies this process has handed to feedparser (the skip-unchanged proof),
+    wherever the parse then ran (a worker process counts in its caller)."""
     return _parse_total
+
+
+def count_parse() -> None:
+    """One body is about to be parsed (called by the feed source, which decides to parse)."""
+    global _parse_total
+    with _parse_lock:  # checks run in threads too
+        _parse_total += 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,14 +136,11 @@ def parse_feed(
     Only the newest ``max_entries`` are turned into entries (the setting
     ``feed_parse_max_entries``): a feed of 100,000 entries would otherwise cost seconds more
     of CPU and memory per check for entries nobody is told about (a snapshot keeps 100)."""
-    global _parse_total
     if not body.strip():
         raise SourceError("the server sent an empty body instead of a feed", reason="unparsable")
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    with _parse_lock:  # parsing runs in worker threads
-        _parse_total += 1
     result = feedparser.parse(io.BytesIO(body), response_headers=headers)
     raw_entries = list(result.get("entries") or [])
     listed = len(raw_entries)

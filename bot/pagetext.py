@@ -7,8 +7,11 @@ compared, never raw bytes"), so the noise real sites produce never reaches the d
 whitespace or line wrapping. Block elements become lines; table cells are joined with " | "
 so a pricing row stays readable on one line.
 
-BeautifulSoup with the standard library's ``html.parser``: tolerant of broken markup, no
-native dependency, and fast enough (see ``bench/``).
+Parsed by lexbor (``selectolax``): an HTML5 parser in C that builds the tree a browser builds,
+with CSS selectors, about 40x faster than BeautifulSoup's ``html.parser`` on a 20 KB pricing
+page (``docs/benchmarks.md``, issue 14). The extraction is written against the tree rather than
+as a Python walk over every node: CSS finds what to drop and where lines and cells start, the
+structure is marked with text nodes, and lexbor gathers the text in one call.
 """
 
 from __future__ import annotations
@@ -18,9 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from bs4 import BeautifulSoup
-from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
-from soupsieve import SelectorSyntaxError
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 from bot.userregex import Rule, compile_user
 
@@ -45,11 +46,11 @@ _BLOCK = frozenset(
     }
 )  # fmt: skip
 _CELLS = frozenset({"td", "th"})
-_NOT_TEXT = (Comment, Declaration, Doctype, ProcessingInstruction)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.IGNORECASE)
-# Private-use characters mark structure while the text is gathered (text nodes hold "\n").
-_CELL = "\ue000"  # a table cell starts
-_BREAK = "\ue001"  # a block starts or ends
+# Noncharacters mark structure in the region's text (text nodes hold "\n"); they lie outside
+# the private-use range removed below, so removing icon glyphs never removes a marker.
+_CELL = "\ufdd0"  # a table cell starts
+_BREAK = "\ufdd1"  # a block starts or ends
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")  # icon-font glyphs in text: never words
 
 _CHAR_FOLDS = str.maketrans(
@@ -84,12 +85,35 @@ class NoText(ValueError):
     """The region holds no text at all (a page built by JavaScript, or an empty body)."""
 
 
+class BadSelector(ValueError):
+    """The ``select`` CSS selector cannot be parsed by lexbor, the engine that runs it."""
+
+
+_EMPTY = LexborHTMLParser("")
+
+
 def check_selector(css: str) -> None:
     """Raise ValueError with a readable message when ``css`` is not a valid CSS selector."""
     try:
-        BeautifulSoup("", "html.parser").select(css)
-    except SelectorSyntaxError as e:
-        raise ValueError(f"{css!r} is not a valid CSS selector: {str(e).splitlines()[0]}") from e
+        _EMPTY.css(css)
+    except SelectolaxError:
+        raise BadSelector(f"{css!r} is not a valid CSS selector{_why_bad(css)}") from None
+
+
+def _why_bad(css: str) -> str:
+    """Where the selector goes wrong, in soupsieve's words (lexbor only says it cannot parse
+    it); empty when soupsieve would accept it (a construct lexbor does not support)."""
+    import warnings
+
+    import soupsieve  # only when a user typed a bad selector
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # ":contains is deprecated" and the like
+            soupsieve.compile(css)
+    except soupsieve.SelectorSyntaxError as e:
+        return ": " + str(e).splitlines()[0]
+    return " here (the page parser does not support it)"
 
 
 def compile_ignore(patterns: Iterable[str]) -> tuple[Rule, ...]:
@@ -172,13 +196,11 @@ def html_lines(
 
     ``select`` is a CSS selector (every match, in document order); without it the region is
     ``<main>``, else ``[role=main]``, else the only ``<article>``, else ``<body>``.
-    Raises :class:`SelectorEmpty` or :class:`NoText`.
+    ``encoding`` is the charset the server declared (it wins, as in a browser); without one a
+    byte-order mark or ``<meta charset>`` decides, else UTF-8.
+    Raises :class:`SelectorEmpty`, :class:`BadSelector` or :class:`NoText`.
     """
-    soup = BeautifulSoup(
-        html, "html.parser", from_encoding=encoding if isinstance(html, bytes) else None
-    )
-    roots = _region(soup, select)
-    lines = clean_lines(_raw_lines(roots), ignore)
+    lines = clean_lines(_raw_lines(_parse(html, encoding), select), ignore)
     if not lines:
         raise NoText("the selected region has no text (the page may need JavaScript)")
     return lines
@@ -192,72 +214,116 @@ def text_lines(text: str, *, ignore: Sequence[Rule] = ()) -> list[str]:
     return lines
 
 
-def _region(soup: BeautifulSoup, select: str | None) -> list[Tag]:
+def _parse(html: str | bytes, encoding: str | None) -> LexborHTMLParser:
+    # Scripting on, as in a browser that runs scripts: a <noscript> is one text node, dropped.
+    if isinstance(html, str):
+        return LexborHTMLParser(html, scripting=True)
+    if encoding is not None and encoding != "utf-8":
+        return LexborHTMLParser(html.decode(encoding, "replace"), scripting=True)
+    return LexborHTMLParser(html, scripting=True, encoding=encoding is None)
+
+
+def _region(tree: LexborHTMLParser, select: str | None) -> list[LexborNode]:
     if select:
-        found = [t for t in soup.select(select) if isinstance(t, Tag)]
+        try:
+            found = tree.css(select)
+        except SelectolaxError:
+            raise BadSelector(f"{select!r} is not a valid CSS selector{_why_bad(select)}") from None
         if not found:
             raise SelectorEmpty(f"the selector {select!r} matches nothing on the page")
         return _outermost(found)
-    for candidate in (soup.find("main"), soup.find(None, {"role": "main"})):
-        if isinstance(candidate, Tag):
+    for query in ("main", "[role=main]"):
+        candidate = tree.css_first(query)
+        if candidate is not None:
             return [candidate]
-    articles = soup.find_all("article")
-    if len(articles) == 1 and isinstance(articles[0], Tag):
-        return [articles[0]]
-    body = soup.find("body")
-    return [body if isinstance(body, Tag) else soup]
+    articles = tree.css("article")
+    if len(articles) == 1:
+        return articles
+    root = tree.body or tree.root  # the HTML5 tree always has a <body>
+    if root is None:
+        raise NoText("the page is empty")
+    return [root]
 
 
-def _outermost(tags: list[Tag]) -> list[Tag]:
-    """Drop matches nested in another match, so no text is read twice."""
-    chosen = {id(t) for t in tags}
-    return [t for t in tags if not any(id(p) in chosen for p in t.parents)]
+def _outermost(nodes: list[LexborNode]) -> list[LexborNode]:
+    """Drop matches nested in another match (and repeats), so no text is read twice."""
+    chosen = {n.mem_id for n in nodes}
+    out: list[LexborNode] = []
+    seen: set[int] = set()
+    for node in nodes:
+        if node.mem_id in seen:
+            continue
+        seen.add(node.mem_id)
+        parent = node.parent
+        while parent is not None and parent.mem_id not in chosen:
+            parent = parent.parent
+        if parent is None:
+            out.append(node)
+    return out
 
 
-def _hidden(tag: Tag) -> bool:
-    attrs = tag.attrs
-    if "hidden" in attrs or str(attrs.get("aria-hidden", "")).lower() == "true":
+# Elements that may be dropped, each verified by _dropped (CSS cannot say "aria-hidden is
+# 'true' in any case" or run the style regex).
+_DROP_QUERY = ",".join(
+    [
+        *sorted(_DROP | _CHROME),
+        "[role=navigation]",
+        "[role=contentinfo]",
+        "[hidden]",
+        "[aria-hidden]",
+        "[type=hidden]",
+        "[style*=display i]",
+        "[style*=visibility i]",
+    ]
+)
+_MARK_QUERY = ",".join(sorted(_BLOCK | _CELLS | {"br"}))
+
+
+def _dropped(node: LexborNode) -> bool:
+    if node.tag in _DROP or node.tag in _CHROME:
         return True
-    if attrs.get("type") == "hidden":
+    attrs = node.attributes
+    if attrs.get("role") in _CHROME_ROLES or "hidden" in attrs:
+        return True
+    if (attrs.get("aria-hidden") or "").lower() == "true" or attrs.get("type") == "hidden":
         return True
     style = attrs.get("style")
-    return isinstance(style, str) and bool(_HIDDEN_STYLE.search(style))
+    return style is not None and bool(_HIDDEN_STYLE.search(style))
 
 
-def _dropped(tag: Tag) -> bool:
-    name = tag.name
-    if name in _DROP or name in _CHROME:
-        return True
-    role = tag.attrs.get("role")
-    return (isinstance(role, str) and role in _CHROME_ROLES) or _hidden(tag)
+def _raw_lines(tree: LexborHTMLParser, select: str | None) -> list[str]:
+    """The region's text with its block, line-break and cell structure, as raw lines.
 
-
-def _raw_lines(roots: Sequence[Tag]) -> list[str]:
-    """Walk the region without recursion (deep markup cannot overflow the stack)."""
+    What is never read is detached from the tree (not destroyed: a match nested in a detached
+    one stays valid); blocks, ``<br>`` and cells get marker text nodes; then one ``text()``
+    per region root gathers every text node (comments are not text nodes).
+    """
     parts: list[str] = []
-    for root in roots:
+    for root in _region(tree, select):
+        own = root.mem_id
+        for node in root.css(_DROP_QUERY):
+            if node.mem_id != own and _dropped(node):
+                node.remove()
+        for node in root.css(_MARK_QUERY):
+            if node.mem_id == own:
+                continue
+            tag = node.tag
+            if tag in _CELLS:
+                node.insert_before(_CELL)
+            elif tag == "br":
+                node.insert_before(_BREAK)
+            else:
+                node.insert_before(_BREAK)
+                node.insert_after(_BREAK)
         parts.append(_BREAK)
-        stack: list[object] = [root]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, str) and not isinstance(node, NavigableString):
-                parts.append(node)  # a marker pushed below
-            elif isinstance(node, NavigableString):
-                if not isinstance(node, _NOT_TEXT):
-                    parts.append(_PRIVATE_USE.sub("", node))
-            elif isinstance(node, Tag):
-                if node is not root and _dropped(node):
-                    continue
-                name = node.name
-                if name == "br":
-                    parts.append(_BREAK)
-                    continue
-                if name in _CELLS:
-                    parts.append(_CELL)
-                elif name in _BLOCK:
-                    parts.append(_BREAK)
-                    stack.append(_BREAK)
-                stack.extend(reversed(node.contents))
+        tag = root.tag or ""
+        if tag == "br":
+            parts.append(_BREAK)
+            continue
+        block = tag in _BLOCK
+        parts.append(_CELL if tag in _CELLS else _BREAK if block else "")
+        parts.append(_PRIVATE_USE.sub("", root.text(deep=True)))
+        parts.append(_BREAK if block else "")
     lines = []
     for line in "".join(parts).split(_BREAK):
         cells = [" ".join(c.split()) for c in line.split(_CELL)]

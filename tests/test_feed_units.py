@@ -110,14 +110,6 @@ def test_nothing_usable_is_unparsable_with_the_reason(
     assert err.value.reason == "unparsable" and message in str(err.value)
 
 
-def test_parse_count_counts_parses() -> None:
-    before = feeds.parse_count()
-    parse_feed(rss([item("a", "A")]), content_type="text/xml", url="u")
-    with pytest.raises(SourceError):
-        parse_feed(b"<html></html>", content_type="text/html", url="u")
-    assert feeds.parse_count() == before + 2
-
-
 # -- seen ids ----------------------------------------------------------------------------
 
 

@@ -1,11 +1,11 @@
 """RSS/Atom feeds (``feed:<url>``): conditional GET through :mod:`bot.net`, parse, announce.
 
 The shell of a feed check: one guarded GET (SSRF guard, size cap, timeouts, ETag /
-Last-Modified), then the skip rules, then feedparser in a worker thread (it is CPU-bound and
-synchronous). A 304, or a 200 whose body hashes to the digest of the last successful check,
-is :class:`~bot.model.NotModified` and is never parsed again: parsing costs milliseconds per
-feed, hashing microseconds. Everything that decides lives in :mod:`bot.feeds` and
-:mod:`bot.feed_alerts`.
+Last-Modified), then the skip rules, then feedparser in a worker process (:mod:`bot.offload`;
+it is CPU-bound and synchronous). A 304, or a 200 whose body hashes to the digest of the last
+successful check, is :class:`~bot.model.NotModified` and is never parsed again: parsing
+costs milliseconds per feed, hashing microseconds. Everything that decides lives in
+:mod:`bot.feeds` and :mod:`bot.feed_alerts`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import hashlib
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,7 +34,7 @@ from bot.model import (
     Validators,
 )
 from bot.net import HttpClient, Response, status_error
-from bot.offload import run_heavy
+from bot.offload import process_safe, run_heavy
 from bot.sniff import HEAD_BYTES, Sniffed, sniff
 from bot.sources.base import History
 
@@ -63,6 +62,7 @@ class FeedSource:
         self._http = HttpClient.for_users(settings, max_bytes=settings.feed_max_bytes)
         self.parse_max_entries = settings.feed_parse_max_entries
         self.parse_concurrency = settings.parse_concurrency
+        self.parse_processes = settings.parse_processes
         self._warned: set[tuple[str, str]] = set()
 
     # -- Source ----------------------------------------------------------------------
@@ -94,15 +94,15 @@ class FeedSource:
         if fresh.body_digest == validators.body_digest:
             return NotModified(fresh)
         content_type = _header(resp, "content-type")
+        feeds.count_parse()
         parsed = await run_heavy(
             self.parse_concurrency,
-            partial(
-                feeds.parse_feed,
-                resp.body,
-                content_type=content_type,
-                url=resp.url,
-                max_entries=self.parse_max_entries,
-            ),
+            parse_body,
+            resp.body,
+            content_type,
+            resp.url,
+            self.parse_max_entries,
+            processes=self.parse_processes,
         )
         if parsed.problem:
             self._warn_once(str(ref), parsed.problem, len(parsed.entries))
@@ -270,3 +270,12 @@ def _header(resp: Response, name: str) -> str | None:
         if key.lower() == name:
             return value or None
     return None
+
+
+@process_safe
+def parse_body(
+    body: bytes, content_type: str | None, url: str, max_entries: int
+) -> feeds.ParsedFeed:
+    """feedparser in a worker process (or thread): a 5 MB feed's expat callbacks would
+    otherwise take turns with the event loop for the GIL."""
+    return feeds.parse_feed(body, content_type=content_type, url=url, max_entries=max_entries)

@@ -38,8 +38,9 @@ from bot.model import (
     Validators,
 )
 from bot.net import Fetched, HttpClient, status_error
-from bot.offload import run_heavy
+from bot.offload import process_safe, run_heavy
 from bot.pagetext import (
+    BadSelector,
     NoText,
     SelectorEmpty,
     compile_ignore,
@@ -64,6 +65,7 @@ class PageSource:
     def __init__(self, settings: Settings) -> None:
         self._http = HttpClient.for_users(settings)
         self._parse_concurrency = settings.parse_concurrency
+        self._parse_processes = settings.parse_processes
         self._diff_max_lines = settings.diff_max_lines
 
     def label(self, ref: TargetRef) -> str:
@@ -97,7 +99,13 @@ class PageSource:
             return NotModified(got.validators)  # same bytes as last time: nothing to parse
         wanted = {key: view_of(options) for key, options in (await views()).items()}
         facts = await run_heavy(
-            self._parse_concurrency, _extract_views, got, wanted or {DEFAULT_VIEW: {}}
+            self._parse_concurrency,
+            extract_views,
+            got.body,
+            got.headers.get("Content-Type", ""),
+            got.url,
+            wanted or {DEFAULT_VIEW: {}},
+            processes=self._parse_processes,
         )
         evidence = {"url": got.url, "bytes": len(got.body)}
         return Observation(facts=facts, evidence=evidence, validators=got.validators)
@@ -212,17 +220,22 @@ def view_key(options: Mapping[str, Any]) -> str:
     return json.dumps(view_of(options), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def _extract_views(got: Fetched, views: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
-    """Runs in a worker thread: every view of one body. A view whose selector matches nothing
-    (or that leaves no text) fails alone, as an ``error`` entry; when every view fails the
-    same way it is the target that fails (the body is the problem), as before views."""
+@process_safe
+def extract_views(
+    body: bytes, content_type: str, url: str, views: Mapping[str, Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Runs in a worker process (or thread): every view of one body, sent there once. A view
+    whose selector matches nothing (or that leaves no text) fails alone, as an ``error``
+    entry; when every view fails the same way it is the target that fails (the body is the
+    problem), as before views. Ignore rules travel as patterns and are compiled here (cached
+    per process): RE2 objects do not pickle."""
     out: dict[str, Any] = {}
     failures: list[SourceError] = []
-    title = _title(got)
+    title = _title(body, content_type)
     for key, view in views.items():
         ignore = tuple(view.get("ignore") or ())
         try:
-            lines = _extract(got, view.get("select"), ignore)
+            lines = _extract(body, content_type, url, view.get("select"), ignore)
         except SourceError as e:
             if e.reason not in _VIEW_REASONS:
                 raise  # not a page at all: no view can do better
@@ -245,11 +258,11 @@ def _extract_views(got: Fetched, views: Mapping[str, Mapping[str, Any]]) -> dict
 IGNORE_DROPS_LINES = "lines"
 
 
-def _title(got: Fetched) -> str | None:
-    mime, charset = _content_type(got.headers.get("Content-Type", ""))
-    if mime in _HTML_TYPES or (not mime and _looks_html(got.body)):
+def _title(body: bytes, content_type: str) -> str | None:
+    mime, charset = _content_type(content_type)
+    if mime in _HTML_TYPES or (not mime and _looks_html(body)):
         try:
-            return page_title(got.body, charset)
+            return page_title(body, charset)
         except LookupError:
             return None
     return None
@@ -258,23 +271,27 @@ def _title(got: Fetched) -> str | None:
 _VIEW_REASONS = frozenset({"selector-empty", "no-text"})
 
 
-def _extract(got: Fetched, select: str | None, ignore: tuple[str, ...]) -> list[str]:
-    mime, charset = _content_type(got.headers.get("Content-Type", ""))
+def _extract(
+    body: bytes, content_type: str, url: str, select: str | None, ignore: tuple[str, ...]
+) -> list[str]:
+    mime, charset = _content_type(content_type)
     try:
         rules = _rules(ignore)
     except BadPattern as e:  # stored before RE2 was the engine: the watch must be fixed
         raise SourceError(f"ignore rule refused: {e}", reason="bad-ignore") from None
     try:
         if mime in _TEXT_TYPES and not select:
-            return text_lines(got.body.decode(charset or "utf-8", "replace"), ignore=rules)
-        if mime in _HTML_TYPES or mime in _TEXT_TYPES or (not mime and _looks_html(got.body)):
-            return html_lines(got.body, select=select, ignore=rules, encoding=charset)
+            return text_lines(body.decode(charset or "utf-8", "replace"), ignore=rules)
+        if mime in _HTML_TYPES or mime in _TEXT_TYPES or (not mime and _looks_html(body)):
+            return html_lines(body, select=select, ignore=rules, encoding=charset)
     except SelectorEmpty as e:
         raise SourceError(str(e), reason="selector-empty") from None
     except NoText as e:
         raise SourceError(str(e), reason="no-text") from None
+    except BadSelector as e:  # stored before lexbor ran selectors: the watch must be fixed
+        raise SourceError(str(e), reason="bad-selector") from None
     raise SourceError(
-        f"{got.url} serves {mime or 'an unknown type'}, not a web page", reason="not-a-page"
+        f"{url} serves {mime or 'an unknown type'}, not a web page", reason="not-a-page"
     )
 
 
