@@ -45,8 +45,15 @@ from bot.store.offloop import call
 
 log = logging.getLogger(__name__)
 
-# What the bot needs in every workspace (the manifest in docs/slack-app-manifest-distributed.yml).
-BOT_SCOPES = ("commands", "chat:write", "users:read", "channels:read", "groups:read")
+# What the bot asks every workspace for (docs/slack-app-manifest-distributed.yml lists the same).
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "chat:write.public",
+    "users:read",
+    "channels:read",
+    "groups:read",
+)
 
 ORG_REFUSAL = (
     "policybot installs into one workspace at a time. This was an organisation-wide "
