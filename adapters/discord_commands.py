@@ -31,7 +31,6 @@ from bot import commands as cmds
 from bot.errors import InvalidTarget, UsageError
 from bot.model import Severity
 from bot.service import Invocation, Service
-from bot.store import tenants
 
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
@@ -60,7 +59,7 @@ class CommandHandler:
         # operator's DISCORD_MANAGE_PERMISSION.
         who = None
         if guild is not None:
-            chosen = tenants.workspace_settings(self.service.store, f"discord:{guild}")
+            chosen = self.service.tenants.settings_now(f"discord:{guild}")
             who = chosen.who_may_change
         permission = _WHO_PERMISSION.get(who or "", self.permission)
         may_change = True

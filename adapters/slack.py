@@ -31,8 +31,8 @@ from bot.config import Settings
 from bot.errors import ChannelGone, DeliveryError
 from bot.model import Alert
 from bot.service import Service
-from bot.store import Store, tenants
-from bot.store.offloop import call
+from bot.store import tenants
+from bot.store.tenants import Tenants
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +65,12 @@ class SlackAdapter:
         settings: Settings,
         *,
         client: AsyncWebClient | None = None,
-        store: Store | None = None,
+        tenants: Tenants | None = None,
     ) -> None:
         if settings.slack_bot_token is None and not settings.slack_many_workspaces:
             raise ValueError("SlackAdapter needs SLACK_BOT_TOKEN (or SLACK_CLIENT_ID)")
         self.settings = settings
-        self.store = store  # many workspaces: where each workspace's bot token is
+        self.tenants = tenants  # many workspaces: where each workspace's bot token is
         self.min_interval = settings.slack_min_interval
         token = settings.slack_bot_token
         self.client = client or self._client(token.get_secret_value() if token else None)
@@ -100,9 +100,9 @@ class SlackAdapter:
             return self.client, address, None
         if not self.settings.slack_many_workspaces:
             return self.client, channel, team
-        if self.store is None:  # pragma: no cover - the composition root passes it
-            raise DeliveryError("no store to read the workspace's bot token from")
-        inst = await call(tenants.find_installation, self.store, team)
+        if self.tenants is None:  # pragma: no cover - the composition root passes it
+            raise DeliveryError("no database to read the workspace's bot token from")
+        inst = await self.tenants.find_installation(team)
         if inst is None:
             # Uninstalled meanwhile: the outbox holds the workspace's deliveries until a
             # reinstall (bot.store.tenants.paused_channel); this one waits too.
@@ -149,12 +149,12 @@ class SlackAdapter:
                 isinstance(error, ChannelGone)
                 and team
                 and self.settings.slack_many_workspaces
-                and self.store is not None
+                and self.tenants is not None
                 and _api_code(e) in TOKEN_GONE
             ):
                 # The workspace's token, not the channel, is gone: pause the workspace (its
                 # deliveries wait for a reinstall) instead of dropping this channel's.
-                await uninstall(self.store, team, f"Slack says {_api_code(e)}")
+                await uninstall(self.tenants, team, f"Slack says {_api_code(e)}")
                 raise DeliveryError(
                     f"Slack workspace {team} uninstalled policybot", retry_after=300
                 ) from None
@@ -176,10 +176,10 @@ class SlackAdapter:
         """Receive commands and clicks until cancelled (Socket Mode, else HTTP mode)."""
         app_token = self.settings.slack_app_token
         secret = self.settings.slack_signing_secret
-        if self.store is None:
-            self.store = service.store
+        if self.tenants is None:
+            self.tenants = service.tenants
         if self.settings.slack_many_workspaces and secret is not None:
-            await self._adopt_legacy_workspace(service.store)
+            await self._adopt_legacy_workspace(service.tenants)
             await self._http_mode(service, secret.get_secret_value())
         elif app_token is not None:
             await self._socket_mode(service, app_token.get_secret_value())
@@ -210,7 +210,7 @@ class SlackAdapter:
             self.ready.clear()
             await handler.close_async()  # type: ignore[no-untyped-call]
 
-    async def _adopt_legacy_workspace(self, store: Store) -> None:
+    async def _adopt_legacy_workspace(self, known: Tenants) -> None:
         """Many workspaces with the old SLACK_BOT_TOKEN still set: ask Slack which workspace
         it is (auth.test), keep it installed, and name its ``slack:C…`` channels
         ``slack:T…/C…`` so they keep their watches (docs/hosting.md, "Moving from one
@@ -235,8 +235,8 @@ class SlackAdapter:
             bot_id=who.get("bot_id"),
             bot_user_id=who.get("user_id"),
         )
-        await call(tenants.save_installation, store, inst, datetime.now(UTC))
-        moved = await call(tenants.adopt_legacy_slack, store, team)
+        await known.save_installation(inst, datetime.now(UTC))
+        moved = await known.adopt_legacy_slack(team)
         log.info(
             "Slack: SLACK_BOT_TOKEN is workspace %s; %d channel rows now carry it", team, moved
         )
@@ -244,7 +244,7 @@ class SlackAdapter:
     async def _http_mode(self, service: Service, secret: str) -> None:
         oauth = None
         if self.settings.slack_many_workspaces:
-            oauth = oauth_settings(self.settings, service.store)
+            oauth = oauth_settings(self.settings, service.tenants)
         commands = SlackCommands(
             service, self.client, self.settings, signing_secret=secret, oauth=oauth
         )

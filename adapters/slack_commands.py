@@ -34,7 +34,6 @@ from bot.config import Settings
 from bot.errors import UsageError
 from bot.service import Invocation, Service
 from bot.store import tenants
-from bot.store.offloop import call
 
 log = logging.getLogger(__name__)
 
@@ -146,19 +145,19 @@ class SlackCommands:
     async def on_uninstalled(self, body: dict[str, Any]) -> None:
         team = body.get("team_id")
         if team:
-            await uninstall(self.service.store, str(team), "app uninstalled")
+            await uninstall(self.service.tenants, str(team), "app uninstalled")
 
     async def on_tokens_revoked(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         team = body.get("team_id")
         if team and (event.get("tokens") or {}).get("bot"):
-            await uninstall(self.service.store, str(team), "bot token revoked")
+            await uninstall(self.service.tenants, str(team), "bot token revoked")
 
     async def _permission(self, team: str | None) -> WatchPermission | str:
         """The operator's permission, or the workspace's own setting (``managers`` is
         returned as the word: it needs the channel too)."""
         if not team:
             return self.permission
-        chosen = await call(tenants.workspace_settings, self.service.store, f"slack:{team}")
+        chosen = await self.service.tenants.settings(f"slack:{team}")
         who = chosen.who_may_change
         if who == "managers":
             return who

@@ -40,8 +40,7 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from bot.config import Settings
-from bot.store import Store, tenants
-from bot.store.offloop import call
+from bot.store.tenants import Installation, Tenants
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +74,8 @@ class OrgInstallRefused(BoltError):
 class StoreInstallations(AsyncInstallationStore):
     """Installations in ``slack_installations``, one bot per workspace."""
 
-    def __init__(self, store: Store, clock: Clock = _now) -> None:
-        self.store = store
+    def __init__(self, tenants: Tenants, clock: Clock = _now) -> None:
+        self.tenants = tenants
         self.clock = clock
         self._logger = logging.getLogger("slack_sdk.policybot.installations")
 
@@ -91,7 +90,7 @@ class StoreInstallations(AsyncInstallationStore):
         if not installation.bot_token:
             raise BoltError("the install gave no bot token (is the 'bot' scope list empty?)")
         scopes = installation.bot_scopes or []
-        inst = tenants.Installation(
+        inst = Installation(
             team_id=installation.team_id,
             enterprise_id=installation.enterprise_id,
             team_name=installation.team_name,
@@ -102,7 +101,7 @@ class StoreInstallations(AsyncInstallationStore):
             bot_scopes=",".join(scopes) if isinstance(scopes, list) else str(scopes),
             installer_user_id=installation.user_id,
         )
-        await call(tenants.save_installation, self.store, inst, self.clock())
+        await self.tenants.save_installation(inst, self.clock())
         log.info(
             "Slack: installed into workspace team=%s by user=%s",
             inst.team_id,
@@ -121,7 +120,7 @@ class StoreInstallations(AsyncInstallationStore):
     ) -> Bot | None:
         if is_enterprise_install or not team_id:
             return None
-        inst = await call(tenants.find_installation, self.store, team_id)
+        inst = await self.tenants.find_installation(team_id)
         if inst is None:
             return None
         return Bot(
@@ -146,7 +145,7 @@ class StoreInstallations(AsyncInstallationStore):
     ) -> SdkInstallation | None:
         if is_enterprise_install or not team_id or user_id is not None:
             return None  # no user tokens are kept
-        inst = await call(tenants.find_installation, self.store, team_id)
+        inst = await self.tenants.find_installation(team_id)
         if inst is None:
             return None
         return SdkInstallation(
@@ -164,24 +163,24 @@ class StoreInstallations(AsyncInstallationStore):
 
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         if team_id:
-            await uninstall(self.store, team_id, "bot token deleted", self.clock)
+            await uninstall(self.tenants, team_id, "bot token deleted", self.clock)
 
     async def async_delete_installation(
         self, *, enterprise_id: str | None, team_id: str | None, user_id: str | None = None
     ) -> None:
         if team_id and user_id is None:
-            await uninstall(self.store, team_id, "installation deleted", self.clock)
+            await uninstall(self.tenants, team_id, "installation deleted", self.clock)
 
     async def async_delete_all(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         if team_id:
-            await uninstall(self.store, team_id, "installation deleted", self.clock)
+            await uninstall(self.tenants, team_id, "installation deleted", self.clock)
 
 
 class StoreStates(AsyncOAuthStateStore):
     """One-use install states in ``slack_oauth_states`` (shared by every replica)."""
 
-    def __init__(self, store: Store, lifetime: timedelta, clock: Clock = _now) -> None:
-        self.store = store
+    def __init__(self, tenants: Tenants, lifetime: timedelta, clock: Clock = _now) -> None:
+        self.tenants = tenants
         self.lifetime = lifetime
         self.clock = clock
         self._logger = logging.getLogger("slack_sdk.policybot.states")
@@ -191,19 +190,19 @@ class StoreStates(AsyncOAuthStateStore):
         return self._logger
 
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        return await call(tenants.issue_state, self.store, self.clock(), self.lifetime)
+        return await self.tenants.issue_state(self.clock(), self.lifetime)
 
     async def async_consume(self, state: str) -> bool:
-        return await call(tenants.consume_state, self.store, state, self.clock())
+        return await self.tenants.consume_state(state, self.clock())
 
 
-async def uninstall(store: Store, team_id: str, reason: str, clock: Clock = _now) -> None:
+async def uninstall(tenants: Tenants, team_id: str, reason: str, clock: Clock = _now) -> None:
     """Delete the workspace's tokens and pause it (its watches wait for a reinstall)."""
-    await call(tenants.uninstalled, store, team_id, clock(), reason)
+    await tenants.uninstalled(team_id, clock(), reason)
     log.info("Slack: workspace paused team=%s reason=%s", team_id, reason)
 
 
-def oauth_settings(settings: Settings, store: Store, clock: Clock = _now) -> AsyncOAuthSettings:
+def oauth_settings(settings: Settings, tenants: Tenants, clock: Clock = _now) -> AsyncOAuthSettings:
     """Bolt's OAuth settings for this deployment (only with SLACK_CLIENT_ID and friends)."""
     assert settings.slack_client_id and settings.slack_client_secret and settings.public_url
     lifetime = 600
@@ -215,9 +214,9 @@ def oauth_settings(settings: Settings, store: Store, clock: Clock = _now) -> Asy
         install_path="/slack/install",
         redirect_uri_path="/slack/oauth_redirect",
         authorization_url=settings.slack_authorize_url,
-        installation_store=StoreInstallations(store, clock),
+        installation_store=StoreInstallations(tenants, clock),
         installation_store_bot_only=True,
-        state_store=StoreStates(store, timedelta(seconds=lifetime), clock),
+        state_store=StoreStates(tenants, timedelta(seconds=lifetime), clock),
         state_expiration_seconds=lifetime,
         callback_options=AsyncCallbackOptions(success=_success, failure=_failure),
         logger=logging.getLogger("slack_bolt.policybot.oauth"),

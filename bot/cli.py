@@ -70,8 +70,9 @@ def build_adapters(settings: Settings, store: Store | None = None) -> dict[str, 
     # fast.
     if settings.slack_bot_token is not None or settings.slack_many_workspaces:
         from adapters.slack import SlackAdapter
+        from bot.store.tenants import Tenants
 
-        adapters["slack"] = SlackAdapter(settings, store=store)
+        adapters["slack"] = SlackAdapter(settings, tenants=Tenants(store) if store else None)
     discord_webhook = DiscordWebhookAdapter(settings)
     adapters[discord_webhook.platform] = discord_webhook
     if settings.discord_bot_token is not None:

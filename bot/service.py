@@ -80,6 +80,7 @@ class Service(WatchListCommands):
         self.checker = Checker(store, sources, settings, clock, owner)
         self.dispatcher = Dispatcher(store, adapters, settings, clock, owner)
         self._hub_hosts = frozenset({_host(settings.hf_endpoint)})
+        self.tenants = tenants.Tenants(store)  # workspaces, for the chat adapters
 
     async def aclose(self) -> None:
         for source in self.sources.values():

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from bot.store.offloop import call as _call
 from bot.store.tables import (
     channels,
     deliveries,
@@ -284,6 +285,7 @@ def digest_default(settings: WorkspaceSettings) -> tuple[time, str] | None:
 
 __all__ = [
     "LANGUAGES",
+    "Tenants",
     "WHO",
     "Installation",
     "WorkspaceSettings",
@@ -302,3 +304,37 @@ __all__ = [
     "workspace_of",
     "workspace_settings",
 ]
+
+
+class Tenants:
+    """What the chat adapters may know of workspaces, without the whole store (adapters ask
+    the service, never the store: tests/test_scope_rule.py). Async methods run the queries in
+    the store's worker threads (:mod:`bot.store.offloop`)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def settings_now(self, workspace: str) -> WorkspaceSettings:
+        """For callers that cannot await (discord.py builds Invocations synchronously)."""
+        return workspace_settings(self._store, workspace)
+
+    async def settings(self, workspace: str) -> WorkspaceSettings:
+        return await _call(workspace_settings, self._store, workspace)
+
+    async def save_installation(self, inst: Installation, now: datetime) -> None:
+        await _call(save_installation, self._store, inst, now)
+
+    async def find_installation(self, team_id: str) -> Installation | None:
+        return await _call(find_installation, self._store, team_id)
+
+    async def uninstalled(self, team_id: str, now: datetime, reason: str) -> bool:
+        return await _call(uninstalled, self._store, team_id, now, reason)
+
+    async def issue_state(self, now: datetime, lifetime: timedelta) -> str:
+        return await _call(issue_state, self._store, now, lifetime)
+
+    async def consume_state(self, state: str, now: datetime) -> bool:
+        return await _call(consume_state, self._store, state, now)
+
+    async def adopt_legacy_slack(self, team_id: str) -> int:
+        return await _call(adopt_legacy_slack, self._store, team_id)
