@@ -28,13 +28,15 @@ from discord.gateway import DiscordWebSocket
 
 from adapters.discord_embeds import CUSTOM_ID_TEMPLATE, clip, custom_id, reply_text, target_digest
 from bot import commands as cmds
-from bot.errors import InvalidTarget
+from bot.errors import InvalidTarget, UsageError
 from bot.model import Severity
 from bot.service import Invocation, Service
 
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()
 SeverityName = Literal["info", "notice", "warning", "critical"]
+# The server setting "who may change watches" as the Discord permission it needs.
+_WHO_PERMISSION = {"managers": "manage_channels", "admins": "administrator"}
 _INTERNAL_ERROR = "Something went wrong on our side; the details are in the bot's log."
 
 
@@ -52,16 +54,26 @@ class CommandHandler:
         self.on_watch = on_watch  # told when a watch succeeds in a channel (it works again)
 
     def invocation(self, interaction: discord.Interaction[Any]) -> Invocation:
+        guild = str(interaction.guild_id) if interaction.guild_id else None
+        # The server's own setting (/policy settings who …) decides when it has one; else the
+        # operator's DISCORD_MANAGE_PERMISSION.
+        who = None
+        if guild is not None:
+            chosen = self.service.tenants.settings_now(f"discord:{guild}")
+            who = chosen.who_may_change
+        permission = _WHO_PERMISSION.get(who or "", self.permission)
         may_change = True
-        if self.permission is not None:
-            may_change = bool(getattr(interaction.permissions, self.permission, False))
-        label = (self.permission or "").replace("_", " ").title()
+        if who != "everyone" and permission is not None:
+            may_change = bool(getattr(interaction.permissions, permission, False))
+            if who == "admins":  # server owners and admins: Administrator or Manage Server
+                may_change = may_change or bool(interaction.permissions.manage_guild)
+        label = (permission or "").replace("_", " ").title()
         return Invocation(
             channel=f"discord:{interaction.channel_id}",
             actor=str(interaction.user.id),
             may_change=may_change,
             refusal=f"changing watches needs the {label} permission in this channel",
-            workspace=str(interaction.guild_id) if interaction.guild_id else None,
+            workspace=guild,
         )
 
     async def run(
@@ -91,7 +103,10 @@ class CommandHandler:
 
     def _early_refusal(self, command: cmds.Command, inv: Invocation) -> cmds.Reply | None:
         """Refusals and typos are answered at once, privately, before anything is fetched."""
-        if isinstance(command, cmds.Watch | cmds.Unwatch | cmds.Mute) and not inv.may_change:
+        changes = isinstance(command, cmds.Watch | cmds.Unwatch | cmds.Mute) or (
+            isinstance(command, cmds.WorkspaceSettings) and command.key is not None
+        )
+        if changes and not inv.may_change:
             return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
         if isinstance(command, cmds.Watch):
             problems = self.service.watch_problems(command)
@@ -202,7 +217,7 @@ class PolicyGroup(app_commands.Group):
         self,
         interaction: discord.Interaction[Any],
         target: str,
-        min_severity: SeverityName = "info",
+        min_severity: SeverityName | None = None,
         select: str | None = None,
         ignore: str | None = None,
         keywords: str | None = None,
@@ -212,7 +227,8 @@ class PolicyGroup(app_commands.Group):
             select=select,
             ignore=(ignore,) if ignore else (),
             keywords=tuple(k.strip() for k in (keywords or "").split(",") if k.strip()),
-            min_severity=Severity(min_severity),
+            min_severity=Severity(min_severity or "info"),
+            min_severity_given=min_severity is not None,  # else the server's default
         )
         await _handler(interaction).run(interaction, command, fetches=True, private=False)
 
@@ -257,6 +273,26 @@ class PolicyGroup(app_commands.Group):
         days: app_commands.Range[float, 0, 365] = 7.0,
     ) -> None:
         await _handler(interaction).run(interaction, cmds.Mute(target, days))
+
+    @app_commands.command(description="This server's settings (channels override them)")
+    @app_commands.describe(
+        setting="who may change watches, default minimum severity, digest time, language",
+        value="everyone|managers|admins · info…critical · HH:MM [Europe/Rome] · en|it",
+    )
+    async def settings(
+        self,
+        interaction: discord.Interaction[Any],
+        setting: Literal["who", "severity", "digest", "language"] | None = None,
+        value: str | None = None,
+    ) -> None:
+        # The one grammar validates it, exactly as typed in Slack or on the CLI.
+        text = " ".join(["settings", *([setting] if setting else []), *(value or "").split()])
+        try:
+            command = cmds.parse(text)
+        except UsageError as e:
+            await _handler(interaction).respond(interaction, cmds.Reply((str(e),), ok=False))
+            return
+        await _handler(interaction).run(interaction, command)
 
     @app_commands.command(name="help", description="How to use /policy")
     async def help_(self, interaction: discord.Interaction[Any]) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -25,10 +26,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_blocks import alert_message, alert_plain_text
 from adapters.slack_commands import SlackCommands
+from adapters.slack_oauth import oauth_settings, uninstall
 from bot.config import Settings
 from bot.errors import ChannelGone, DeliveryError
 from bot.model import Alert
 from bot.service import Service
+from bot.store import tenants
+from bot.store.tenants import Tenants
 
 log = logging.getLogger(__name__)
 
@@ -56,20 +60,56 @@ class _BlocksRefused(Exception):
 class SlackAdapter:
     platform = "slack"
 
-    def __init__(self, settings: Settings, *, client: AsyncWebClient | None = None) -> None:
-        if settings.slack_bot_token is None:
-            raise ValueError("SlackAdapter needs SLACK_BOT_TOKEN")
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        client: AsyncWebClient | None = None,
+        tenants: Tenants | None = None,
+    ) -> None:
+        if settings.slack_bot_token is None and not settings.slack_many_workspaces:
+            raise ValueError("SlackAdapter needs SLACK_BOT_TOKEN (or SLACK_CLIENT_ID)")
         self.settings = settings
+        self.tenants = tenants  # many workspaces: where each workspace's bot token is
         self.min_interval = settings.slack_min_interval
-        self.client = client or AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(),
-            base_url=settings.slack_api_url,
-            timeout=max(1, int(settings.delivery_timeout)),
+        token = settings.slack_bot_token
+        self.client = client or self._client(token.get_secret_value() if token else None)
+        self.http_address: tuple[str, int] | None = None  # HTTP mode, once listening
+        self.ready = asyncio.Event()  # set once commands can be received
+
+    def _client(self, token: str | None) -> AsyncWebClient:
+        return AsyncWebClient(
+            token=token,
+            base_url=self.settings.slack_api_url,
+            timeout=max(1, int(self.settings.delivery_timeout)),
             retry_handlers=[],  # the outbox retries, honouring Retry-After
             logger=logging.getLogger("slack_sdk.policybot"),
         )
-        self.http_address: tuple[str, int] | None = None  # HTTP mode, once listening
-        self.ready = asyncio.Event()  # set once commands can be received
+
+    async def _client_for(self, address: str) -> tuple[AsyncWebClient, str, str | None]:
+        """The client holding the bot token of the channel's workspace, the bare channel id
+        and the team. ``T0123/C0456`` names its workspace; a bare ``C0456`` is the one
+        workspace of SLACK_BOT_TOKEN."""
+        team, sep, channel = address.rpartition("/")
+        if not sep:
+            if self.settings.slack_bot_token is None:
+                raise ChannelGone(
+                    f"slack:{address} names no workspace and there is no SLACK_BOT_TOKEN: "
+                    "watch it again from that channel"
+                )
+            return self.client, address, None
+        if not self.settings.slack_many_workspaces:
+            return self.client, channel, team
+        if self.tenants is None:  # pragma: no cover - the composition root passes it
+            raise DeliveryError("no database to read the workspace's bot token from")
+        inst = await self.tenants.find_installation(team)
+        if inst is None:
+            # Uninstalled meanwhile: the outbox holds the workspace's deliveries until a
+            # reinstall (bot.store.tenants.paused_channel); this one waits too.
+            raise DeliveryError(
+                f"policybot is not installed in Slack workspace {team}", retry_after=300
+            )
+        return self._client(inst.bot_token), channel, team
 
     # -- delivery -------------------------------------------------------------------------
 
@@ -78,8 +118,9 @@ class SlackAdapter:
     ) -> str | None:
         """Post one alert (as a thread reply when ``reply_to`` is set); return its ``ts``."""
         message = alert_message(alert)
+        client, channel, team = await self._client_for(address)
         args: dict[str, Any] = {
-            "channel": address,
+            "channel": channel,
             **message.payload(),
             "unfurl_links": False,
             "unfurl_media": False,
@@ -87,21 +128,37 @@ class SlackAdapter:
         if reply_to:
             args["thread_ts"] = reply_to
         try:
-            return await self._post(args)
+            return await self._post(client, team, args)
         except _BlocksRefused as e:
             log.warning("Slack refused an alert's blocks (%s); posting it as plain text instead", e)
             args.pop("blocks")
             args["text"] = alert_plain_text(alert)
             try:
-                return await self._post(args)
+                return await self._post(client, team, args)
             except _BlocksRefused as again:
                 raise DeliveryError(f"Slack refused the alert: {again}") from None
 
-    async def _post(self, args: dict[str, Any]) -> str | None:
+    async def _post(
+        self, client: AsyncWebClient, team: str | None, args: dict[str, Any]
+    ) -> str | None:
         try:
-            resp = await self.client.chat_postMessage(**args)
+            resp = await client.chat_postMessage(**args)
         except SlackApiError as e:
-            raise _translate(e) from None
+            error = _translate(e)
+            if (
+                isinstance(error, ChannelGone)
+                and team
+                and self.settings.slack_many_workspaces
+                and self.tenants is not None
+                and _api_code(e) in TOKEN_GONE
+            ):
+                # The workspace's token, not the channel, is gone: pause the workspace (its
+                # deliveries wait for a reinstall) instead of dropping this channel's.
+                await uninstall(self.tenants, team, f"Slack says {_api_code(e)}")
+                raise DeliveryError(
+                    f"Slack workspace {team} uninstalled policybot", retry_after=300
+                ) from None
+            raise error from None
         except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError) as e:
             raise DeliveryError(f"cannot reach Slack: {type(e).__name__}") from None
         ts = resp.get("ts")
@@ -119,7 +176,12 @@ class SlackAdapter:
         """Receive commands and clicks until cancelled (Socket Mode, else HTTP mode)."""
         app_token = self.settings.slack_app_token
         secret = self.settings.slack_signing_secret
-        if app_token is not None:
+        if self.tenants is None:
+            self.tenants = service.tenants
+        if self.settings.slack_many_workspaces and secret is not None:
+            await self._adopt_legacy_workspace(service.tenants)
+            await self._http_mode(service, secret.get_secret_value())
+        elif app_token is not None:
             await self._socket_mode(service, app_token.get_secret_value())
         elif secret is not None:
             await self._http_mode(service, secret.get_secret_value())
@@ -148,8 +210,44 @@ class SlackAdapter:
             self.ready.clear()
             await handler.close_async()  # type: ignore[no-untyped-call]
 
+    async def _adopt_legacy_workspace(self, known: Tenants) -> None:
+        """Many workspaces with the old SLACK_BOT_TOKEN still set: ask Slack which workspace
+        it is (auth.test), keep it installed, and name its ``slack:C…`` channels
+        ``slack:T…/C…`` so they keep their watches (docs/hosting.md, "Moving from one
+        workspace")."""
+        if self.settings.slack_bot_token is None:
+            return
+        try:
+            who = await self.client.auth_test()
+        except (SlackApiError, SlackClientError, aiohttp.ClientError, OSError) as e:
+            log.warning(
+                "Slack: cannot ask which workspace SLACK_BOT_TOKEN is (%s)", type(e).__name__
+            )
+            return
+        team = str(who.get("team_id") or "")
+        if not team or who.get("is_enterprise_install"):
+            return
+        inst = tenants.Installation(
+            team_id=team,
+            enterprise_id=who.get("enterprise_id") or None,
+            team_name=who.get("team"),
+            bot_token=self.settings.slack_bot_token.get_secret_value(),
+            bot_id=who.get("bot_id"),
+            bot_user_id=who.get("user_id"),
+        )
+        await known.save_installation(inst, datetime.now(UTC))
+        moved = await known.adopt_legacy_slack(team)
+        log.info(
+            "Slack: SLACK_BOT_TOKEN is workspace %s; %d channel rows now carry it", team, moved
+        )
+
     async def _http_mode(self, service: Service, secret: str) -> None:
-        commands = SlackCommands(service, self.client, self.settings, signing_secret=secret)
+        oauth = None
+        if self.settings.slack_many_workspaces:
+            oauth = oauth_settings(self.settings, service.tenants)
+        commands = SlackCommands(
+            service, self.client, self.settings, signing_secret=secret, oauth=oauth
+        )
         path = self.settings.slack_http_path
         runner = web.AppRunner(
             commands.app.web_app(path=path, port=self.settings.slack_http_port),
@@ -178,6 +276,14 @@ class SlackAdapter:
 
     async def aclose(self) -> None:
         """Nothing to close: the SDK opens a session per call."""
+
+
+TOKEN_GONE = frozenset({"account_inactive", "invalid_auth", "not_authed", "token_revoked"})
+
+
+def _api_code(e: SlackApiError) -> str:
+    data = getattr(e.response, "data", None)
+    return str(data.get("error") or "") if isinstance(data, dict) else ""
 
 
 def _translate(e: SlackApiError) -> Exception:

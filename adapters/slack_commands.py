@@ -23,20 +23,23 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_blocks import action_kind, reply_message
+from adapters.slack_oauth import uninstall
 from bot import commands as cmds
 from bot.config import Settings
 from bot.errors import UsageError
 from bot.service import Invocation, Service
+from bot.store import tenants
 
 log = logging.getLogger(__name__)
 
 WORKING = "Working on it…"
 _FAILED = "Sorry, that failed inside policybot; the error was logged for the operator."
-_CHANGES = (cmds.Watch, cmds.Unwatch, cmds.Mute, cmds.Digest, cmds.Quiet)
+_CHANGES = (cmds.Watch, cmds.Unwatch, cmds.Mute, cmds.Digest, cmds.Quiet, cmds.WorkspaceSettings)
 _FETCHES = (cmds.Watch, cmds.Check)
 
 Ack = Callable[..., Awaitable[Any]]
@@ -76,29 +79,39 @@ class WatchPermission:
 
 
 class RoleCache:
-    """``users.info`` answers (is the user an admin or owner?), reused for a while."""
+    """``users.info`` answers (is the user an admin or owner?), reused for a while; keyed by
+    workspace too, since each workspace answers for its own people with its own token."""
 
     def __init__(self, client: AsyncWebClient, ttl: float) -> None:
         self.client = client
         self.ttl = ttl
-        self._known: dict[str, tuple[bool, float]] = {}
+        self._known: dict[tuple[str, str], tuple[bool, float]] = {}
 
-    def cached(self, user: str) -> bool | None:
-        hit = self._known.get(user)
+    def cached(self, user: str, team: str | None = None) -> bool | None:
+        hit = self._known.get((team or "", user))
         if hit is not None and hit[1] > time.monotonic():
             return hit[0]
         return None
 
-    async def is_admin(self, user: str) -> bool:
+    async def is_admin(
+        self, user: str, team: str | None = None, client: AsyncWebClient | None = None
+    ) -> bool:
         """Raises SlackApiError / SlackClientError when Slack cannot tell us."""
-        known = self.cached(user)
+        known = self.cached(user, team)
         if known is not None:
             return known
-        resp = await self.client.users_info(user=user)
+        resp = await (client or self.client).users_info(user=user)
         info = resp.get("user") or {}
         admin = bool(info.get("is_admin") or info.get("is_owner") or info.get("is_primary_owner"))
-        self._known[user] = (admin, time.monotonic() + self.ttl)
+        self._known[(team or "", user)] = (admin, time.monotonic() + self.ttl)
         return admin
+
+
+# The workspace setting (``/policy settings who …``) as the operator-level permission it means.
+_WHO = {
+    "everyone": WatchPermission(anyone=True, admins=False, users=frozenset()),
+    "admins": WatchPermission(anyone=False, admins=True, users=frozenset()),
+}
 
 
 class SlackCommands:
@@ -111,19 +124,48 @@ class SlackCommands:
         settings: Settings,
         *,
         signing_secret: str,
+        oauth: AsyncOAuthSettings | None = None,
     ) -> None:
         self.service = service
+        self.many = oauth is not None  # channels carry their workspace: slack:T…/C…
         self.permission = WatchPermission.parse(settings.slack_watch_permission)
         self.roles = RoleCache(client, settings.slack_role_cache_seconds)
         self.app = AsyncApp(
             client=client,
             signing_secret=signing_secret,
+            oauth_settings=oauth,
             logger=logging.getLogger("slack_bolt.policybot"),
         )
         self.app.command(settings.slack_command)(self.on_command)
         self.app.action(re.compile(r"^policybot_"))(self.on_button)
+        if oauth is not None:
+            self.app.event("app_uninstalled")(self.on_uninstalled)
+            self.app.event("tokens_revoked")(self.on_tokens_revoked)
 
-    async def on_command(self, ack: Ack, command: dict[str, Any], respond: Ack) -> None:
+    async def on_uninstalled(self, body: dict[str, Any]) -> None:
+        team = body.get("team_id")
+        if team:
+            await uninstall(self.service.tenants, str(team), "app uninstalled")
+
+    async def on_tokens_revoked(self, body: dict[str, Any], event: dict[str, Any]) -> None:
+        team = body.get("team_id")
+        if team and (event.get("tokens") or {}).get("bot"):
+            await uninstall(self.service.tenants, str(team), "bot token revoked")
+
+    async def _permission(self, team: str | None) -> WatchPermission | str:
+        """The operator's permission, or the workspace's own setting (``managers`` is
+        returned as the word: it needs the channel too)."""
+        if not team:
+            return self.permission
+        chosen = await self.service.tenants.settings(f"slack:{team}")
+        who = chosen.who_may_change
+        if who == "managers":
+            return who
+        return _WHO.get(who or "", self.permission)
+
+    async def on_command(
+        self, ack: Ack, command: dict[str, Any], respond: Ack, client: AsyncWebClient
+    ) -> None:
         channel, user = command["channel_id"], command["user_id"]
         team = command.get("team_id")
         try:
@@ -131,22 +173,28 @@ class SlackCommands:
         except UsageError as e:
             await ack(**payload(cmds.Reply((str(e),), ok=False)))
             return
-        needs_role = (
-            isinstance(parsed, _CHANGES)
-            and self.permission.static(user) is None
-            and self.roles.cached(user) is None
-        )
+        needs_role = False
+        if isinstance(parsed, _CHANGES):
+            permission = await self._permission(team)
+            needs_role = (
+                isinstance(permission, str) or permission.static(user) is None
+            ) and self.roles.cached(user, team) is None
         if not isinstance(parsed, _FETCHES) and not needs_role:
-            await ack(**payload(await self.run(parsed, channel, user, team)))
+            await ack(**payload(await self.run(parsed, channel, user, team, client)))
             return
         await ack(text=WORKING, response_type="ephemeral")
-        reply = await self.run(parsed, channel, user, team)
+        reply = await self.run(parsed, channel, user, team, client)
         await self._respond(respond, payload(reply))
         if isinstance(parsed, cmds.Check):
             await self.service.dispatcher.flush()  # what the check found goes out now
 
     async def on_button(
-        self, ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Ack
+        self,
+        ack: Ack,
+        body: dict[str, Any],
+        action: dict[str, Any],
+        respond: Ack,
+        client: AsyncWebClient,
     ) -> None:
         await ack()
         kind = action_kind(str(action.get("action_id", "")))
@@ -163,43 +211,74 @@ class SlackCommands:
             command = cmds.Diff(ref)
         else:
             return
-        reply = await self.run(command, channel, user, team)
+        reply = await self.run(command, channel, user, team, client)
         answer = payload(reply, ephemeral=kind == "diff")
         await self._respond(respond, {**answer, "replace_original": False})
 
     async def run(
-        self, command: cmds.Command, channel: str, user: str, team: str | None = None
+        self,
+        command: cmds.Command,
+        channel: str,
+        user: str,
+        team: str | None = None,
+        client: AsyncWebClient | None = None,
     ) -> cmds.Reply:
         """Execute for this user in this channel (of workspace ``team``), which is all the
         command may see (invariant 9); a crash becomes a short apology, logged."""
         try:
-            inv = await self.invocation(command, channel, user, team)
+            inv = await self.invocation(command, channel, user, team, client)
             return await self.service.execute(command, inv)
         except Exception:
             log.exception("Slack command failed channel=%s user=%s", channel, user)
             return cmds.Reply((_FAILED,), ok=False)
 
     async def invocation(
-        self, command: cmds.Command, channel: str, user: str, team: str | None = None
+        self,
+        command: cmds.Command,
+        channel: str,
+        user: str,
+        team: str | None = None,
+        client: AsyncWebClient | None = None,
     ) -> Invocation:
         may, refusal = True, ""
         if isinstance(command, _CHANGES):
-            may, refusal = await self.may_change(user)
+            may, refusal = await self.may_change(user, team, channel, client)
         return Invocation(
-            channel=f"slack:{channel}",
+            channel=tenants.slack_channel(team if self.many else None, channel),
             actor=user,
             may_change=may,
             refusal=refusal,
             workspace=team,
         )
 
-    async def may_change(self, user: str) -> tuple[bool, str]:
-        """(allowed, reason when not) for changing watches."""
-        decided = self.permission.static(user)
+    async def may_change(
+        self,
+        user: str,
+        team: str | None = None,
+        channel: str | None = None,
+        client: AsyncWebClient | None = None,
+    ) -> tuple[bool, str]:
+        """(allowed, reason when not) for changing watches: the workspace's setting
+        (``/policy settings who …``) when it has one, else the operator's."""
+        permission = await self._permission(team)
+        if isinstance(permission, str):  # managers: admins, or whoever created the channel
+            refusal = "only workspace admins and this channel's manager may "
+            decided = None
+            if channel is not None:
+                try:
+                    info = await (client or self.roles.client).conversations_info(channel=channel)
+                    decided = True if (info.get("channel") or {}).get("creator") == user else None
+                except (SlackApiError, SlackClientError, OSError, TimeoutError) as e:
+                    log.warning(
+                        "cannot read a Slack channel (conversations.info: %s)", _api_error(e)
+                    )
+        else:
+            refusal = permission.refusal
+            decided = permission.static(user)
         if decided is not None:
-            return decided, "" if decided else self.permission.refusal + "change watches here"
+            return decided, "" if decided else refusal + "change watches here"
         try:
-            admin = await self.roles.is_admin(user)
+            admin = await self.roles.is_admin(user, team, client)
         except (SlackApiError, SlackClientError, OSError, TimeoutError) as e:
             code = _api_error(e)
             log.warning("cannot check a Slack user's role (users.info: %s)", code)
@@ -209,7 +288,7 @@ class SlackCommands:
             )
         if admin:
             return True, ""
-        return False, self.permission.refusal + "change watches here"
+        return False, refusal + "change watches here"
 
     async def _respond(self, respond: Ack, body: dict[str, Any]) -> None:
         try:

@@ -59,7 +59,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def build_adapters(settings: Settings) -> dict[str, Adapter]:
+def build_adapters(settings: Settings, store: Store | None = None) -> dict[str, Adapter]:
     """Every adapter whose credentials are set; the console and plain webhooks always."""
     adapters: dict[str, Adapter] = {"console": ConsoleAdapter()}
     webhook = WebhookAdapter(settings)
@@ -68,10 +68,11 @@ def build_adapters(settings: Settings) -> dict[str, Adapter]:
     # The Slack and Discord bot adapters import their SDKs (about 0.4 s of start-up CPU
     # together): only when their tokens are set, so a `policybot check` without them starts
     # fast.
-    if settings.slack_bot_token is not None:
+    if settings.slack_bot_token is not None or settings.slack_many_workspaces:
         from adapters.slack import SlackAdapter
+        from bot.store.tenants import Tenants
 
-        adapters["slack"] = SlackAdapter(settings)
+        adapters["slack"] = SlackAdapter(settings, tenants=Tenants(store) if store else None)
     discord_webhook = DiscordWebhookAdapter(settings)
     adapters[discord_webhook.platform] = discord_webhook
     if settings.discord_bot_token is not None:
@@ -127,7 +128,7 @@ def build_service(settings: Settings, store: Store | None = None) -> Service:
         log.info("taking back work leased by %d crashed process(es)", len(dead))
     store.release_leases_of(dead)
     return Service(
-        settings, store, build_sources(settings), build_adapters(settings), utcnow, owner
+        settings, store, build_sources(settings), build_adapters(settings, store), utcnow, owner
     )
 
 
@@ -367,11 +368,28 @@ def quiet(
     _run_text_command("quiet", window or [], to)
 
 
-def _run_text_command(name: str, args: list[str], to: str | None) -> None:
+@app.command("settings")
+def settings_(
+    setting: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="who everyone|managers|admins | severity S | digest HH:MM [TZ] | language en|it"
+        ),
+    ] = None,
+    workspace: Annotated[
+        str | None, typer.Option(help="slack:<team id> or discord:<server id>")
+    ] = None,
+) -> None:
+    """Show or set a Slack workspace's or Discord server's settings (channels override)."""
+    _run_text_command("settings", setting or [], None, workspace=workspace)
+
+
+def _run_text_command(
+    name: str, args: list[str], to: str | None, *, workspace: str | None = None
+) -> None:
+    extra = [*(["--to", to] if to else []), *(["--workspace", workspace] if workspace else [])]
     try:
-        command = cmds.parse(
-            shlex.join([name, *args, *(["--to", to] if to else [])]), allow_to=True
-        )
+        command = cmds.parse(shlex.join([name, *args, *extra]), allow_to=True)
     except UsageError as e:
         raise typer.BadParameter(str(e)) from None
     _run_command(command)

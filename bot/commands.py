@@ -27,6 +27,7 @@ class Watch:
     ignore: tuple[str, ...] = ()
     keywords: tuple[str, ...] = ()
     min_severity: Severity = Severity.INFO
+    min_severity_given: bool = False  # else the workspace's default minimum severity applies
     backfill: int = 0  # feeds: post the newest N entries once
     digest: str | None = None  # "daily" | "weekly" | "off" (None: immediate, as before)
     digest_all: bool = False  # critical changes wait for the digest too
@@ -93,12 +94,37 @@ class Quiet:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkspaceSettings:
+    """A workspace's (Slack team's, Discord server's) settings; ``key`` None shows them.
+
+    ``who`` (everyone | managers | admins), ``severity`` (the default minimum severity of new
+    watches), ``digest`` (the default digest time, ``value`` "HH:MM" with ``tz``), ``language``
+    (stored for now). ``workspace`` is the operator's ``--workspace slack:T0123``."""
+
+    key: str | None = None
+    value: str | None = None
+    tz: str | None = None
+    workspace: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     topic: str | None = None
 
 
 Command = (
-    Watch | Unwatch | ListWatches | History | Diff | Check | Mute | Presets | Digest | Quiet | Help
+    Watch
+    | Unwatch
+    | ListWatches
+    | History
+    | Diff
+    | Check
+    | Mute
+    | Presets
+    | Digest
+    | Quiet
+    | WorkspaceSettings
+    | Help
 )
 
 
@@ -131,6 +157,8 @@ USAGE = {
     "presets": "presets [<name>]",
     "digest": "digest [HH:MM [Europe/Rome] [mon…sun]]",
     "quiet": "quiet [HH:MM-HH:MM [Europe/Rome] | off]",
+    "settings": "settings [who everyone|managers|admins | severity info|notice|warning|critical "
+    "| digest HH:MM [Europe/Rome] | language en|it]",
     "help": "help [command]",
 }
 
@@ -171,8 +199,13 @@ _OPTIONS: dict[str, dict[str, str]] = {
     "presets": {},
     "digest": {"--to": "value"},
     "quiet": {"--to": "value"},
+    "settings": {"--workspace": "value"},
     "help": {},
 }
+_OPERATOR_ONLY = ("--to", "--workspace")  # a chat command acts where it was typed
+SETTING_KEYS = ("who", "severity", "digest", "language")
+WHO = ("everyone", "managers", "admins")
+LANGUAGES = ("en", "it")
 MAX_BACKFILL = 100
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([dhw]?)$")
 
@@ -208,7 +241,7 @@ def _split_options(
         word = words[i]
         if word.startswith("--"):
             key, eq, inline = word.partition("=")
-            if key not in known or (key == "--to" and not allow_to):
+            if key not in known or (key in _OPERATOR_ONLY and not allow_to):
                 hint = _suggest(key, known)
                 raise UsageError(f"{name}: unknown option {key!r}{hint}\nUsage: {USAGE[name]}")
             if known[key] == "flag":
@@ -260,6 +293,7 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
             ignore=tuple(opts.get("--ignore", [])),
             keywords=keywords,
             min_severity=severity,
+            min_severity_given="--min-severity" in one,
             backfill=backfill,
             digest=digest,
             digest_all="--digest-all" in one,
@@ -300,6 +334,8 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
         return _digest_command(args, to)
     if name == "quiet":
         return _quiet_command(args, to)
+    if name == "settings":
+        return _settings_command(args, one.get("--workspace"))
     return Help(args[0] if args else None)
 
 
@@ -349,6 +385,50 @@ def _quiet_command(args: list[str], to: str | None) -> Quiet:
     except ValueError as e:
         raise UsageError(f"quiet: {e}") from None
     return Quiet(window, tz, to=to)
+
+
+def _settings_command(args: list[str], workspace: str | None) -> WorkspaceSettings:
+    if workspace is not None and not re.fullmatch(r"(slack|discord):[A-Za-z0-9]{1,40}", workspace):
+        raise UsageError(
+            f"settings: --workspace {workspace!r} is not a workspace: use slack:<team id> "
+            "(like slack:T0123ABCD) or discord:<server id>"
+        )
+    if not args:
+        return WorkspaceSettings(workspace=workspace)
+    key, values = args[0].lower(), args[1:]
+    if key not in SETTING_KEYS:
+        raise UsageError(
+            f"settings: unknown setting {args[0]!r}{_suggest(key, SETTING_KEYS)}; "
+            f"settings are {', '.join(SETTING_KEYS)}"
+        )
+    most = 2 if key == "digest" else 1
+    if not 1 <= len(values) <= most:
+        wanted = "a time and optionally a time zone" if key == "digest" else "one value"
+        raise UsageError(f"settings {key}: give {wanted}")
+    value = values[0].strip()
+    tz = None
+    if key == "who":
+        value = value.lower()
+        if value not in WHO:
+            raise UsageError(f"settings who: must be {', '.join(WHO)} (got {values[0]!r})")
+    elif key == "severity":
+        try:
+            value = Severity.parse(value).value
+        except ValueError as e:
+            raise UsageError(f"settings severity: {e}") from None
+    elif key == "digest":
+        try:
+            value = f"{routing.parse_clock(value):%H:%M}"
+            tz = routing.parse_zone(values[1]) if len(values) > 1 else None
+        except ValueError as e:
+            raise UsageError(f"settings digest: {e}") from None
+    else:
+        value = value.lower()
+        if value not in LANGUAGES:
+            raise UsageError(
+                f"settings language: must be {' or '.join(LANGUAGES)} (got {values[0]!r})"
+            )
+    return WorkspaceSettings(key, value, tz, workspace)
 
 
 def parse_duration_days(text: str) -> float:

@@ -95,6 +95,28 @@ class Settings(BaseSettings):
         validation_alias=_env("POLICYBOT_SLACK_MIN_INTERVAL"),
         description="seconds between two posts to one Slack channel (Slack allows about 1/s)",
     )
+    # -- many workspaces (issue 16) -----------------------------------------------------------
+    slack_client_id: str | None = Field(
+        None,
+        validation_alias=_env("SLACK_CLIENT_ID"),
+        description="turns on installs into any workspace (Slack's OAuth v2 flow): the app's "
+        "Client ID (Basic Information → App Credentials)",
+    )
+    slack_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_CLIENT_SECRET"), description="the app's Client Secret"
+    )
+    public_url: str | None = Field(
+        None,
+        validation_alias=_env("POLICYBOT_PUBLIC_URL"),
+        description="the address people and Slack reach the POLICYBOT_HTTP_PORT server at "
+        "(https://policybot.example.com): Slack's install redirect and the alerts' evidence "
+        "links are built from it",
+    )
+    slack_authorize_url: str = Field(
+        "https://slack.com/oauth/v2/authorize",
+        validation_alias=_env("POLICYBOT_SLACK_AUTHORIZE_URL"),
+        description="where the Add to Slack button sends people (tests point it at a fake)",
+    )
     discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
     discord_api_url: str = Field(
         "https://discord.com/api/v10", validation_alias=_env("POLICYBOT_DISCORD_API_URL")
@@ -310,12 +332,6 @@ class Settings(BaseSettings):
         "the secret set on the Hub webhook (sent as X-Webhook-Secret)",
     )
 
-    public_url: str | None = Field(
-        None,
-        validation_alias=_env("POLICYBOT_PUBLIC_URL"),
-        description="where the POLICYBOT_HTTP_PORT server is reached from outside (e.g. "
-        "https://policybot.example.com); alerts then link to their evidence pages",
-    )
     evidence_secret: SecretStr | None = Field(
         None,
         validation_alias=_env("POLICYBOT_EVIDENCE_SECRET"),
@@ -374,11 +390,16 @@ class Settings(BaseSettings):
         if value is None or not value.strip():
             return None
         value = value.strip().rstrip("/")
-        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
-            raise ValueError("must be an http(s) URL such as https://policybot.example.com")
+        if not re.fullmatch(r"https?://[^/\s?#]+(/[^\s?#]*)?", value):
+            raise ValueError("must be an http(s) address like https://policybot.example.com")
         return value
 
-    @field_validator("discord_dev_guild_id", "http_port", mode="before")
+    @property
+    def slack_many_workspaces(self) -> bool:
+        """Installs into any workspace (OAuth) rather than one workspace's SLACK_BOT_TOKEN."""
+        return self.slack_client_id is not None
+
+    @field_validator("discord_dev_guild_id", "http_port", "slack_client_id", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """``VAR=`` (as in a copied .env.example) means unset, not an invalid number."""
@@ -399,6 +420,7 @@ class Settings(BaseSettings):
             self.slack_bot_token,
             self.slack_app_token,
             self.slack_signing_secret,
+            self.slack_client_secret,
             self.discord_bot_token,
             self.hf_webhook_secret,
             self.evidence_secret,
@@ -411,10 +433,16 @@ def unworkable(settings: Settings) -> str | None:
     token), as one line; ``None`` when it can. Checked at start-up so that a mistake is one
     clear message, never a listener that crashes and restarts forever."""
     slack_bot = settings.slack_bot_token is not None
+    if settings.slack_client_id is not None or settings.slack_client_secret is not None:
+        return _many_workspaces_unworkable(settings)
     if settings.slack_app_token is not None and not slack_bot:
         return "SLACK_APP_TOKEN is set but SLACK_BOT_TOKEN is not: Socket Mode needs both"
     if settings.slack_signing_secret is not None and not slack_bot:
         return "SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not: HTTP mode needs both"
+    return _discord_and_http_unworkable(settings)
+
+
+def _discord_and_http_unworkable(settings: Settings) -> str | None:
     if settings.discord_dev_guild_id is not None and settings.discord_bot_token is None:
         return "DISCORD_DEV_GUILD_ID is set but DISCORD_BOT_TOKEN is not: there is no bot to sync"
     if settings.hf_webhook_secret is not None and not settings.http_port:
@@ -428,6 +456,30 @@ def unworkable(settings: Settings) -> str | None:
             "must be signed (set a long random secret)"
         )
     return None
+
+
+def _many_workspaces_unworkable(settings: Settings) -> str | None:
+    """Installs into any workspace: Slack redirects browsers and posts events to us over HTTP."""
+    if settings.slack_client_id is None:
+        return "SLACK_CLIENT_SECRET is set but SLACK_CLIENT_ID is not: installs need both"
+    if settings.slack_client_secret is None:
+        return "SLACK_CLIENT_ID is set but SLACK_CLIENT_SECRET is not: installs need both"
+    if settings.slack_signing_secret is None:
+        return (
+            "SLACK_CLIENT_ID is set but SLACK_SIGNING_SECRET is not: every workspace's "
+            "commands and events arrive signed over HTTP"
+        )
+    if settings.public_url is None:
+        return (
+            "SLACK_CLIENT_ID is set but POLICYBOT_PUBLIC_URL is not: Slack's install redirect "
+            "needs the address people reach policybot at"
+        )
+    if settings.slack_app_token is not None:
+        return (
+            "SLACK_APP_TOKEN and SLACK_CLIENT_ID are both set: installs into many workspaces "
+            "use HTTP mode (unset SLACK_APP_TOKEN), Socket Mode serves one workspace"
+        )
+    return _discord_and_http_unworkable(settings)
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -39,6 +39,10 @@ DISCORD_WEBHOOK_URL = re.compile(
 # a listing of many repos is a different fetch, snapshot and alert from one repo.
 HF_ORG = "hf-org"
 GITHUB_ORG = "github-org"
+# A Slack channel id (C…, G… private, D… direct), optionally after its workspace's team id
+# (T…, or E… for an Enterprise Grid org): ``slack:C0456`` names the one workspace of
+# SLACK_BOT_TOKEN, ``slack:T0123/C0456`` one of many (installs through SLACK_CLIENT_ID).
+SLACK_CHANNEL = re.compile(r"(?:[TE][A-Z0-9]{1,20}/)?[CGD][A-Z0-9]{0,20}")
 CHANNEL_PLATFORMS = ("console", "slack", "slack-webhook", "discord", "discord-webhook", "webhook")
 
 
@@ -162,7 +166,8 @@ def hf_repo(ref: TargetRef) -> tuple[str, str]:
 
 
 def parse_channel(text: str) -> ChannelAddress:
-    """Parse ``console``, ``slack:C0123ABCD``, ``webhook:https://...`` and the like."""
+    """Parse ``console``, ``slack:C0123ABCD``, ``slack:T0123/C0456`` (a channel of one of many
+    workspaces), ``webhook:https://...`` and the like."""
     raw = text.strip()
     if raw == "console":
         return ChannelAddress("console")
@@ -178,6 +183,11 @@ def parse_channel(text: str) -> ChannelAddress:
         raise InvalidTarget(f"channel {raw!r} has no address after '{platform}:'")
     if platform.endswith("webhook") and not address.lower().startswith(("http://", "https://")):
         raise InvalidTarget(f"channel {platform}: needs an http(s) URL")
+    if platform == "slack" and not SLACK_CHANNEL.fullmatch(address):
+        raise InvalidTarget(
+            f"slack: needs a channel id like C0123ABCD (one workspace) or T0123ABCD/C0123ABCD "
+            f"(its workspace's team id, then the channel id); got {address!r}"
+        )
     if platform == "discord" and not re.fullmatch(r"\d{17,20}", address):
         raise InvalidTarget(
             "discord: needs a channel id (17-20 digits; Developer Mode → right-click the "

@@ -7,6 +7,7 @@ and call :meth:`Service.run_text` or :meth:`Service.execute`; they get a neutral
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from bot.checker import Checker, CheckOutcome, CycleResult
 from bot.config import Settings
 from bot.dispatch import Adapter, Dispatcher, DispatchResult
 from bot.errors import InvalidTarget, SourceError, UsageError
-from bot.model import TargetRef
+from bot.model import Severity, TargetRef
 from bot.net import Guard, check_url, check_webhook_url
 from bot.progress import Report, silent
 from bot.refs import parse_channel, parse_target, preset_name
@@ -32,7 +33,7 @@ from bot.service_lists import (
     view_options,
 )
 from bot.sources.base import Sniffer, Source, StreamSource, ViewSource
-from bot.store import NewDelivery, SnapshotRow, Store, SubscriptionRow, TargetRow
+from bot.store import NewDelivery, SnapshotRow, Store, SubscriptionRow, TargetRow, tenants
 from bot.store.held import channel_prefs, held_count, set_digest_time, set_quiet
 from bot.store.offloop import call
 from bot.textdiff import unified
@@ -80,6 +81,7 @@ class Service(WatchListCommands):
         self.checker = Checker(store, sources, settings, clock, owner)
         self.dispatcher = Dispatcher(store, adapters, settings, clock, owner)
         self._hub_hosts = frozenset({_host(settings.hf_endpoint)})
+        self.tenants = tenants.Tenants(store)  # workspaces, for the chat adapters
 
     async def aclose(self) -> None:
         for source in self.sources.values():
@@ -101,7 +103,13 @@ class Service(WatchListCommands):
 
     async def execute(self, command: cmds.Command, inv: Invocation) -> cmds.Reply:
         changes_watches = isinstance(
-            command, cmds.Watch | cmds.Unwatch | cmds.Mute | cmds.Digest | cmds.Quiet
+            command,
+            cmds.Watch
+            | cmds.Unwatch
+            | cmds.Mute
+            | cmds.Digest
+            | cmds.Quiet
+            | cmds.WorkspaceSettings,
         ) and not _shows_only(command)
         if changes_watches and not inv.may_change:
             return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
@@ -127,6 +135,8 @@ class Service(WatchListCommands):
                     return self._presets(command)
                 case cmds.Digest() | cmds.Quiet():
                     return await call(self._delivery_settings, command, inv)
+                case cmds.WorkspaceSettings():
+                    return await call(self._workspace_settings, command, inv)
                 case cmds.Help():
                     return cmds.Reply(cmds.HELP_TEXT)
         except UsageError as e:
@@ -137,6 +147,12 @@ class Service(WatchListCommands):
 
     async def _watch(self, command: cmds.Watch, inv: Invocation) -> cmds.Reply:
         channel = self._channel(command.to, inv)
+        workspace = self._workspace(inv)
+        if workspace is not None and command.to is None:
+            tenants.note_channel_workspace(self.store, channel, workspace)
+            chosen = tenants.workspace_settings(self.store, workspace).min_severity
+            if chosen and not command.min_severity_given:  # the workspace's default
+                command = dataclasses.replace(command, min_severity=Severity(chosen))
         if channel.split(":", 1)[0].endswith("webhook"):  # its URL: the SSRF gate, https
             check_webhook_url(channel.split(":", 1)[1], Guard.from_settings(self.settings))
         problems = self.watch_problems(command)
@@ -411,6 +427,37 @@ class Service(WatchListCommands):
         prefs = channel_prefs(self.store, [channel])[channel]
         return cmds.Reply((f"{channel}: {prefs.describe()}.{keep}",), ephemeral=False)
 
+    def _workspace_settings(self, command: cmds.WorkspaceSettings, inv: Invocation) -> cmds.Reply:
+        """``settings``: the workspace's (or Discord server's) defaults; channel settings
+        (``digest``, ``quiet``, a watch's ``--min-severity``) override them."""
+        if command.workspace is not None and not inv.operator:
+            raise UsageError("settings: a chat command acts on its own workspace (no --workspace)")
+        workspace = command.workspace or self._workspace(inv)
+        if workspace is None:
+            raise UsageError(
+                "settings: name the workspace, e.g. settings --workspace slack:T0123ABCD "
+                "(a Slack team id) or --workspace discord:<server id>"
+            )
+        if command.key is not None:
+            assert command.value is not None
+            columns = {
+                "who": ("who_may_change",),
+                "severity": ("min_severity",),
+                "digest": ("digest_at", "digest_tz"),
+                "language": ("language",),
+            }[command.key]
+            given: tuple[str | None, ...] = (command.value, command.tz or "UTC")
+            values = dict(zip(columns, given, strict=False))
+            tenants.set_workspace_settings(self.store, workspace, **values)
+        shown = tenants.workspace_settings(self.store, workspace)
+        return cmds.Reply((f"{workspace}: {shown.describe()}.",), ephemeral=command.key is None)
+
+    def _workspace(self, inv: Invocation) -> str | None:
+        """``slack:T0123`` / ``discord:<guild>``: where a chat command was typed."""
+        if not inv.workspace:
+            return None
+        return f"{inv.channel.split(':', 1)[0]}:{inv.workspace}"
+
     # -- used by the CLI and the scheduler ----------------------------------------------
 
     async def check_and_deliver(
@@ -565,6 +612,8 @@ def _shows_only(command: cmds.Command) -> bool:
         return command.at is None
     if isinstance(command, cmds.Quiet):
         return command.window is None
+    if isinstance(command, cmds.WorkspaceSettings):
+        return command.key is None
     return False
 
 

@@ -46,7 +46,7 @@ async def test_the_synced_command_is_one_group_with_typed_options(
     assert (policy["contexts"], policy["dm_permission"]) == ([0], False), "servers only"
     subs = {o["name"]: o for o in policy["options"]}
     assert sorted(subs) == sorted(
-        ["watch", "unwatch", "list", "history", "diff", "check", "mute", "help"]
+        ["watch", "unwatch", "list", "history", "diff", "check", "mute", "settings", "help"]
     )
     assert all(s["type"] == 1 for s in subs.values())
     options = {o["name"]: o for o in subs["watch"]["options"]}
@@ -171,6 +171,35 @@ async def test_members_without_manage_channels_may_read_but_not_change(
     assert unwatch.callback is not None
     assert unwatch.callback["data"]["content"].startswith("Refused:")
     assert len(listening.store.list_watches(f"discord:{channel}")) == 1
+
+
+async def test_server_settings_decide_who_may_change_watches(
+    listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
+) -> None:
+    channel = discord_fake.add_channel()
+    hub.set_repo(REPO, license="mit")
+    member = {"channel_id": channel, "permissions": MEMBER_PERMISSIONS}
+    refused = await discord_fake.interact(
+        discord_fake.slash("settings", **member, setting="who", value="everyone")
+    )
+    assert refused.callback is not None
+    assert refused.callback["data"]["content"].startswith("Refused:")
+
+    allowed = await discord_fake.interact(
+        discord_fake.slash("settings", channel_id=channel, setting="who", value="everyone")
+    )
+    assert allowed.callback is not None
+    assert "who may change watches: everyone" in allowed.callback["data"]["content"]
+    watch = await discord_fake.interact(
+        discord_fake.slash("watch", **member, target=f"hf:{REPO}", min_severity=None)
+    )
+    assert len(listening.store.list_watches(f"discord:{channel}")) == 1, watch.callback
+
+    bad = await discord_fake.interact(
+        discord_fake.slash("settings", channel_id=channel, setting="who", value="nobody")
+    )
+    assert bad.callback is not None
+    assert "settings who: must be everyone, managers, admins" in bad.callback["data"]["content"]
 
 
 async def test_a_typo_is_answered_at_once_and_privately(

@@ -36,7 +36,8 @@ ALLOWED = {
     ("bot/service_lists.py", "export_watchlist"): "the operator's `policybot export`",
 }
 # Command handlers that name no target (their channel is the asker's, see Service._channel).
-NO_TARGET = {"_watch", "_presets", "_delivery_settings"}
+# _workspace_settings: a workspace's defaults name no target and read no subscription.
+NO_TARGET = {"_watch", "_presets", "_delivery_settings", "_workspace_settings"}
 
 
 def _functions(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -97,7 +97,9 @@ def test_channel_addresses(text: str, ok: bool) -> None:
     [
         (
             "watch hf:a/b hf:c/d --min-severity warning",
-            cmds.Watch(("hf:a/b", "hf:c/d"), min_severity=Severity.WARNING),
+            cmds.Watch(
+                ("hf:a/b", "hf:c/d"), min_severity=Severity.WARNING, min_severity_given=True
+            ),
         ),
         (
             "watch page:https://x.io --select 'main .pricing' --ignore '\\d+ min' --ignore x",

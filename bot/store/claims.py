@@ -22,6 +22,7 @@ from bot.store.tables import (
     subscriptions,
     targets,
 )
+from bot.store.tenants import paused_channel
 
 
 class LeaseLost(Exception):
@@ -53,7 +54,10 @@ class ClaimQueries(StoreBase):
         in worker threads (or processes) can never both take a target.
         """
         due = targets.alias("due")
-        has_subs = sa.exists().where(subscriptions.c.target_id == due.c.id)
+        # Only targets some active channel watches (a paused workspace's watches wait).
+        has_subs = sa.exists().where(
+            subscriptions.c.target_id == due.c.id, ~paused_channel(subscriptions.c.channel)
+        )
         free = sa.or_(targets.c.lease_until.is_(None), targets.c.lease_until < now)
         due_free = sa.or_(due.c.lease_until.is_(None), due.c.lease_until < now)
         query = sa.select(due.c.id).where(due_free, has_subs)

@@ -21,14 +21,14 @@ from bot.digest import HeldItem, assemble
 from bot.model import Alert
 from bot.routing import HELD, HELD_QUIET, ChannelPrefs, QuietHours, parse_clock, quiet_until
 from bot.store.store import DeliveryRow, Store, _row
-from bot.store.tables import channels, deliveries
+from bot.store.tables import channels, deliveries, workspaces
+from bot.store.tenants import workspace_of
 
 log = logging.getLogger(__name__)
 
 
-def _prefs(row: Any) -> ChannelPrefs:
+def _prefs(row: Any, default: ChannelPrefs) -> ChannelPrefs:
     m = row._mapping
-    default = ChannelPrefs()
     quiet = None
     if m["quiet_start"] and m["quiet_end"] and m["quiet_tz"]:
         quiet = QuietHours(
@@ -43,12 +43,33 @@ def _prefs(row: Any) -> ChannelPrefs:
 
 
 def _load(c: sa.Connection, names: Iterable[str]) -> dict[str, ChannelPrefs]:
+    """Each channel's settings; what a channel has not set comes from its workspace's
+    defaults (``settings digest``), then from :class:`ChannelPrefs`."""
     wanted = sorted(set(names))
-    found: dict[str, ChannelPrefs] = {}
+    rows: dict[str, Any] = {}
     if wanted:
         for row in c.execute(sa.select(channels).where(channels.c.channel.in_(wanted))):
-            found[row.channel] = _prefs(row)
-    return {name: found.get(name, ChannelPrefs()) for name in wanted}
+            rows[row.channel] = row
+    homes = {
+        name: (rows[name].workspace if name in rows else None) or workspace_of(name)
+        for name in wanted
+    }
+    defaults: dict[str, ChannelPrefs] = {}
+    spaces = sorted({w for w in homes.values() if w})
+    if spaces:
+        query = sa.select(workspaces).where(
+            workspaces.c.workspace.in_(spaces), workspaces.c.digest_at.is_not(None)
+        )
+        for ws in c.execute(query):
+            defaults[ws.workspace] = ChannelPrefs(
+                digest_at=parse_clock(ws.digest_at), digest_tz=ws.digest_tz or "UTC"
+            )
+    found: dict[str, ChannelPrefs] = {}
+    for name in wanted:
+        home = homes[name]
+        default = defaults.get(home, ChannelPrefs()) if home else ChannelPrefs()
+        found[name] = _prefs(rows[name], default) if name in rows else default
+    return found
 
 
 def channel_prefs(store: Store, names: Iterable[str]) -> dict[str, ChannelPrefs]:

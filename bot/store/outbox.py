@@ -18,6 +18,7 @@ from bot.store.tables import (
     channels,
     deliveries,
 )
+from bot.store.tenants import paused_channel
 
 
 class OutboxQueries(StoreBase):
@@ -41,7 +42,13 @@ class OutboxQueries(StoreBase):
         )
         query = (
             sa.select(due.c.id)
-            .where(due.c.status == "pending", due.c.next_attempt_at <= now, free, ~blocked)
+            .where(
+                due.c.status == "pending",
+                due.c.next_attempt_at <= now,
+                free,
+                ~blocked,
+                ~paused_channel(due.c.channel),  # held while its workspace is uninstalled
+            )
             .order_by(due.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True, of=due)

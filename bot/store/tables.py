@@ -180,4 +180,51 @@ channels = sa.Table(
     sa.Column("quiet_start", sa.String(5)),
     sa.Column("quiet_end", sa.String(5)),
     sa.Column("quiet_tz", sa.String(64)),
+    # The workspace it belongs to ("slack:T0123" / "discord:<guild>"), learnt from the chat
+    # commands typed in it: its defaults apply where the channel has set nothing.
+    sa.Column("workspace", sa.String(64)),
+)
+
+# -- many workspaces (issue 16) ---------------------------------------------------------------
+# Our own tables behind slack_sdk's AsyncInstallationStore / AsyncOAuthStateStore interfaces
+# (adapters/slack_oauth.py): they live in the one database, are created by our Alembic
+# migrations like every other table, and are reached through the same sync engine as the rest of
+# the store (no second, async engine; no greenlet).
+
+slack_installations = sa.Table(
+    "slack_installations",
+    metadata,
+    # One bot per workspace: a reinstall replaces the row (org-wide installs are refused).
+    sa.Column("team_id", sa.String(32), primary_key=True),
+    sa.Column("enterprise_id", sa.String(32)),
+    sa.Column("team_name", sa.String(256)),
+    sa.Column("app_id", sa.String(32)),
+    sa.Column("bot_token", sa.String(256), nullable=False),
+    sa.Column("bot_id", sa.String(32)),
+    sa.Column("bot_user_id", sa.String(32)),
+    sa.Column("bot_scopes", sa.String(2000), nullable=False, default=""),
+    sa.Column("installer_user_id", sa.String(32)),
+    sa.Column("installed_at", UTC_DT, nullable=False),
+)
+
+slack_oauth_states = sa.Table(
+    "slack_oauth_states",
+    metadata,
+    # One-use values in the install link; any replica may issue one and another consume it.
+    sa.Column("state", sa.String(128), primary_key=True),
+    sa.Column("expires_at", UTC_DT, nullable=False),
+)
+
+workspaces = sa.Table(
+    "workspaces",
+    metadata,
+    # "slack:T0123" or "discord:<guild id>": its settings, and whether it is paused.
+    sa.Column("workspace", sa.String(64), primary_key=True),
+    sa.Column("paused_at", UTC_DT),
+    sa.Column("paused_reason", sa.String(256)),
+    sa.Column("who_may_change", sa.String(16)),  # everyone | managers | admins; NULL: default
+    sa.Column("min_severity", sa.String(16)),  # default for new watches
+    sa.Column("digest_at", sa.String(5)),  # default digest time, local to digest_tz
+    sa.Column("digest_tz", sa.String(64)),
+    sa.Column("language", sa.String(16)),  # stored for the translation work (issue 16, part 3)
 )

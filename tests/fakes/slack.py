@@ -66,6 +66,8 @@ TEAM_ID = "T0FAKE"
 APP_ID = "A0FAKE"
 BOT_USER = "U0BOT"
 BOT_ID = "B0BOT"
+CLIENT_ID = "1111.2222"
+CLIENT_SECRET = "fake-client-secret-abcdef0123456789"
 
 # Limits Slack enforces that slack_sdk's validators do not check (platform-facts §3.5).
 _FIELD_MAX = 2000
@@ -171,6 +173,7 @@ class Posted:
     thread_ts: str | None
     body: JSONDict
     at: float  # time.monotonic() when it arrived
+    team: str = TEAM_ID  # the workspace whose bot token posted it
 
     def all_text(self) -> str:
         """Everything a reader would see: fallback text and every text in the blocks."""
@@ -216,6 +219,21 @@ class _State:
     users: dict[str, JSONDict] = field(default_factory=dict)
     webhooks: dict[str, str] = field(default_factory=dict)  # secret → channel
     webhook_failures: dict[str, list[tuple[int, str, dict[str, str]]]] = field(default_factory=dict)
+    # Many workspaces (OAuth v2): bot token → its workspace; codes handed out by the
+    # authorize page → the install they complete; the next install's workspace.
+    tokens: dict[str, _Workspace] = field(default_factory=dict)
+    codes: dict[str, _Workspace] = field(default_factory=dict)
+    installing: _Workspace | None = None
+    channel_creators: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Workspace:
+    team_id: str | None  # None for an org-wide (Enterprise Grid) install
+    team_name: str
+    enterprise_id: str | None
+    installer: str
+    org_wide: bool = False
 
 
 class FakeSlack(LocalServer):
@@ -245,6 +263,9 @@ class FakeSlack(LocalServer):
         self.connected = asyncio.Event()
         self.url = ""
         self.delays: dict[str, float] = {}  # method → seconds before it answers (a slow API)
+        self.client_id = CLIENT_ID
+        self.client_secret = CLIENT_SECRET
+        self._state.tokens[bot_token] = _Workspace(TEAM_ID, "Fake", None, "U0USER1")
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -258,6 +279,7 @@ class FakeSlack(LocalServer):
         app.router.add_post("/commands/{team}/{id}/{token}", self._response_url)
         app.router.add_post("/actions/{team}/{id}/{token}", self._response_url)
         app.router.add_post("/services/{team}/{bot}/{secret}", self._webhook)
+        app.router.add_get("/oauth/v2/authorize", self._authorize)
         return app
 
     async def start(self) -> None:
@@ -336,6 +358,141 @@ class FakeSlack(LocalServer):
         merged = _with_retry_after(dict(headers or {})) if status == 429 else dict(headers or {})
         with self._lock:
             self._state.webhook_failures.setdefault(secret, []).append((status, body, merged))
+
+    # -- many workspaces (OAuth v2 install, uninstall) ---------------------------------------
+
+    @property
+    def authorize_url(self) -> str:
+        return f"{self.url}/oauth/v2/authorize"
+
+    def install_as(
+        self,
+        team_id: str | None,
+        *,
+        name: str = "",
+        enterprise_id: str | None = None,
+        installer: str = "U0ADMIN",
+        org_wide: bool = False,
+    ) -> None:
+        """Who clicks "Allow" on the next authorize page: a workspace (or, with ``org_wide``,
+        an Enterprise Grid org admin installing for the whole org: no team)."""
+        with self._lock:
+            self._state.installing = _Workspace(
+                None if org_wide else team_id,
+                name or f"Team {team_id}",
+                enterprise_id,
+                installer,
+                org_wide,
+            )
+
+    def uninstall(self, team_id: str) -> None:
+        """The workspace removes the app: its bot tokens stop working (``invalid_auth``,
+        as Slack answers a revoked token once the app is gone)."""
+        with self._lock:
+            for token, ws in list(self._state.tokens.items()):
+                if ws.team_id == team_id:
+                    del self._state.tokens[token]
+
+    def token_of(self, team_id: str) -> str | None:
+        with self._lock:
+            for token, ws in self._state.tokens.items():
+                if ws.team_id == team_id:
+                    return token
+        return None
+
+    def set_channel_creator(self, channel: str, user: str) -> None:
+        with self._lock:
+            self._state.channel_creators[channel] = user
+
+    def event_body(self, team_id: str, event: JSONDict) -> bytes:
+        """An Events API ``event_callback`` envelope, as Slack posts it to the Request URL."""
+        return json.dumps(
+            {
+                "token": "deprecated-verification-token",
+                "team_id": team_id,
+                "api_app_id": APP_ID,
+                "event": {**event, "event_ts": f"{time.time():.6f}"},
+                "type": "event_callback",
+                "event_id": f"Ev{uuid.uuid4().hex[:10].upper()}",
+                "event_time": int(time.time()),
+                "authorizations": [
+                    {
+                        "enterprise_id": None,
+                        "team_id": team_id,
+                        "user_id": BOT_USER,
+                        "is_bot": True,
+                        "is_enterprise_install": False,
+                    }
+                ],
+                "is_ext_shared_channel": False,
+            }
+        ).encode()
+
+    def app_uninstalled(self, team_id: str) -> bytes:
+        """Slack revokes the tokens, then sends ``app_uninstalled`` (returns the event body)."""
+        self.uninstall(team_id)
+        return self.event_body(team_id, {"type": "app_uninstalled"})
+
+    def tokens_revoked(self, team_id: str) -> bytes:
+        self.uninstall(team_id)
+        return self.event_body(
+            team_id, {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": [BOT_USER]}}
+        )
+
+    async def _authorize(self, request: web.Request) -> web.Response:
+        """``/oauth/v2/authorize``: the person approves at once; Slack redirects back to the
+        app's redirect_uri with a one-use ``code`` and the ``state`` it was given."""
+        query = request.query
+        if query.get("client_id") != self.client_id:
+            return web.Response(status=400, text="invalid_client_id")
+        redirect = query.get("redirect_uri", "")
+        with self._lock:
+            who = self._state.installing
+            if who is None:
+                return web.Response(status=400, text="nobody is installing (call install_as)")
+            code = f"{uuid.uuid4().hex[:12]}.{next(self._ts)}"
+            self._state.codes[code] = who
+            self._state.calls.append(("oauth/v2/authorize", dict(query), {}))
+        sep = "&" if "?" in redirect else "?"
+        location = f"{redirect}{sep}code={code}&state={query.get('state', '')}"
+        raise web.HTTPFound(location)
+
+    def _oauth_access(self, params: JSONDict, headers: dict[str, str]) -> web.Response:
+        """``oauth.v2.access`` (docs.slack.dev/reference/methods/oauth.v2.access): client
+        credentials as HTTP Basic auth or form fields; a code works once."""
+        client_id, client_secret = params.get("client_id"), params.get("client_secret")
+        auth = headers.get("authorization", "")
+        if auth.startswith("Basic "):
+            import base64
+
+            client_id, _, client_secret = base64.b64decode(auth[6:]).decode().partition(":")
+        if client_id != self.client_id:
+            return _error("invalid_client_id")
+        if client_secret != self.client_secret:
+            return _error("bad_client_secret")
+        with self._lock:
+            who = self._state.codes.pop(str(params.get("code", "")), None)
+        if who is None:
+            return _error("invalid_code")
+        token = f"xoxb-{(who.team_id or who.enterprise_id or 'X')}-{uuid.uuid4().hex[:16]}"
+        with self._lock:
+            self._state.tokens[token] = who
+        enterprise = (
+            {"id": who.enterprise_id, "name": f"Org {who.enterprise_id}"}
+            if who.enterprise_id
+            else None
+        )
+        return _ok(
+            access_token=token,
+            token_type="bot",
+            scope=params.get("scope") or "commands,chat:write,users:read",
+            bot_user_id=BOT_USER,
+            app_id=APP_ID,
+            team=None if who.org_wide else {"id": who.team_id, "name": who.team_name},
+            enterprise=enterprise,
+            is_enterprise_install=who.org_wide,
+            authed_user={"id": who.installer},
+        )
 
     # -- what happened --------------------------------------------------------------------
 
@@ -437,12 +594,18 @@ class FakeSlack(LocalServer):
     # -- payload builders (the shapes of platform-facts §3.1 / Slack's block_actions) ------
 
     def slash_payload(
-        self, text: str, channel: str, user: str, command: str = "/policy"
+        self,
+        text: str,
+        channel: str,
+        user: str,
+        command: str = "/policy",
+        *,
+        team: str = TEAM_ID,
     ) -> JSONDict:
         token = uuid.uuid4().hex[:24]
         return {
             "token": "deprecated-verification-token",
-            "team_id": TEAM_ID,
+            "team_id": team,
             "team_domain": "fake",
             "channel_id": channel,
             "channel_name": "policy-watch",
@@ -452,7 +615,7 @@ class FakeSlack(LocalServer):
             "text": text,
             "api_app_id": APP_ID,
             "is_enterprise_install": "false",
-            "response_url": f"{self.url}/commands/{TEAM_ID}/{next(self._ts)}/{token}",
+            "response_url": f"{self.url}/commands/{team}/{next(self._ts)}/{token}",
             "trigger_id": f"{next(self._ts)}.1.{token}",
         }
 
@@ -534,12 +697,20 @@ class FakeSlack(LocalServer):
             self._tickets.add(ticket)
             ws_url = self.url.replace("http://", "ws://")
             return _ok(url=f"{ws_url}/link/?ticket={ticket}&app_id={APP_ID}")
+        if method == "oauth.v2.access":
+            return self._oauth_access(params, headers)
         if not token:
             return _error("not_authed")
-        if token != self.bot_token:
+        with self._lock:
+            workspace = self._state.tokens.get(token)
+        if workspace is None:
             return _error("invalid_auth")
+        if method == "auth.test":
+            return self._auth_test(workspace)
+        if method == "chat.postMessage":
+            params = {**params, "_team": workspace.team_id or ""}
         handler = {
-            "auth.test": self._auth_test,
+            "conversations.info": self._conversations_info,
             "chat.postMessage": self._post_message,
             "chat.postEphemeral": self._post_ephemeral,
             "chat.update": self._update,
@@ -559,16 +730,25 @@ class FakeSlack(LocalServer):
             queue.pop(0)
         return failure
 
-    def _auth_test(self, params: JSONDict) -> web.Response:
-        return _ok(
-            url="https://fake.slack.com/",
-            team="Fake",
-            user="policybot",
-            team_id=TEAM_ID,
-            user_id=BOT_USER,
-            bot_id=BOT_ID,
-            is_enterprise_install=False,
-        )
+    def _auth_test(self, ws: _Workspace) -> web.Response:
+        fields: JSONDict = {
+            "url": "https://fake.slack.com/",
+            "team": ws.team_name,
+            "user": "policybot",
+            "team_id": ws.team_id or "",
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": ws.org_wide,
+        }
+        if ws.enterprise_id:
+            fields["enterprise_id"] = ws.enterprise_id
+        return _ok(**fields)
+
+    def _conversations_info(self, params: JSONDict) -> web.Response:
+        channel = str(params.get("channel", ""))
+        with self._lock:
+            creator = self._state.channel_creators.get(channel, "U0SOMEONE")
+        return _ok(channel={"id": channel, "name": "policy-watch", "creator": creator})
 
     def _message_problem(self, params: JSONDict) -> web.Response | None:
         channel = str(params.get("channel") or "")
@@ -593,8 +773,10 @@ class FakeSlack(LocalServer):
         return None
 
     def _record(self, kind: str, params: JSONDict, ts: str | None = None) -> Posted:
+        team = str(params.pop("_team", TEAM_ID)) if "_team" in params else TEAM_ID
         posted = Posted(
             kind=kind,
+            team=team,
             channel=str(params.get("channel", "")),
             ts=ts or f"{1767603600 + next(self._ts)}.{next(self._ts):06d}",
             text=str(params.get("text") or ""),
