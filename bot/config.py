@@ -287,7 +287,7 @@ class Settings(BaseSettings):
         2,
         ge=1,
         validation_alias=_env("POLICYBOT_PARSE_CONCURRENCY"),
-        description="page and feed bodies parsed at once in worker threads (a 5 MB feed "
+        description="page and feed bodies parsed at once (a 5 MB feed "
         "costs seconds of CPU and ~150 MB while it is parsed)",
     )
     parse_processes: int = Field(
