@@ -40,7 +40,7 @@ from typing import Any
 import feedparser
 from bs4 import BeautifulSoup
 
-from bot.errors import SourceError
+from bot.errors import FailureReason, SourceError
 from bot.sniff import looks_like_html, media_type
 
 SUMMARY_MAX_CHARS = 300
@@ -137,7 +137,9 @@ def parse_feed(
     ``feed_parse_max_entries``): a feed of 100,000 entries would otherwise cost seconds more
     of CPU and memory per check for entries nobody is told about (a snapshot keeps 100)."""
     if not body.strip():
-        raise SourceError("the server sent an empty body instead of a feed", reason="unparsable")
+        raise SourceError(
+            "the server sent an empty body instead of a feed", reason=FailureReason.UNPARSABLE
+        )
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -151,17 +153,18 @@ def parse_feed(
         if looks_like_html(content_type, body):
             kind = media_type(content_type) or "no content type"
             raise SourceError(
-                f"the server sent an HTML page ({kind}), not a feed", reason="unparsable"
+                f"the server sent an HTML page ({kind}), not a feed",
+                reason=FailureReason.UNPARSABLE,
             )
         raise SourceError(
             f"not a readable feed: {problem or 'no RSS or Atom document found'}",
-            reason="unparsable",
+            reason=FailureReason.UNPARSABLE,
         )
     feed = result.get("feed") or {}
     # An item with no id, title, link or text (a truncated one) is nothing to announce.
     entries = _dedupe([e for e in map(_entry, raw_entries) if not _is_empty(e)])
     if not entries and problem:
-        raise SourceError(f"not a readable feed: {problem}", reason="unparsable")
+        raise SourceError(f"not a readable feed: {problem}", reason=FailureReason.UNPARSABLE)
     return ParsedFeed(
         title=_text(feed.get("title"), _is_html(feed.get("title_detail")), TITLE_MAX_CHARS),
         link=_str_or_none(feed.get("link")),

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from bot import feeds
 from bot.config import Settings
-from bot.errors import SourceError
+from bot.errors import SourceError, http_reason
 from bot.feed_alerts import FeedInfo, KeywordFilter, announce
 from bot.model import (
     Alert,
@@ -255,11 +255,11 @@ def _raise_for_status(resp: Response, url: str) -> None:
         return
     host = urlsplit(url).netloc
     wording = {
-        code: (f"{host} says the feed does not exist (HTTP {code})", f"http-{code}")
+        code: (f"{host} says the feed does not exist (HTTP {code})", http_reason(code))
         for code in (404, 410)
     }
     raise status_error(resp.status, resp.headers, site=host, wording=wording) or SourceError(
-        f"{host} answered HTTP {resp.status}", reason=f"http-{resp.status}"
+        f"{host} answered HTTP {resp.status}", reason=http_reason(resp.status)
     )
 
 

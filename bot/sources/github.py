@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.detect import detect_repo
-from bot.errors import RateLimited, SourceError
+from bot.errors import FailureReason, RateLimited, SourceError, http_reason
 from bot.licence_text import RULES_KEY, RULES_VERSION, text_change
 from bot.licences import LicenceSet, classify_hub, name_text
 from bot.model import (
@@ -106,7 +106,9 @@ class GitHubSource:
         """One API call; a rate-limit answer pauses the host and raises ``RateLimited``."""
         wait = self._paused_until - self._now()
         if wait > 0:
-            raise RateLimited(_paused_message(wait), reason="rate-limited", retry_after=wait)
+            raise RateLimited(
+                _paused_message(wait), reason=FailureReason.RATE_LIMITED, retry_after=wait
+            )
         got = await self._http.fetch(
             self.api_url + path,
             validators=Validators(etag=etag),
@@ -140,13 +142,17 @@ class GitHubSource:
             wait = max(1.0, wait if wait is not None else 60.0)
             self._paused_until = max(self._paused_until, self._now() + wait)
             log.warning("GitHub rate limit reached; pausing %s for %.0f s", self.api_url, wait)
-            return RateLimited(_paused_message(wait), reason="rate-limited", retry_after=wait)
+            return RateLimited(
+                _paused_message(wait), reason=FailureReason.RATE_LIMITED, retry_after=wait
+            )
         wording = {
-            401: ("GitHub refused the token (HTTP 401): check GITHUB_TOKEN", "http-401"),
-            403: (f"GitHub refused access (HTTP 403): {message}", "http-403"),
+            401: ("GitHub refused the token (HTTP 401): check GITHUB_TOKEN", http_reason(401)),
+            403: (f"GitHub refused access (HTTP 403): {message}", http_reason(403)),
         }
         error = status_error(got.status, got.headers, site="GitHub", wording=wording)
-        return error or SourceError(f"GitHub answered HTTP {got.status}", reason="malformed")
+        return error or SourceError(
+            f"GitHub answered HTTP {got.status}", reason=FailureReason.MALFORMED
+        )
 
     def detect(
         self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
@@ -247,21 +253,25 @@ def _json(got: Fetched) -> dict[str, Any]:
     try:
         data = json.loads(got.body)
     except (ValueError, UnicodeDecodeError) as e:
-        raise SourceError("GitHub sent a response that is not JSON", reason="malformed") from e
+        raise SourceError(
+            "GitHub sent a response that is not JSON", reason=FailureReason.MALFORMED
+        ) from e
     if not isinstance(data, dict):
-        raise SourceError("GitHub sent an unexpected JSON document", reason="malformed")
+        raise SourceError("GitHub sent an unexpected JSON document", reason=FailureReason.MALFORMED)
     return data
 
 
 def _decode_content(body: Mapping[str, Any]) -> str:
     content = body.get("content")
     if not isinstance(content, str) or body.get("encoding", "base64") != "base64":
-        raise SourceError("GitHub sent the licence file in an unknown encoding", reason="malformed")
+        raise SourceError(
+            "GitHub sent the licence file in an unknown encoding", reason=FailureReason.MALFORMED
+        )
     try:
         raw = base64.b64decode(content, validate=False)
     except (binascii.Error, ValueError) as e:
         raise SourceError(
-            "GitHub sent a licence file that is not base64", reason="malformed"
+            "GitHub sent a licence file that is not base64", reason=FailureReason.MALFORMED
         ) from e
     return raw.decode("utf-8", "replace").replace("\r\n", "\n")
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from bot.errors import SourceError
+from bot.errors import FailureReason, SourceError
 from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
 from bot.org_changes import OrgFacts
 from bot.sources.github import GitHubSource
@@ -50,7 +50,8 @@ class GitHubOrgSource(OrgFacts):
                 pages += 1
                 if pages > MAX_PAGES:
                     raise SourceError(
-                        f"GitHub listed more than {MAX_PAGES} pages of repos", reason="malformed"
+                        f"GitHub listed more than {MAX_PAGES} pages of repos",
+                        reason=FailureReason.MALFORMED,
                     )
                 got = await self.github._get(path, None)
                 if got.status in (404, 451):
@@ -69,7 +70,9 @@ class GitHubOrgSource(OrgFacts):
             return None
         url = match.group(1)
         if not url.startswith(self.github.api_url + "/"):
-            raise SourceError("GitHub's next-page link points elsewhere", reason="malformed")
+            raise SourceError(
+                "GitHub's next-page link points elsewhere", reason=FailureReason.MALFORMED
+            )
         return url[len(self.github.api_url) :]
 
     async def aclose(self) -> None:
@@ -80,11 +83,13 @@ def _page(body: bytes) -> list[Mapping[str, Any]]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
-        raise SourceError("GitHub sent a repo listing that is not JSON", reason="malformed") from e
+        raise SourceError(
+            "GitHub sent a repo listing that is not JSON", reason=FailureReason.MALFORMED
+        ) from e
     if not isinstance(data, list) or not all(
         isinstance(i, dict) and isinstance(i.get("full_name"), str) for i in data
     ):
-        raise SourceError("GitHub sent an unexpected repo listing", reason="malformed")
+        raise SourceError("GitHub sent an unexpected repo listing", reason=FailureReason.MALFORMED)
     return data
 
 

@@ -26,7 +26,14 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bot.detect import detect_repo, licence_set
-from bot.errors import AccessDenied, RateLimited, SourceError
+from bot.errors import (
+    AccessDenied,
+    FailureReason,
+    HttpReason,
+    RateLimited,
+    SourceError,
+    http_reason,
+)
 from bot.licence_text import RULES_KEY, RULES_VERSION, text_change
 from bot.licences import Category, classify_hub, name_text
 from bot.model import (
@@ -108,7 +115,8 @@ class HubSource:
                 )
             except TimeoutError as e:
                 raise SourceError(
-                    f"the Hub did not answer within {self.timeout:g} s", reason="timeout"
+                    f"the Hub did not answer within {self.timeout:g} s",
+                    reason=FailureReason.TIMEOUT,
                 ) from e
         return info
 
@@ -141,7 +149,8 @@ class HubSource:
                     info = self._api.space_info(repo_id, timeout=self.timeout)
             except GatedRepoError as e:  # subclass of RepositoryNotFoundError: catch it first
                 raise AccessDenied(
-                    "the Hub refused the metadata of this gated repo", reason="gated-refused"
+                    "the Hub refused the metadata of this gated repo",
+                    reason=FailureReason.GATED_REFUSED,
                 ) from e
             except DisabledRepoError:
                 return Observation(facts={"exists": True, "disabled": True, "partial": True})
@@ -354,14 +363,17 @@ def converted_errors(endpoint: str, timeout: float, what: str = "repo JSON") -> 
     except HfHubHTTPError as e:
         raise _http_error(e) from e
     except httpx2.TimeoutException as e:
-        raise SourceError(f"the Hub did not answer within {timeout:g} s", reason="timeout") from e
+        raise SourceError(
+            f"the Hub did not answer within {timeout:g} s", reason=FailureReason.TIMEOUT
+        ) from e
     except httpx2.HTTPError as e:
         raise SourceError(
-            f"network error reaching {endpoint}: {_short(e)}", reason="network"
+            f"network error reaching {endpoint}: {_short(e)}", reason=FailureReason.NETWORK
         ) from e
     except (json.JSONDecodeError, ValueError, KeyError, TypeError) as e:
         raise SourceError(
-            f"the Hub sent a response that is not valid {what}: {_short(e)}", reason="malformed"
+            f"the Hub sent a response that is not valid {what}: {_short(e)}",
+            reason=FailureReason.MALFORMED,
         ) from e
 
 
@@ -376,14 +388,15 @@ def _http_error(e: HfHubHTTPError) -> SourceError:
     if status == 429:
         return RateLimited(
             "the Hub is rate-limiting us (HTTP 429)",
-            reason="rate-limited",
+            reason=FailureReason.RATE_LIMITED,
             retry_after=_retry_after(headers),
         )
     if status in (401, 403):
         return AccessDenied(
-            f"the Hub refused access (HTTP {status}); an HF_TOKEN may help", reason=f"http-{status}"
+            f"the Hub refused access (HTTP {status}); an HF_TOKEN may help",
+            reason=http_reason(status),
         )
-    return SourceError(f"the Hub answered HTTP {status}", reason=f"http-{status}")
+    return SourceError(f"the Hub answered HTTP {status}", reason=HttpReason(f"http-{status}"))
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bot.errors import SourceError
+from bot.errors import FailureReason, SourceError
 from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
 from bot.org_changes import OrgFacts
 from bot.sources.hub import converted_errors
@@ -60,7 +60,8 @@ class HubOrgSource(OrgFacts):
             listings = await asyncio.wait_for(asyncio.gather(*calls), timeout=self.timeout * 20)
         except TimeoutError as e:
             raise SourceError(
-                f"the Hub did not finish listing {ref.locator}'s repos in time", reason="timeout"
+                f"the Hub did not finish listing {ref.locator}'s repos in time",
+                reason=FailureReason.TIMEOUT,
             ) from e
         repos: dict[str, Any] = {}
         for kind, items in zip(_EXPAND, listings, strict=True):
@@ -108,7 +109,9 @@ def _items(items: Iterable[Any], kind: str) -> list[dict[str, Any]]:
     out = []
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            raise SourceError(f"the Hub listed a {kind} without an id", reason="malformed")
+            raise SourceError(
+                f"the Hub listed a {kind} without an id", reason=FailureReason.MALFORMED
+            )
         out.append(item)
     return out
 

@@ -26,7 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from bot.config import Settings
-from bot.errors import SourceError
+from bot.errors import FailureReason, Reason, SourceError, http_reason
 from bot.model import (
     Change,
     ChangeKind,
@@ -268,7 +268,7 @@ def _title(body: bytes, content_type: str) -> str | None:
     return None
 
 
-_VIEW_REASONS = frozenset({"selector-empty", "no-text"})
+_VIEW_REASONS = frozenset({FailureReason.SELECTOR_EMPTY, FailureReason.NO_TEXT})
 
 
 def _extract(
@@ -278,29 +278,29 @@ def _extract(
     try:
         rules = _rules(ignore)
     except BadPattern as e:  # stored before RE2 was the engine: the watch must be fixed
-        raise SourceError(f"ignore rule refused: {e}", reason="bad-ignore") from None
+        raise SourceError(f"ignore rule refused: {e}", reason=FailureReason.BAD_IGNORE) from None
     try:
         if mime in _TEXT_TYPES and not select:
             return text_lines(body.decode(charset or "utf-8", "replace"), ignore=rules)
         if mime in _HTML_TYPES or mime in _TEXT_TYPES or (not mime and _looks_html(body)):
             return html_lines(body, select=select, ignore=rules, encoding=charset)
     except SelectorEmpty as e:
-        raise SourceError(str(e), reason="selector-empty") from None
+        raise SourceError(str(e), reason=FailureReason.SELECTOR_EMPTY) from None
     except NoText as e:
-        raise SourceError(str(e), reason="no-text") from None
+        raise SourceError(str(e), reason=FailureReason.NO_TEXT) from None
     except BadSelector as e:  # stored before lexbor ran selectors: the watch must be fixed
-        raise SourceError(str(e), reason="bad-selector") from None
+        raise SourceError(str(e), reason=FailureReason.BAD_SELECTOR) from None
     raise SourceError(
-        f"{url} serves {mime or 'an unknown type'}, not a web page", reason="not-a-page"
+        f"{url} serves {mime or 'an unknown type'}, not a web page", reason=FailureReason.NOT_A_PAGE
     )
 
 
-_WORDING = {
-    403: ("the site refused us (HTTP 403): it may block bots", "bot-block"),
-    401: ("the page needs a login (HTTP 401)", "http-401"),
-    404: ("the page is not there (HTTP 404)", "not-found"),
-    410: ("the page is not there (HTTP 410)", "not-found"),
-    429: ("the site asks us to slow down (HTTP 429)", "rate-limited"),
+_WORDING: dict[int, tuple[str, Reason]] = {
+    403: ("the site refused us (HTTP 403): it may block bots", FailureReason.BOT_BLOCK),
+    401: ("the page needs a login (HTTP 401)", http_reason(401)),
+    404: ("the page is not there (HTTP 404)", FailureReason.NOT_FOUND),
+    410: ("the page is not there (HTTP 410)", FailureReason.NOT_FOUND),
+    429: ("the site asks us to slow down (HTTP 429)", FailureReason.RATE_LIMITED),
 }
 
 
