@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.facts import HubFacts
 from bot.net import Limits
-from bot.sources.base import History, Source
+from bot.sources.base import History, Source, TypedSource
 from bot.sources.feed import FeedSource
 from bot.sources.github import GitHubSource
 from bot.sources.github_org import GitHubOrgSource
@@ -15,7 +16,9 @@ from bot.sources.page import PageSource
 
 def build_sources(settings: Settings) -> dict[str, Source]:
     """The registry of source kinds, keyed by the prefix of a target reference."""
-    hub = HubSource(
+    # Each source is declared as the TypedSource of its own facts: mypy checks that its
+    # detect/describe/lines take exactly that shape.
+    hub: TypedSource[HubFacts] = HubSource(
         endpoint=settings.hf_endpoint,
         token=settings.hf_token.get_secret_value() if settings.hf_token else None,
         timeout=settings.hub_timeout,

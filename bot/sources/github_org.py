@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from bot.errors import FailureReason, SourceError
 from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
-from bot.org_changes import OrgFacts
+from bot.org_changes import OrgSourceBase
 from bot.sources.github import GitHubSource
 
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -26,7 +26,7 @@ _NO_ID = frozenset({"", "other", "noassertion"})
 MAX_PAGES = 100  # 10,000 repos: more is a runaway Link chain, not an organisation
 
 
-class GitHubOrgSource(OrgFacts):
+class GitHubOrgSource(OrgSourceBase):
     kind = "github-org"
 
     def __init__(self, github: GitHubSource, group_over: int = 10) -> None:

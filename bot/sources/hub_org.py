@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.errors import FailureReason, SourceError
 from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
-from bot.org_changes import OrgFacts
+from bot.org_changes import OrgSourceBase
 from bot.sources.hub import converted_errors
 
 # Spaces cannot be expanded to ``gated`` (platform-facts 1.1): a space is listed as ungated.
@@ -30,7 +30,7 @@ _EXPAND: dict[str, list[str]] = {
 }
 
 
-class HubOrgSource(OrgFacts):
+class HubOrgSource(OrgSourceBase):
     kind = "hf-org"
 
     def __init__(
