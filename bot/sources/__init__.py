@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.facts import HubFacts
+from bot.facts import GithubFacts, HubFacts
 from bot.net import Limits
 from bot.sources.base import History, Source, TypedSource
 from bot.sources.feed import FeedSource
@@ -16,9 +16,7 @@ from bot.sources.page import PageSource
 
 def build_sources(settings: Settings) -> dict[str, Source]:
     """The registry of source kinds, keyed by the prefix of a target reference."""
-    # Each source is declared as the TypedSource of its own facts: mypy checks that its
-    # detect/describe/lines take exactly that shape.
-    hub: TypedSource[HubFacts] = HubSource(
+    hub = HubSource(
         endpoint=settings.hf_endpoint,
         token=settings.hf_token.get_secret_value() if settings.hf_token else None,
         timeout=settings.hub_timeout,
@@ -39,14 +37,11 @@ def build_sources(settings: Settings) -> dict[str, Source]:
         group_over=settings.org_group_over,
     )
     github_org = GitHubOrgSource(github, group_over=settings.org_group_over)
-    return {
-        hub.kind: hub,
-        github.kind: github,
-        page.kind: page,
-        feed.kind: feed,
-        hub_org.kind: hub_org,
-        github_org.kind: github_org,
-    }
+    # Each source as the TypedSource of its own facts: mypy checks that its detect, describe
+    # and lines take exactly that shape.
+    typed: tuple[TypedSource[HubFacts], TypedSource[GithubFacts], Source, Source, Source, Source]
+    typed = (hub, github, page, feed, hub_org, github_org)
+    return {source.kind: source for source in typed}
 
 
 __all__ = ["History", "Source", "build_sources"]

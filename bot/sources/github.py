@@ -28,6 +28,7 @@ from typing import Any
 
 from bot.detect import detect_repo
 from bot.errors import FailureReason, RateLimited, SourceError, http_reason
+from bot.facts import GithubFacts
 from bot.licence_text import RULES_KEY, RULES_VERSION, text_change
 from bot.licences import LicenceSet, classify_hub, name_text
 from bot.model import (
@@ -154,9 +155,7 @@ class GitHubSource:
             f"GitHub answered HTTP {got.status}", reason=FailureReason.MALFORMED
         )
 
-    def detect(
-        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
-    ) -> list[Change]:
+    def detect(self, prev: GithubFacts, new: GithubFacts, history: History) -> list[Change]:
         found = detect_repo(
             prev,
             new,
@@ -169,10 +168,10 @@ class GitHubSource:
         text = _text_change(prev, new, relicensed)
         return found + ([text] if text else [])
 
-    def describe(self, facts: Mapping[str, Any]) -> str:
+    def describe(self, facts: GithubFacts) -> str:
         if not facts.get("exists", True):
             return "not reachable (deleted or private)"
-        path = (facts.get("licence") or {}).get("path")
+        path = _licence_path(facts)
         parts = [f"licence: {github_licences(facts).describe()}"]
         if path:
             parts.append(f"file: {path}")
@@ -180,7 +179,7 @@ class GitHubSource:
         parts.append(f"archived: {'yes' if facts.get('archived') else 'no'}")
         return " · ".join(parts)
 
-    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+    def lines(self, facts: GithubFacts) -> list[str]:
         text = facts.get("licence_text") or ""
         return self.describe(facts).split(" · ") + ([""] if text else []) + paragraphs(text)
 
@@ -188,11 +187,11 @@ class GitHubSource:
         await self._http.aclose()
 
 
-def github_licences(facts: Mapping[str, Any]) -> LicenceSet:
+def github_licences(facts: GithubFacts) -> LicenceSet:
     """The licence a GitHub repo declares: GitHub's SPDX id, else named from the text."""
-    lic = facts.get("licence") or {}
-    ids = [str(i) for i in lic.get("ids") or [] if str(i).strip()]
-    if not ids:
+    lic = facts.get("licence")
+    ids = [str(i) for i in (lic.get("ids") if lic else None) or [] if str(i).strip()]
+    if not lic or not ids:
         return LicenceSet(())
     if ids[0].strip().casefold() not in _NO_ID:
         return classify_hub(ids, lic.get("name"))
@@ -200,14 +199,16 @@ def github_licences(facts: Mapping[str, Any]) -> LicenceSet:
     return LicenceSet((name_text(text, str(lic.get("path") or "") or None),))
 
 
-def _text_change(
-    prev: Mapping[str, Any], new: Mapping[str, Any], relicensed: bool
-) -> Change | None:
+def _licence_path(facts: GithubFacts) -> str | None:
+    lic = facts.get("licence")
+    return lic.get("path") if lic else None
+
+
+def _text_change(prev: GithubFacts, new: GithubFacts, relicensed: bool) -> Change | None:
     """The LICENSE text diff: its own notice under the same licence, evidence for a new one."""
     if "licence_text" not in prev or "licence_text" not in new:
         return None
-    old_path = (prev.get("licence") or {}).get("path")
-    new_path = (new.get("licence") or {}).get("path")
+    old_path, new_path = _licence_path(prev), _licence_path(new)
     moved = (
         f" (file {old_path} → {new_path})" if old_path and new_path and old_path != new_path else ""
     )
@@ -223,7 +224,7 @@ def _text_change(
 
 def _observation(repo: Fetched, licence: Fetched) -> Observation:
     data = _json(repo)
-    facts: dict[str, Any] = {
+    facts: GithubFacts = {
         "exists": True,
         "id": str(data.get("full_name") or ""),
         "private": bool(data.get("private")),
