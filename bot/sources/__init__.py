@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.facts import GithubFacts, HubFacts
+from bot.facts import FeedFacts, GithubFacts, HubFacts
 from bot.net import Limits
 from bot.sources.base import History, Source, TypedSource
 from bot.sources.feed import FeedSource
@@ -39,7 +39,14 @@ def build_sources(settings: Settings) -> dict[str, Source]:
     github_org = GitHubOrgSource(github, group_over=settings.org_group_over)
     # Each source as the TypedSource of its own facts: mypy checks that its detect, describe
     # and lines take exactly that shape.
-    typed: tuple[TypedSource[HubFacts], TypedSource[GithubFacts], Source, Source, Source, Source]
+    typed: tuple[
+        TypedSource[HubFacts],
+        TypedSource[GithubFacts],
+        Source,
+        TypedSource[FeedFacts],
+        Source,
+        Source,
+    ]
     typed = (hub, github, page, feed, hub_org, github_org)
     return {source.kind: source for source in typed}
 

@@ -73,15 +73,18 @@ class StreamSource(Protocol):
     facts before they are compared; ``announce`` turns the changes of one check into the
     alerts one subscription receives (its own filters, one per item or one grouped);
     ``backfill`` gives a new subscription the newest items once.
+
+    Facts are ``Any`` here: the checker holds this as a runtime-checked extension of any
+    source and passes JSON read back from the store; each implementation types its own.
     """
 
-    def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]: ...
+    def carry(self, prev: Any, new: Any) -> Any: ...
 
     def announce(
         self,
         ref: TargetRef,
         changes: Sequence[Change],
-        facts: Mapping[str, Any],
+        facts: Any,
         options: Mapping[str, Any],
         now: datetime,
     ) -> list[Alert]: ...
@@ -89,7 +92,7 @@ class StreamSource(Protocol):
     def backfill(
         self,
         ref: TargetRef,
-        facts: Mapping[str, Any],
+        facts: Any,
         options: Mapping[str, Any],
         count: int,
         now: datetime,
