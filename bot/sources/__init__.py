@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.facts import FeedFacts, GithubFacts, HubFacts
+from bot.facts import FeedFacts, GithubFacts, HubFacts, PageView
 from bot.net import Limits
 from bot.sources.base import History, Source, TypedSource
 from bot.sources.feed import FeedSource
@@ -42,7 +42,7 @@ def build_sources(settings: Settings) -> dict[str, Source]:
     typed: tuple[
         TypedSource[HubFacts],
         TypedSource[GithubFacts],
-        Source,
+        TypedSource[PageView],  # detect, describe and lines see one view of the page
         TypedSource[FeedFacts],
         Source,
         Source,

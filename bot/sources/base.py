@@ -113,13 +113,16 @@ class ViewSource(TypedSource[Any], Protocol):
     the other views go on. ``fetch_views`` asks for the views (a store query) only when it
     has a body to extract, so a 304 or an identical body costs nothing more. ``carry``
     keeps a failing view's last good text, so its recovery is compared with it.
+
+    Facts are ``Any`` here as in :class:`StreamSource`: each implementation types its own
+    (a page: :class:`bot.facts.PageFacts` holding one :class:`bot.facts.PageView` per key).
     """
 
     def view_key(self, options: Mapping[str, Any]) -> str:
         """The canonical key of the view a subscription's options ask for."""
         ...
 
-    def view_facts(self, facts: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    def view_facts(self, facts: Any, key: str) -> Mapping[str, Any] | None:
         """One view's entry in a snapshot's facts; None when that view has no version there."""
         ...
 
@@ -127,7 +130,7 @@ class ViewSource(TypedSource[Any], Protocol):
         self, ref: TargetRef, validators: Validators, views: Callable[[], Awaitable[Views]]
     ) -> FetchResult: ...
 
-    def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]: ...
+    def carry(self, prev: Any, new: Any) -> Any: ...
 
 
 @runtime_checkable
