@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.facts import FeedFacts, GithubFacts, HubFacts, PageView
+from bot.facts import FeedFacts, GithubFacts, HubFacts, OrgFacts, PageView
 from bot.net import Limits
 from bot.sources.base import History, Source, TypedSource
 from bot.sources.feed import FeedSource
@@ -44,8 +44,8 @@ def build_sources(settings: Settings) -> dict[str, Source]:
         TypedSource[GithubFacts],
         TypedSource[PageView],  # detect, describe and lines see one view of the page
         TypedSource[FeedFacts],
-        Source,
-        Source,
+        TypedSource[OrgFacts],
+        TypedSource[OrgFacts],
     ]
     typed = (hub, github, page, feed, hub_org, github_org)
     return {source.kind: source for source in typed}

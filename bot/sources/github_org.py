@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.errors import FailureReason, SourceError
+from bot.facts import OrgFacts, RepoFacts
 from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
 from bot.org_changes import OrgSourceBase
 from bot.sources.github import GitHubSource
@@ -43,7 +44,7 @@ class GitHubOrgSource(OrgSourceBase):
         self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
     ) -> FetchResult:
         path: str | None = f"/orgs/{quote(ref.locator, safe='')}/repos?type=public&per_page=100"
-        repos: dict[str, Any] = {}
+        repos: dict[str, RepoFacts] = {}
         pages = 0
         async with self.github._slots:
             while path is not None:
@@ -57,10 +58,11 @@ class GitHubOrgSource(OrgSourceBase):
                 if got.status in (404, 451):
                     return Gone(f"HTTP {got.status}: no GitHub organisation {ref.locator!r}")
                 for item in _page(got.body):
-                    facts = _repo_facts(item)
-                    repos[facts["id"]] = facts
+                    repo = _repo_facts(item)
+                    repos[repo["id"]] = repo
                 path = self._next(got.headers.get("link", ""))
-        return Observation(facts={"exists": True, "owner": ref.locator, "repos": repos})
+        org: OrgFacts = {"exists": True, "owner": ref.locator, "repos": repos}
+        return Observation(facts=org)
 
     def _next(self, link: str) -> str | None:
         """The next page's path; a next URL on another host is refused (it would leak the
@@ -93,7 +95,7 @@ def _page(body: bytes) -> list[Mapping[str, Any]]:
     return data
 
 
-def _repo_facts(item: Mapping[str, Any]) -> dict[str, Any]:
+def _repo_facts(item: Mapping[str, Any]) -> RepoFacts:
     """Repository facts of :mod:`bot.detect`; ``NOASSERTION`` (a custom licence) is ``other``."""
     lic = item.get("license") if isinstance(item.get("license"), dict) else None
     ids: list[str] = []
