@@ -20,7 +20,16 @@ import sqlalchemy as sa
 
 from bot.config import Settings
 from bot.errors import SourceError
-from bot.model import Alert, Change, Gone, NotModified, Observation, Severity, Validators
+from bot.model import (
+    Alert,
+    Change,
+    CheckStatus,
+    Gone,
+    NotModified,
+    Observation,
+    Severity,
+    Validators,
+)
 from bot.render import alert_for, health_change
 from bot.routing import decide
 from bot.schedule import next_check_after_failure, next_check_after_success
@@ -38,9 +47,7 @@ class CheckOutcome:
     """What one check did, for the CLI summary, chat replies and tests."""
 
     ref: str
-    # baseline | unchanged | not-modified | changed | failed | unconfirmed | lost (the lease
-    # was lost mid-check: another process owns the target now, nothing was recorded here)
-    status: str
+    status: CheckStatus
     changes: tuple[Change, ...] = ()
     message: str | None = None
     reason: str | None = None
@@ -54,13 +61,13 @@ class CycleResult:
     outcomes: list[CheckOutcome] = field(default_factory=list)
     busy: int = 0  # asked for, but being checked by another process right now
 
-    def count(self, status: str) -> int:
+    def count(self, status: CheckStatus) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
 
     def summary(self) -> str:
-        changed = self.count("changed")
-        failed = self.count("failed")
-        lost = self.count("lost")
+        changed = self.count(CheckStatus.CHANGED)
+        failed = self.count(CheckStatus.FAILED)
+        lost = self.count(CheckStatus.LOST)
         quiet = len(self.outcomes) - changed - failed - lost
         alerts = sum(o.queued for o in self.outcomes)
         return (
@@ -208,7 +215,7 @@ class Checker:
             # Still ours if only the snapshot moved (compare-and-set): hand it back at once
             # rather than hold it for a whole lease; a no-op when another process holds it.
             self._unrecorded.add(target.id)
-            return CheckOutcome(target.ref, "lost")
+            return CheckOutcome(target.ref, CheckStatus.LOST)
         finally:
             if not any(q.target_id == target.id for q in self._quiet):  # recorded at batch end
                 self._in_flight.discard(target.id)
@@ -249,7 +256,7 @@ class Checker:
                 self._quiet.append(
                     QuietCheck(target.id, now, self._next_ok(now), v.etag, v.last_modified)
                 )
-            return CheckOutcome(target.ref, "not-modified")
+            return CheckOutcome(target.ref, CheckStatus.NOT_MODIFIED)
         prev = await call(self.store.latest_snapshot, target)
         if isinstance(result, Gone):
             if prev is None or not prev.facts.get("exists", True):
@@ -263,7 +270,7 @@ class Checker:
                         queue=await self._recovery(target, now),
                         **self._fence(target),
                     )
-                    return CheckOutcome(target.ref, "unchanged", facts=prev.facts)
+                    return CheckOutcome(target.ref, CheckStatus.UNCHANGED, facts=prev.facts)
                 return await self._failed(target, "not-found", result.reason)
             streak = target.gone_streak + 1
             if streak < self.settings.gone_confirmations:
@@ -286,7 +293,7 @@ class Checker:
                     gone_streak=streak,
                     owner=self.owner,
                 )
-                return CheckOutcome(target.ref, "unconfirmed", message=result.reason)
+                return CheckOutcome(target.ref, CheckStatus.UNCONFIRMED, message=result.reason)
             result = Observation(facts={"exists": False, "partial": True})
         return await self._compare(target, source, prev, result, now)
 
@@ -312,7 +319,7 @@ class Checker:
             await call(
                 self.store.record_check, target.id, now, next_at, obs, queue=recovery, **fence
             )
-            return CheckOutcome(target.ref, "baseline", facts=facts, message=note)
+            return CheckOutcome(target.ref, CheckStatus.BASELINE, facts=facts, message=note)
         if prev.digest == obs.digest:
             await call(
                 self.store.record_check,
@@ -324,7 +331,7 @@ class Checker:
                 new_snapshot=False,
                 **fence,
             )
-            return CheckOutcome(target.ref, "unchanged", facts=facts, message=note)
+            return CheckOutcome(target.ref, CheckStatus.UNCHANGED, facts=facts, message=note)
         older = await call(self.store.snapshots_of, target.id, 2)
         history = History(
             earlier=older[1].facts if len(older) > 1 else None, prev_since=prev.taken_at, now=now
@@ -359,7 +366,7 @@ class Checker:
                     change.summary,
                 )
         await call(self.store.record_check, target.id, now, next_at, obs, found, queue, **fence)
-        status = "changed" if found else "unchanged"
+        status = CheckStatus.CHANGED if found else CheckStatus.UNCHANGED
         return CheckOutcome(
             target.ref,
             status,
@@ -538,7 +545,12 @@ class Checker:
             owner=self.owner,
         )
         return CheckOutcome(
-            target.ref, "failed", tuple(found), message=message, reason=reason, queued=len(queue)
+            target.ref,
+            CheckStatus.FAILED,
+            tuple(found),
+            message=message,
+            reason=reason,
+            queued=len(queue),
         )
 
     def _next_ok(self, now: datetime) -> datetime:

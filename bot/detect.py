@@ -1,9 +1,7 @@
 """Decide what changed between two snapshots of a repository (Hub or GitHub). Pure.
 
-Facts shape shared by repository sources::
-
-    {"exists": bool, "id": "org/name", "licence": {"ids": [...], "name": str | None},
-     "gated": False | "auto" | "manual", "private": bool, "disabled": bool, "archived": bool}
+Facts shape shared by repository sources: :class:`bot.facts.RepoFacts` (a Hub repo's
+:class:`~bot.facts.HubFacts` and a GitHub repo's :class:`~bot.facts.GithubFacts` extend it).
 
 Keys a source cannot know (e.g. the licence of a repo that answers 404) are simply absent from
 the merged facts of that check, and a comparison needs the key on both sides: a missing fact
@@ -12,10 +10,11 @@ is never read as a change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
+from bot.facts import RepoFacts
 from bot.licences import (
     OPEN_CATEGORIES,
     Direction,
@@ -27,6 +26,8 @@ from bot.licences import (
 )
 from bot.model import Change, ChangeKind, Severity
 
+R = TypeVar("R", bound=RepoFacts)  # the facts of one kind of repo (GitHub's read the text too)
+
 _LICENCE_SEVERITY = {
     Direction.MORE_RESTRICTIVE: Severity.CRITICAL,
     Direction.UNKNOWN: Severity.WARNING,
@@ -35,12 +36,14 @@ _LICENCE_SEVERITY = {
 }
 
 
-def licence_set(facts: Mapping[str, Any]) -> LicenceSet:
-    lic = facts.get("licence") or {}
+def licence_set(facts: RepoFacts) -> LicenceSet:
+    lic = facts.get("licence")
+    if not lic:
+        return classify_hub([], None)
     return classify_hub(list(lic.get("ids") or []), lic.get("name"))
 
 
-def access_state(facts: Mapping[str, Any]) -> str:
+def access_state(facts: RepoFacts) -> str:
     """One word-ish label for who can reach the repo: ordered from open to closed."""
     if not facts.get("exists", True):
         return "unreachable"
@@ -75,13 +78,13 @@ _ACCESS_SEVERITY = {
 
 
 def detect_repo(
-    prev: Mapping[str, Any],
-    new: Mapping[str, Any],
+    prev: R,
+    new: R,
     *,
-    earlier: Mapping[str, Any] | None = None,
+    earlier: R | None = None,
     prev_since: datetime | None = None,
     now: datetime | None = None,
-    licences: Callable[[Mapping[str, Any]], LicenceSet] = licence_set,
+    licences: Callable[[R], LicenceSet] = licence_set,
 ) -> list[Change]:
     """Changes from ``prev`` to ``new``.
 
@@ -106,12 +109,12 @@ def detect_repo(
 
 
 def _licence_change(
-    prev: Mapping[str, Any],
-    new: Mapping[str, Any],
-    earlier: Mapping[str, Any] | None,
+    prev: R,
+    new: R,
+    earlier: R | None,
     prev_since: datetime | None,
     now: datetime | None,
-    licences: Callable[[Mapping[str, Any]], LicenceSet] = licence_set,
+    licences: Callable[[R], LicenceSet] = licence_set,
 ) -> list[Change]:
     if "licence" not in prev or "licence" not in new:
         return []
@@ -157,7 +160,7 @@ def _identity(licences: LicenceSet) -> tuple[tuple[str, str], ...]:
     )
 
 
-def _access_change(prev: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]:
+def _access_change(prev: RepoFacts, new: RepoFacts) -> list[Change]:
     before, after = access_state(prev), access_state(new)
     if before == after:
         return []

@@ -17,6 +17,9 @@ these. Per-target failures are recorded as values; they never stop a scheduler t
 
 from __future__ import annotations
 
+from enum import StrEnum
+from typing import NewType
+
 
 class BotError(Exception):
     """Base of every error policybot raises on purpose."""
@@ -38,6 +41,43 @@ class InvalidTarget(UsageError):
     """A target reference or URL that policybot cannot watch."""
 
 
+class FailureReason(StrEnum):
+    """Why a check failed: the machine tag stored in ``targets.last_error_reason`` and shown
+    to users, so each value is exactly the string used before this enum existed (a StrEnum
+    compares equal to it, and the stored rows stay valid)."""
+
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    DNS = "dns"
+    REFUSED = "refused"
+    REDIRECTS = "redirects"
+    TOO_LARGE = "too-large"
+    UNSAFE_URL = "unsafe-url"
+    MALFORMED = "malformed"
+    RATE_LIMITED = "rate-limited"
+    NOT_FOUND = "not-found"
+    UNCONFIRMED_GONE = "unconfirmed-gone"
+    GATED_REFUSED = "gated-refused"
+    BOT_BLOCK = "bot-block"
+    NOT_A_PAGE = "not-a-page"
+    SELECTOR_EMPTY = "selector-empty"
+    NO_TEXT = "no-text"
+    BAD_SELECTOR = "bad-selector"
+    BAD_IGNORE = "bad-ignore"
+    UNPARSABLE = "unparsable"
+
+
+HttpReason = NewType("HttpReason", str)
+"""``http-<status>``: the one open-ended family of reasons, made only by :func:`http_reason`."""
+
+
+def http_reason(status: int) -> HttpReason:
+    return HttpReason(f"http-{status}")
+
+
+Reason = FailureReason | HttpReason
+
+
 class SourceError(BotError):
     """A failed check: the fetch did not give a trustworthy answer.
 
@@ -46,9 +86,9 @@ class SourceError(BotError):
     human sentence.
     """
 
-    def __init__(self, message: str, *, reason: str, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, reason: Reason, retry_after: float | None = None) -> None:
         super().__init__(message)
-        self.reason = reason
+        self.reason: Reason = reason
         self.retry_after = retry_after
 
 

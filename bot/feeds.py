@@ -40,7 +40,8 @@ from typing import Any
 import feedparser
 from bs4 import BeautifulSoup
 
-from bot.errors import SourceError
+from bot.errors import FailureReason, SourceError
+from bot.facts import EntryFacts, FeedFacts
 from bot.sniff import looks_like_html, media_type
 
 SUMMARY_MAX_CHARS = 300
@@ -74,7 +75,7 @@ class Entry:
     published: str | None  # ISO 8601 in UTC, when the feed gave a readable date
     summary: str  # plain text, capped
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> EntryFacts:
         return {
             "key": self.key,
             "title": self.title,
@@ -84,7 +85,7 @@ class Entry:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Entry:
+    def from_json(cls, data: EntryFacts) -> Entry:
         return cls(
             key=str(data["key"]),
             title=str(data.get("title") or ""),
@@ -137,7 +138,9 @@ def parse_feed(
     ``feed_parse_max_entries``): a feed of 100,000 entries would otherwise cost seconds more
     of CPU and memory per check for entries nobody is told about (a snapshot keeps 100)."""
     if not body.strip():
-        raise SourceError("the server sent an empty body instead of a feed", reason="unparsable")
+        raise SourceError(
+            "the server sent an empty body instead of a feed", reason=FailureReason.UNPARSABLE
+        )
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
@@ -151,17 +154,18 @@ def parse_feed(
         if looks_like_html(content_type, body):
             kind = media_type(content_type) or "no content type"
             raise SourceError(
-                f"the server sent an HTML page ({kind}), not a feed", reason="unparsable"
+                f"the server sent an HTML page ({kind}), not a feed",
+                reason=FailureReason.UNPARSABLE,
             )
         raise SourceError(
             f"not a readable feed: {problem or 'no RSS or Atom document found'}",
-            reason="unparsable",
+            reason=FailureReason.UNPARSABLE,
         )
     feed = result.get("feed") or {}
     # An item with no id, title, link or text (a truncated one) is nothing to announce.
     entries = _dedupe([e for e in map(_entry, raw_entries) if not _is_empty(e)])
     if not entries and problem:
-        raise SourceError(f"not a readable feed: {problem}", reason="unparsable")
+        raise SourceError(f"not a readable feed: {problem}", reason=FailureReason.UNPARSABLE)
     return ParsedFeed(
         title=_text(feed.get("title"), _is_html(feed.get("title_detail")), TITLE_MAX_CHARS),
         link=_str_or_none(feed.get("link")),
@@ -172,19 +176,22 @@ def parse_feed(
     )
 
 
-def facts_of(parsed: ParsedFeed, *, max_entries: int, remember: int) -> dict[str, Any]:
+def facts_of(parsed: ParsedFeed, *, max_entries: int, remember: int) -> FeedFacts:
     """The facts one fetch can know (``seen`` holds only this body's entries until
     :func:`carry` folds the previous snapshot in)."""
-    return {
+    facts: FeedFacts = {
         "title": parsed.title,
         "link": parsed.link,
         "total": parsed.total,
         "entries": [e.to_json() for e in parsed.entries[:max_entries]],
         "seen": [seen_digest(e.key) for e in parsed.entries[:remember]],
-    } | ({"read": len(parsed.entries)} if parsed.truncated else {})
+    }
+    if parsed.truncated:
+        facts["read"] = len(parsed.entries)
+    return facts
 
 
-def cut_note(facts: Mapping[str, Any]) -> str | None:
+def cut_note(facts: FeedFacts) -> str | None:
     """ "only the newest N of M entries were read …" when the body listed more than the cap."""
     read, total = facts.get("read"), int(facts.get("total") or 0)
     if not isinstance(read, int) or read >= total:
@@ -195,9 +202,9 @@ def cut_note(facts: Mapping[str, Any]) -> str | None:
     )
 
 
-def carry(prev: Mapping[str, Any] | None, new: Mapping[str, Any], remember: int) -> dict[str, Any]:
+def carry(prev: FeedFacts | None, new: FeedFacts, remember: int) -> FeedFacts:
     """New facts whose ``seen`` also remembers what earlier snapshots saw (newest first)."""
-    merged = dict(new)
+    merged = new.copy()
     seen = list(new.get("seen") or [])
     if prev is not None:
         seen.extend(_seen_of(prev))
@@ -205,17 +212,17 @@ def carry(prev: Mapping[str, Any] | None, new: Mapping[str, Any], remember: int)
     return merged
 
 
-def entries_of(facts: Mapping[str, Any]) -> list[Entry]:
+def entries_of(facts: FeedFacts) -> list[Entry]:
     return [Entry.from_json(e) for e in facts.get("entries") or []]
 
 
-def fresh_entries(prev: Mapping[str, Any], new: Mapping[str, Any]) -> list[Entry]:
+def fresh_entries(prev: FeedFacts, new: FeedFacts) -> list[Entry]:
     """Entries of ``new`` never seen before, newest first."""
     seen = set(_seen_of(prev))
     return [e for e in entries_of(new) if seen_digest(e.key) not in seen]
 
 
-def is_rewrite(prev: Mapping[str, Any], new: Mapping[str, Any], fresh: Sequence[Entry]) -> bool:
+def is_rewrite(prev: FeedFacts, new: FeedFacts, fresh: Sequence[Entry]) -> bool:
     """Every entry looks new while the feed had entries before: the feed changed its ids (a
     new platform, a moved blog), it did not publish all of that at once."""
     return bool(prev.get("entries")) and len(fresh) > 1 and len(fresh) == len(entries_of(new))
@@ -343,7 +350,7 @@ def _newest_first(entries: list[Entry]) -> list[Entry]:
     return entries
 
 
-def _seen_of(facts: Mapping[str, Any]) -> list[str]:
+def _seen_of(facts: FeedFacts) -> list[str]:
     seen = facts.get("seen")
     if isinstance(seen, list):
         return [str(s) for s in seen]

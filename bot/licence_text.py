@@ -26,12 +26,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Final
 
 from bot.model import Change, ChangeKind, Severity
 from bot.textdiff import compare_key, diff_lines, paragraphs, summarise
 
-RULES_VERSION = 2
-RULES_KEY = "licence_text_rules"  # the facts key recording which rules a snapshot was taken by
+RULES_VERSION: Final = 2
+RULES_KEY: Final = (
+    "licence_text_rules"  # the facts key recording which rules a snapshot was taken by
+)
 
 MAX_TOKENS = 60_000  # words per side of a changed region classified word by word
 MAX_FIGURES = 3  # changed figures named in an alert's summary

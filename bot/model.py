@@ -46,6 +46,20 @@ class ChangeKind(StrEnum):
     HEALTH = "health"
 
 
+class CheckStatus(StrEnum):
+    """What one check did (``CheckOutcome.status``); the values are the strings the CLI, chat
+    replies and metrics have always compared with."""
+
+    BASELINE = "baseline"
+    UNCHANGED = "unchanged"
+    NOT_MODIFIED = "not-modified"
+    CHANGED = "changed"
+    FAILED = "failed"
+    UNCONFIRMED = "unconfirmed"
+    # the lease was lost mid-check: another process owns the target now, nothing was recorded
+    LOST = "lost"
+
+
 @dataclass(frozen=True, slots=True)
 class TargetRef:
     """A canonical target reference such as ``hf:datasets/HuggingFaceFW/fineweb``."""

@@ -40,9 +40,12 @@ from bot.errors import (
     AccessDenied,
     ChannelGone,
     DeliveryError,
+    FailureReason,
     InvalidTarget,
     RateLimited,
+    Reason,
     SourceError,
+    http_reason,
 )
 from bot.logs import register_secret_url
 from bot.model import Validators
@@ -304,7 +307,9 @@ async def request(
             try:
                 check_url(url, allow_private=allow_private, allowed=allowed)
             except UnsafeURL as e:
-                raise SourceError(f"a redirect was refused: {e}", reason="unsafe-url") from None
+                raise SourceError(
+                    f"a redirect was refused: {e}", reason=FailureReason.UNSAFE_URL
+                ) from None
             if _origin(url) != origin:
                 secret = {}
         try:
@@ -324,17 +329,23 @@ async def request(
                 body = await _read_capped(resp, limits.max_bytes)
                 return Response(resp.status, str(resp.url), CIMultiDict(resp.headers), body)
         except TimeoutError as e:
-            raise SourceError(f"no answer from {_host(url)} in time", reason="timeout") from e
+            raise SourceError(
+                f"no answer from {_host(url)} in time", reason=FailureReason.TIMEOUT
+            ) from e
         except aiohttp.ClientConnectorError as e:
             raise _connect_error(url, e) from e
         except (aiohttp.InvalidURL, ValueError) as e:
-            raise SourceError(f"{_host(url)} is not a valid address", reason="unsafe-url") from e
+            raise SourceError(
+                f"{_host(url)} is not a valid address", reason=FailureReason.UNSAFE_URL
+            ) from e
         except aiohttp.ClientError as e:
             raise SourceError(
-                f"network error talking to {_host(url)}: {type(e).__name__}", reason="network"
+                f"network error talking to {_host(url)}: {type(e).__name__}",
+                reason=FailureReason.NETWORK,
             ) from e
     raise SourceError(
-        f"more than {limits.max_redirects} redirects from {_host(url)}", reason="redirects"
+        f"more than {limits.max_redirects} redirects from {_host(url)}",
+        reason=FailureReason.REDIRECTS,
     )
 
 
@@ -397,7 +408,7 @@ class HttpClient:
                 data=data,
             )
         except UnsafeURL as e:
-            raise SourceError(str(e), reason="unsafe-url") from None
+            raise SourceError(str(e), reason=FailureReason.UNSAFE_URL) from None
 
     async def fetch(
         self,
@@ -477,7 +488,7 @@ async def fetch(
             credentials=credentials,
         )
     except UnsafeURL as e:
-        raise SourceError(str(e), reason="unsafe-url") from None
+        raise SourceError(str(e), reason=FailureReason.UNSAFE_URL) from None
     etag = resp.headers.get("ETag") or None
     modified = resp.headers.get("Last-Modified") or None
     if resp.status == 304:
@@ -523,7 +534,7 @@ def status_error(
     headers: Mapping[str, str],
     *,
     site: str,
-    wording: Mapping[int, tuple[str, str]] | None = None,
+    wording: Mapping[int, tuple[str, Reason]] | None = None,
 ) -> SourceError | None:
     """The one status → error mapping for checks: None for 2xx and 304, else the failed
     check's error. The class is decided here (429, and 503 with ``Retry-After``, are
@@ -532,21 +543,22 @@ def status_error(
     if 200 <= status < 300 or status == 304:
         return None
     wait = retry_after_seconds(headers)
-    message, reason = (wording or {}).get(status, ("", ""))
+    message, reason = (wording or {}).get(status, ("", None))
     if status == 429 or (status == 503 and wait is not None):
         return RateLimited(
             message or f"{site} asks us to slow down (HTTP {status})",
-            reason=reason or "rate-limited",
+            reason=reason or FailureReason.RATE_LIMITED,
             retry_after=wait,
         )
     if status in (401, 403):
         return AccessDenied(
-            message or f"{site} refused access (HTTP {status})", reason=reason or f"http-{status}"
+            message or f"{site} refused access (HTTP {status})",
+            reason=reason or http_reason(status),
         )
     if status in (404, 410):
         message = message or f"{site} says it does not exist (HTTP {status})"
     return SourceError(
-        message or f"{site} answered HTTP {status}", reason=reason or f"http-{status}"
+        message or f"{site} answered HTTP {status}", reason=reason or http_reason(status)
     )
 
 
@@ -648,7 +660,7 @@ async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     """Read the decoded body, stopping at ``max_bytes`` (so a gzip bomb stops at the cap)."""
     too_large = SourceError(
         f"response from {_host(str(resp.url))} is larger than {max_bytes} bytes",
-        reason="too-large",
+        reason=FailureReason.TOO_LARGE,
     )
     if resp.content_length is not None and resp.content_length > max_bytes:
         raise too_large  # decoded is never smaller than what is announced on the wire
@@ -666,12 +678,14 @@ def _connect_error(url: str, e: aiohttp.ClientConnectorError) -> SourceError:
     cause = e.os_error
     host = _host(url)
     if isinstance(cause, UnsafeAddress):
-        return SourceError(f"{cause}", reason="unsafe-url")
+        return SourceError(f"{cause}", reason=FailureReason.UNSAFE_URL)
     if isinstance(cause, LookupFailed) or isinstance(e, aiohttp.ClientConnectorDNSError):
-        return SourceError(f"the name {host} does not resolve (DNS)", reason="dns")
+        return SourceError(f"the name {host} does not resolve (DNS)", reason=FailureReason.DNS)
     if isinstance(cause, ConnectionRefusedError):
-        return SourceError(f"{host} refused the connection", reason="refused")
-    return SourceError(f"cannot connect to {host}: {cause.strerror or cause}", reason="network")
+        return SourceError(f"{host} refused the connection", reason=FailureReason.REFUSED)
+    return SourceError(
+        f"cannot connect to {host}: {cause.strerror or cause}", reason=FailureReason.NETWORK
+    )
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

@@ -1,8 +1,7 @@
 """What changed across a whole organisation between two listings (Hub or GitHub). Pure.
 
-Facts shape of an organisation watch::
-
-    {"exists": bool, "owner": "org", "repos": {"<key>": <repository facts of bot.detect>}}
+Facts shape of an organisation watch: :class:`bot.facts.OrgFacts`, whose ``repos`` map a key
+to the :class:`bot.facts.RepoFacts` of one repository.
 
 ``<key>`` names one repo in the listing (``model:org/x``, ``dataset:org/d``, or ``org/x`` on
 GitHub). Each repo present on both sides is compared with :func:`bot.detect.detect_repo`, so a
@@ -16,12 +15,16 @@ readable message, not 300 lines.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from bot.detect import access_state, detect_repo, licence_set
+from bot.facts import OrgFacts, RepoFacts
 from bot.licences import LicenceSet
 from bot.model import Change, ChangeKind, Severity
 from bot.render import top_severity
+
+if TYPE_CHECKING:  # bot.sources imports the org sources, which import this module
+    from bot.sources.base import History
 
 NAMES_SHOWN = 5  # names listed in a grouped line before "and N more"
 
@@ -35,7 +38,7 @@ def repo_label(key: str) -> str:
 
 
 def describe_repo_brief(
-    facts: Mapping[str, Any], licences: Callable[[Mapping[str, Any]], LicenceSet] = licence_set
+    facts: RepoFacts, licences: Callable[[RepoFacts], LicenceSet] = licence_set
 ) -> str:
     """``apache-2.0, gated (manual)``: what a new repo in the listing looks like."""
     access = access_state(facts)
@@ -44,11 +47,11 @@ def describe_repo_brief(
 
 
 def detect_org(
-    prev: Mapping[str, Any],
-    new: Mapping[str, Any],
+    prev: OrgFacts,
+    new: OrgFacts,
     *,
     group_over: int,
-    licences: Callable[[Mapping[str, Any]], LicenceSet] = licence_set,
+    licences: Callable[[RepoFacts], LicenceSet] = licence_set,
 ) -> list[Change]:
     """Changes from one listing of an organisation to the next."""
     was, now = bool(prev.get("exists", True)), bool(new.get("exists", True))
@@ -63,8 +66,8 @@ def detect_org(
                 after="unreachable",
             )
         ]
-    old_repos: Mapping[str, Any] = prev.get("repos") or {}
-    new_repos: Mapping[str, Any] = new.get("repos") or {}
+    old_repos: Mapping[str, RepoFacts] = prev.get("repos") or {}
+    new_repos: Mapping[str, RepoFacts] = new.get("repos") or {}
     added = sorted(set(new_repos) - set(old_repos))
     removed = sorted(set(old_repos) - set(new_repos))
     licence: list[tuple[Change, str]] = []
@@ -134,13 +137,11 @@ def _group(
     ]
 
 
-def describe_org(
-    facts: Mapping[str, Any], licences: Callable[[Mapping[str, Any]], LicenceSet] = licence_set
-) -> str:
+def describe_org(facts: OrgFacts, licences: Callable[[RepoFacts], LicenceSet] = licence_set) -> str:
     """``1,000 repos · 600 apache-2.0, 200 mit, … · 100 gated``: one line of current state."""
     if not facts.get("exists", True):
         return "no repositories listed (deleted, renamed or all private)"
-    repos: Mapping[str, Any] = facts.get("repos") or {}
+    repos: Mapping[str, RepoFacts] = facts.get("repos") or {}
     kinds: dict[str, int] = {}
     names: dict[str, int] = {}
     gated = 0
@@ -163,23 +164,23 @@ def describe_org(
 
 
 def org_lines(
-    facts: Mapping[str, Any], licences: Callable[[Mapping[str, Any]], LicenceSet] = licence_set
+    facts: OrgFacts, licences: Callable[[RepoFacts], LicenceSet] = licence_set
 ) -> list[str]:
     """One line per repo, for ``diff`` between two listings."""
-    repos: Mapping[str, Any] = facts.get("repos") or {}
+    repos: Mapping[str, RepoFacts] = facts.get("repos") or {}
     return [f"{repo_label(k)}: {describe_repo_brief(repos[k], licences)}" for k in sorted(repos)]
 
 
-class OrgFacts:
+class OrgSourceBase:
     """What both organisation sources (Hub and GitHub) do with the listing they fetched."""
 
     group_over: int
 
-    def detect(self, prev: Mapping[str, Any], new: Mapping[str, Any], history: Any) -> list[Change]:
+    def detect(self, prev: OrgFacts, new: OrgFacts, history: History) -> list[Change]:
         return detect_org(prev, new, group_over=self.group_over)
 
-    def describe(self, facts: Mapping[str, Any]) -> str:
+    def describe(self, facts: OrgFacts) -> str:
         return describe_org(facts)
 
-    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+    def lines(self, facts: OrgFacts) -> list[str]:
         return [self.describe(facts), "", *org_lines(facts)]

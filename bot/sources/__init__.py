@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from bot.config import Settings
+from bot.facts import FeedFacts, GithubFacts, HubFacts, OrgFacts, PageView
 from bot.net import Limits
-from bot.sources.base import History, Source
+from bot.sources.base import History, Source, TypedSource
 from bot.sources.feed import FeedSource
 from bot.sources.github import GitHubSource
 from bot.sources.github_org import GitHubOrgSource
@@ -36,14 +37,18 @@ def build_sources(settings: Settings) -> dict[str, Source]:
         group_over=settings.org_group_over,
     )
     github_org = GitHubOrgSource(github, group_over=settings.org_group_over)
-    return {
-        hub.kind: hub,
-        github.kind: github,
-        page.kind: page,
-        feed.kind: feed,
-        hub_org.kind: hub_org,
-        github_org.kind: github_org,
-    }
+    # Each source as the TypedSource of its own facts: mypy checks that its detect, describe
+    # and lines take exactly that shape.
+    typed: tuple[
+        TypedSource[HubFacts],
+        TypedSource[GithubFacts],
+        TypedSource[PageView],  # detect, describe and lines see one view of the page
+        TypedSource[FeedFacts],
+        TypedSource[OrgFacts],
+        TypedSource[OrgFacts],
+    ]
+    typed = (hub, github, page, feed, hub_org, github_org)
+    return {source.kind: source for source in typed}
 
 
 __all__ = ["History", "Source", "build_sources"]

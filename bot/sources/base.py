@@ -10,22 +10,30 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from bot.model import Alert, Change, FetchResult, Link, TargetRef, Validators
 from bot.sniff import Sniffed
+
+# A source's facts type (a TypedDict of bot.facts). The protocols are generic over it so that
+# each source's detect/describe/lines are checked against its own facts; the checker and the
+# service hold sources of every kind at once and read facts back from JSON, so they see
+# ``Source`` (= ``TypedSource[Any]``): the JSON boundary is where typing honestly stops.
+F_contra = TypeVar("F_contra", contravariant=True)
 
 
 @dataclass(frozen=True, slots=True)
 class History:
     """What detection may know besides the two snapshots it compares."""
 
-    earlier: Mapping[str, Any] | None = None  # the snapshot the previous one replaced
+    # The snapshot the previous one replaced: stored JSON in the source's own facts shape,
+    # read back from the store (Any: the JSON boundary), typed again by the source's detect.
+    earlier: Any = None
     prev_since: datetime | None = None  # when the previous snapshot was taken
     now: datetime | None = None
 
 
-class Source(Protocol):
+class TypedSource(Protocol[F_contra]):
     kind: str
 
     def label(self, ref: TargetRef) -> str:
@@ -40,19 +48,20 @@ class Source(Protocol):
         self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
     ) -> FetchResult: ...
 
-    def detect(
-        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
-    ) -> list[Change]: ...
+    def detect(self, prev: F_contra, new: F_contra, history: History) -> list[Change]: ...
 
-    def describe(self, facts: Mapping[str, Any]) -> str:
+    def describe(self, facts: F_contra) -> str:
         """One line of current state, printed after ``watch``."""
         ...
 
-    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+    def lines(self, facts: F_contra) -> list[str]:
         """The state as readable lines, for ``diff`` between any two versions."""
         ...
 
     async def aclose(self) -> None: ...
+
+
+Source = TypedSource[Any]
 
 
 @runtime_checkable
@@ -64,15 +73,18 @@ class StreamSource(Protocol):
     facts before they are compared; ``announce`` turns the changes of one check into the
     alerts one subscription receives (its own filters, one per item or one grouped);
     ``backfill`` gives a new subscription the newest items once.
+
+    Facts are ``Any`` here: the checker holds this as a runtime-checked extension of any
+    source and passes JSON read back from the store; each implementation types its own.
     """
 
-    def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]: ...
+    def carry(self, prev: Any, new: Any) -> Any: ...
 
     def announce(
         self,
         ref: TargetRef,
         changes: Sequence[Change],
-        facts: Mapping[str, Any],
+        facts: Any,
         options: Mapping[str, Any],
         now: datetime,
     ) -> list[Alert]: ...
@@ -80,7 +92,7 @@ class StreamSource(Protocol):
     def backfill(
         self,
         ref: TargetRef,
-        facts: Mapping[str, Any],
+        facts: Any,
         options: Mapping[str, Any],
         count: int,
         now: datetime,
@@ -91,7 +103,7 @@ Views = Mapping[str, Mapping[str, Any]]  # view key → the options that make th
 
 
 @runtime_checkable
-class ViewSource(Source, Protocol):
+class ViewSource(TypedSource[Any], Protocol):
     """Optional extension for sources whose subscriptions each see their own *view* of one
     fetch (a page's ``select``/``ignore``): the fetch is shared, the view is not.
 
@@ -101,13 +113,16 @@ class ViewSource(Source, Protocol):
     the other views go on. ``fetch_views`` asks for the views (a store query) only when it
     has a body to extract, so a 304 or an identical body costs nothing more. ``carry``
     keeps a failing view's last good text, so its recovery is compared with it.
+
+    Facts are ``Any`` here as in :class:`StreamSource`: each implementation types its own
+    (a page: :class:`bot.facts.PageFacts` holding one :class:`bot.facts.PageView` per key).
     """
 
     def view_key(self, options: Mapping[str, Any]) -> str:
         """The canonical key of the view a subscription's options ask for."""
         ...
 
-    def view_facts(self, facts: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    def view_facts(self, facts: Any, key: str) -> Mapping[str, Any] | None:
         """One view's entry in a snapshot's facts; None when that view has no version there."""
         ...
 
@@ -115,7 +130,7 @@ class ViewSource(Source, Protocol):
         self, ref: TargetRef, validators: Validators, views: Callable[[], Awaitable[Views]]
     ) -> FetchResult: ...
 
-    def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]: ...
+    def carry(self, prev: Any, new: Any) -> Any: ...
 
 
 @runtime_checkable

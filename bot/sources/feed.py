@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 
 from bot import feeds
 from bot.config import Settings
-from bot.errors import SourceError
+from bot.errors import SourceError, http_reason
+from bot.facts import FeedFacts
 from bot.feed_alerts import FeedInfo, KeywordFilter, announce
 from bot.model import (
     Alert,
@@ -116,9 +117,7 @@ class FeedSource:
                 log.info("feed cut to its newest entries target=%s reason=%s", ref, cut)
         return Observation(facts=facts, evidence=evidence, validators=fresh)
 
-    def detect(
-        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
-    ) -> list[Change]:
+    def detect(self, prev: FeedFacts, new: FeedFacts, history: History) -> list[Change]:
         fresh = feeds.fresh_entries(prev, new)
         if feeds.is_rewrite(prev, new, fresh) and len(fresh) > self.group_over:
             return [
@@ -142,7 +141,7 @@ class FeedSource:
             for e in fresh
         ]
 
-    def describe(self, facts: Mapping[str, Any]) -> str:
+    def describe(self, facts: FeedFacts) -> str:
         entries = feeds.entries_of(facts)
         name = facts.get("title") or "feed"
         total = int(facts.get("total") or len(entries))
@@ -158,7 +157,7 @@ class FeedSource:
             + (f" ({date[:10]})" if date else "")
         )
 
-    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+    def lines(self, facts: FeedFacts) -> list[str]:
         out = [f"feed: {facts.get('title') or ''}"]
         for entry in feeds.entries_of(facts):
             date = feeds.format_date(entry.published)
@@ -170,14 +169,14 @@ class FeedSource:
 
     # -- StreamSource ------------------------------------------------------------------
 
-    def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
+    def carry(self, prev: FeedFacts | None, new: FeedFacts) -> FeedFacts:
         return feeds.carry(prev, new, self.remember)
 
     def announce(
         self,
         ref: TargetRef,
         changes: Sequence[Change],
-        facts: Mapping[str, Any],
+        facts: FeedFacts,
         options: Mapping[str, Any],
         now: datetime,
     ) -> list[Alert]:
@@ -198,7 +197,7 @@ class FeedSource:
     def backfill(
         self,
         ref: TargetRef,
-        facts: Mapping[str, Any],
+        facts: FeedFacts,
         options: Mapping[str, Any],
         count: int,
         now: datetime,
@@ -225,7 +224,7 @@ class FeedSource:
     async def _get(self, url: str, headers: Mapping[str, str]) -> Response:
         return await self._http.request("GET", url, headers=headers)
 
-    def _info(self, ref: TargetRef, facts: Mapping[str, Any]) -> FeedInfo:
+    def _info(self, ref: TargetRef, facts: FeedFacts) -> FeedInfo:
         return FeedInfo(
             target=str(ref),
             url=ref.locator,
@@ -255,11 +254,11 @@ def _raise_for_status(resp: Response, url: str) -> None:
         return
     host = urlsplit(url).netloc
     wording = {
-        code: (f"{host} says the feed does not exist (HTTP {code})", f"http-{code}")
+        code: (f"{host} says the feed does not exist (HTTP {code})", http_reason(code))
         for code in (404, 410)
     }
     raise status_error(resp.status, resp.headers, site=host, wording=wording) or SourceError(
-        f"{host} answered HTTP {resp.status}", reason=f"http-{resp.status}"
+        f"{host} answered HTTP {resp.status}", reason=http_reason(resp.status)
     )
 
 

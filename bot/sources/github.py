@@ -27,7 +27,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.detect import detect_repo
-from bot.errors import RateLimited, SourceError
+from bot.errors import FailureReason, RateLimited, SourceError, http_reason
+from bot.facts import GithubFacts
 from bot.licence_text import RULES_KEY, RULES_VERSION, text_change
 from bot.licences import LicenceSet, classify_hub, name_text
 from bot.model import (
@@ -106,7 +107,9 @@ class GitHubSource:
         """One API call; a rate-limit answer pauses the host and raises ``RateLimited``."""
         wait = self._paused_until - self._now()
         if wait > 0:
-            raise RateLimited(_paused_message(wait), reason="rate-limited", retry_after=wait)
+            raise RateLimited(
+                _paused_message(wait), reason=FailureReason.RATE_LIMITED, retry_after=wait
+            )
         got = await self._http.fetch(
             self.api_url + path,
             validators=Validators(etag=etag),
@@ -140,17 +143,19 @@ class GitHubSource:
             wait = max(1.0, wait if wait is not None else 60.0)
             self._paused_until = max(self._paused_until, self._now() + wait)
             log.warning("GitHub rate limit reached; pausing %s for %.0f s", self.api_url, wait)
-            return RateLimited(_paused_message(wait), reason="rate-limited", retry_after=wait)
+            return RateLimited(
+                _paused_message(wait), reason=FailureReason.RATE_LIMITED, retry_after=wait
+            )
         wording = {
-            401: ("GitHub refused the token (HTTP 401): check GITHUB_TOKEN", "http-401"),
-            403: (f"GitHub refused access (HTTP 403): {message}", "http-403"),
+            401: ("GitHub refused the token (HTTP 401): check GITHUB_TOKEN", http_reason(401)),
+            403: (f"GitHub refused access (HTTP 403): {message}", http_reason(403)),
         }
         error = status_error(got.status, got.headers, site="GitHub", wording=wording)
-        return error or SourceError(f"GitHub answered HTTP {got.status}", reason="malformed")
+        return error or SourceError(
+            f"GitHub answered HTTP {got.status}", reason=FailureReason.MALFORMED
+        )
 
-    def detect(
-        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
-    ) -> list[Change]:
+    def detect(self, prev: GithubFacts, new: GithubFacts, history: History) -> list[Change]:
         found = detect_repo(
             prev,
             new,
@@ -163,10 +168,10 @@ class GitHubSource:
         text = _text_change(prev, new, relicensed)
         return found + ([text] if text else [])
 
-    def describe(self, facts: Mapping[str, Any]) -> str:
+    def describe(self, facts: GithubFacts) -> str:
         if not facts.get("exists", True):
             return "not reachable (deleted or private)"
-        path = (facts.get("licence") or {}).get("path")
+        path = _licence_path(facts)
         parts = [f"licence: {github_licences(facts).describe()}"]
         if path:
             parts.append(f"file: {path}")
@@ -174,7 +179,7 @@ class GitHubSource:
         parts.append(f"archived: {'yes' if facts.get('archived') else 'no'}")
         return " · ".join(parts)
 
-    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+    def lines(self, facts: GithubFacts) -> list[str]:
         text = facts.get("licence_text") or ""
         return self.describe(facts).split(" · ") + ([""] if text else []) + paragraphs(text)
 
@@ -182,11 +187,11 @@ class GitHubSource:
         await self._http.aclose()
 
 
-def github_licences(facts: Mapping[str, Any]) -> LicenceSet:
+def github_licences(facts: GithubFacts) -> LicenceSet:
     """The licence a GitHub repo declares: GitHub's SPDX id, else named from the text."""
-    lic = facts.get("licence") or {}
-    ids = [str(i) for i in lic.get("ids") or [] if str(i).strip()]
-    if not ids:
+    lic = facts.get("licence")
+    ids = [str(i) for i in (lic.get("ids") if lic else None) or [] if str(i).strip()]
+    if not lic or not ids:
         return LicenceSet(())
     if ids[0].strip().casefold() not in _NO_ID:
         return classify_hub(ids, lic.get("name"))
@@ -194,14 +199,16 @@ def github_licences(facts: Mapping[str, Any]) -> LicenceSet:
     return LicenceSet((name_text(text, str(lic.get("path") or "") or None),))
 
 
-def _text_change(
-    prev: Mapping[str, Any], new: Mapping[str, Any], relicensed: bool
-) -> Change | None:
+def _licence_path(facts: GithubFacts) -> str | None:
+    lic = facts.get("licence")
+    return lic.get("path") if lic else None
+
+
+def _text_change(prev: GithubFacts, new: GithubFacts, relicensed: bool) -> Change | None:
     """The LICENSE text diff: its own notice under the same licence, evidence for a new one."""
     if "licence_text" not in prev or "licence_text" not in new:
         return None
-    old_path = (prev.get("licence") or {}).get("path")
-    new_path = (new.get("licence") or {}).get("path")
+    old_path, new_path = _licence_path(prev), _licence_path(new)
     moved = (
         f" (file {old_path} → {new_path})" if old_path and new_path and old_path != new_path else ""
     )
@@ -217,7 +224,7 @@ def _text_change(
 
 def _observation(repo: Fetched, licence: Fetched) -> Observation:
     data = _json(repo)
-    facts: dict[str, Any] = {
+    facts: GithubFacts = {
         "exists": True,
         "id": str(data.get("full_name") or ""),
         "private": bool(data.get("private")),
@@ -247,21 +254,25 @@ def _json(got: Fetched) -> dict[str, Any]:
     try:
         data = json.loads(got.body)
     except (ValueError, UnicodeDecodeError) as e:
-        raise SourceError("GitHub sent a response that is not JSON", reason="malformed") from e
+        raise SourceError(
+            "GitHub sent a response that is not JSON", reason=FailureReason.MALFORMED
+        ) from e
     if not isinstance(data, dict):
-        raise SourceError("GitHub sent an unexpected JSON document", reason="malformed")
+        raise SourceError("GitHub sent an unexpected JSON document", reason=FailureReason.MALFORMED)
     return data
 
 
 def _decode_content(body: Mapping[str, Any]) -> str:
     content = body.get("content")
     if not isinstance(content, str) or body.get("encoding", "base64") != "base64":
-        raise SourceError("GitHub sent the licence file in an unknown encoding", reason="malformed")
+        raise SourceError(
+            "GitHub sent the licence file in an unknown encoding", reason=FailureReason.MALFORMED
+        )
     try:
         raw = base64.b64decode(content, validate=False)
     except (binascii.Error, ValueError) as e:
         raise SourceError(
-            "GitHub sent a licence file that is not base64", reason="malformed"
+            "GitHub sent a licence file that is not base64", reason=FailureReason.MALFORMED
         ) from e
     return raw.decode("utf-8", "replace").replace("\r\n", "\n")
 

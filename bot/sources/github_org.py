@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from bot.errors import SourceError
+from bot.errors import FailureReason, SourceError
+from bot.facts import OrgFacts, RepoFacts
 from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
-from bot.org_changes import OrgFacts
+from bot.org_changes import OrgSourceBase
 from bot.sources.github import GitHubSource
 
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -26,7 +27,7 @@ _NO_ID = frozenset({"", "other", "noassertion"})
 MAX_PAGES = 100  # 10,000 repos: more is a runaway Link chain, not an organisation
 
 
-class GitHubOrgSource(OrgFacts):
+class GitHubOrgSource(OrgSourceBase):
     kind = "github-org"
 
     def __init__(self, github: GitHubSource, group_over: int = 10) -> None:
@@ -43,23 +44,25 @@ class GitHubOrgSource(OrgFacts):
         self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
     ) -> FetchResult:
         path: str | None = f"/orgs/{quote(ref.locator, safe='')}/repos?type=public&per_page=100"
-        repos: dict[str, Any] = {}
+        repos: dict[str, RepoFacts] = {}
         pages = 0
         async with self.github._slots:
             while path is not None:
                 pages += 1
                 if pages > MAX_PAGES:
                     raise SourceError(
-                        f"GitHub listed more than {MAX_PAGES} pages of repos", reason="malformed"
+                        f"GitHub listed more than {MAX_PAGES} pages of repos",
+                        reason=FailureReason.MALFORMED,
                     )
                 got = await self.github._get(path, None)
                 if got.status in (404, 451):
                     return Gone(f"HTTP {got.status}: no GitHub organisation {ref.locator!r}")
                 for item in _page(got.body):
-                    facts = _repo_facts(item)
-                    repos[facts["id"]] = facts
+                    repo = _repo_facts(item)
+                    repos[repo["id"]] = repo
                 path = self._next(got.headers.get("link", ""))
-        return Observation(facts={"exists": True, "owner": ref.locator, "repos": repos})
+        org: OrgFacts = {"exists": True, "owner": ref.locator, "repos": repos}
+        return Observation(facts=org)
 
     def _next(self, link: str) -> str | None:
         """The next page's path; a next URL on another host is refused (it would leak the
@@ -69,7 +72,9 @@ class GitHubOrgSource(OrgFacts):
             return None
         url = match.group(1)
         if not url.startswith(self.github.api_url + "/"):
-            raise SourceError("GitHub's next-page link points elsewhere", reason="malformed")
+            raise SourceError(
+                "GitHub's next-page link points elsewhere", reason=FailureReason.MALFORMED
+            )
         return url[len(self.github.api_url) :]
 
     async def aclose(self) -> None:
@@ -80,15 +85,17 @@ def _page(body: bytes) -> list[Mapping[str, Any]]:
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
-        raise SourceError("GitHub sent a repo listing that is not JSON", reason="malformed") from e
+        raise SourceError(
+            "GitHub sent a repo listing that is not JSON", reason=FailureReason.MALFORMED
+        ) from e
     if not isinstance(data, list) or not all(
         isinstance(i, dict) and isinstance(i.get("full_name"), str) for i in data
     ):
-        raise SourceError("GitHub sent an unexpected repo listing", reason="malformed")
+        raise SourceError("GitHub sent an unexpected repo listing", reason=FailureReason.MALFORMED)
     return data
 
 
-def _repo_facts(item: Mapping[str, Any]) -> dict[str, Any]:
+def _repo_facts(item: Mapping[str, Any]) -> RepoFacts:
     """Repository facts of :mod:`bot.detect`; ``NOASSERTION`` (a custom licence) is ``other``."""
     lic = item.get("license") if isinstance(item.get("license"), dict) else None
     ids: list[str] = []

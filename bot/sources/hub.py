@@ -26,7 +26,15 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from bot.detect import detect_repo, licence_set
-from bot.errors import AccessDenied, RateLimited, SourceError
+from bot.errors import (
+    AccessDenied,
+    FailureReason,
+    HttpReason,
+    RateLimited,
+    SourceError,
+    http_reason,
+)
+from bot.facts import HubFacts, LicenceFile, RepoFacts
 from bot.licence_text import RULES_KEY, RULES_VERSION, text_change
 from bot.licences import Category, classify_hub, name_text
 from bot.model import (
@@ -108,7 +116,8 @@ class HubSource:
                 )
             except TimeoutError as e:
                 raise SourceError(
-                    f"the Hub did not answer within {self.timeout:g} s", reason="timeout"
+                    f"the Hub did not answer within {self.timeout:g} s",
+                    reason=FailureReason.TIMEOUT,
                 ) from e
         return info
 
@@ -141,31 +150,32 @@ class HubSource:
                     info = self._api.space_info(repo_id, timeout=self.timeout)
             except GatedRepoError as e:  # subclass of RepositoryNotFoundError: catch it first
                 raise AccessDenied(
-                    "the Hub refused the metadata of this gated repo", reason="gated-refused"
+                    "the Hub refused the metadata of this gated repo",
+                    reason=FailureReason.GATED_REFUSED,
                 ) from e
             except DisabledRepoError:
                 return Observation(facts={"exists": True, "disabled": True, "partial": True})
             except RepositoryNotFoundError as e:
                 return Gone(f"HTTP {_status(e)}: repository not found or private")
-        obs = _observation(info, repo_id)
-        paths = licence_file_paths(obs.facts, obs.evidence.get("license_link"), repo_id)
-        sha = obs.evidence.get("sha")
+        facts, evidence = _facts(info, repo_id)
+        paths = licence_file_paths(facts, evidence.get("license_link"), repo_id)
+        sha = evidence.get("sha")
         if not paths or not isinstance(sha, str) or not sha:
-            return obs
-        facts, evidence = dict(obs.facts), dict(obs.evidence)
+            return Observation(facts=facts, evidence=evidence)
         if read_at == f"{_VALIDATOR}{sha}":  # same commit: the stored copy is still true
             facts["partial"] = True
         else:
             facts["licence_file"] = self._licence_file(repo_type, repo_id, sha, paths)
             facts[RULES_KEY] = RULES_VERSION
-        path = (facts.get("licence_file") or {}).get("path") or paths[0]
+        file = facts.get("licence_file")
+        path = (file["path"] if file else None) or paths[0]
         prefix = "" if repo_type == "model" else f"{repo_type}s/"
         evidence["licence_file_url"] = f"{self.endpoint}/{prefix}{repo_id}/blob/{sha}/{path}"
         return Observation(facts, evidence, Validators(etag=f"{_VALIDATOR}{sha}"))
 
     def _licence_file(
         self, repo_type: str, repo_id: str, sha: str, paths: tuple[str, ...]
-    ) -> dict[str, Any]:
+    ) -> LicenceFile:
         """The first of ``paths`` that exists at commit ``sha``: its text, or why not."""
         from huggingface_hub import (
             get_hf_file_metadata,
@@ -197,9 +207,7 @@ class HubSource:
                 return {"path": path, "status": "ok", "text": text}
         return {"path": None, "status": "missing", "text": ""}
 
-    def detect(
-        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
-    ) -> list[Change]:
+    def detect(self, prev: HubFacts, new: HubFacts, history: History) -> list[Change]:
         found = detect_repo(
             prev, new, earlier=history.earlier, prev_since=history.prev_since, now=history.now
         )
@@ -207,14 +215,14 @@ class HubSource:
         file = licence_file_change(prev, new, relicensed)
         return found + ([file] if file else [])
 
-    def describe(self, facts: Mapping[str, Any]) -> str:
+    def describe(self, facts: HubFacts) -> str:
         line = describe_repo_facts(facts, licence_set(facts).describe())
         file = facts.get("licence_file")
         if facts.get("exists", True) and isinstance(file, Mapping):
             line += f" · {describe_licence_file(file)}"
         return line
 
-    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+    def lines(self, facts: HubFacts) -> list[str]:
         file = facts.get("licence_file")
         text = str(file.get("text") or "") if isinstance(file, Mapping) else ""
         return self.describe(facts).split(" · ") + ([""] + paragraphs(text) if text else [])
@@ -224,6 +232,12 @@ class HubSource:
 
 
 def _observation(info: Any, requested_id: str) -> Observation:
+    facts, evidence = _facts(info, requested_id)
+    return Observation(facts=facts, evidence=evidence)
+
+
+def _facts(info: Any, requested_id: str) -> tuple[HubFacts, dict[str, Any]]:
+    """The compared facts and the evidence of one info answer (the client's object)."""
     card = getattr(info, "card_data", None)
     licence = getattr(card, "license", None) if card is not None else None
     name = getattr(card, "license_name", None) if card is not None else None
@@ -237,7 +251,7 @@ def _observation(info: Any, requested_id: str) -> Observation:
     else:  # no card metadata: the Hub's ``license:<id>`` tags are the fallback
         ids = [t.split(":", 1)[1] for t in tags if t.startswith("license:")]
     gated = getattr(info, "gated", False)
-    facts = {
+    facts: HubFacts = {
         "exists": True,
         "id": getattr(info, "id", requested_id),
         "licence": {"ids": ids, "name": name if isinstance(name, str) else None},
@@ -246,22 +260,22 @@ def _observation(info: Any, requested_id: str) -> Observation:
         "disabled": bool(getattr(info, "disabled", False)),
     }
     modified = getattr(info, "last_modified", None)
-    evidence = {
+    evidence: dict[str, Any] = {
         "sha": getattr(info, "sha", None),
         "last_modified": modified.isoformat() if modified is not None else None,
         "license_link": link if isinstance(link, str) else None,
     }
-    return Observation(facts=facts, evidence=evidence)
+    return facts, evidence
 
 
-def licence_file_paths(facts: Mapping[str, Any], link: object, repo_id: str) -> tuple[str, ...]:
+def licence_file_paths(facts: RepoFacts, link: object, repo_id: str) -> tuple[str, ...]:
     """Which file of the repo holds its licence text, when the card's id does not say it all:
     the card's ``license_link`` when it points into the repo, else the usual LICENSE names, for
     a licence that is ``other``, unknown to us, or linked. Empty: nothing to read."""
-    lic = facts.get("licence") or {}
-    ids = [str(i) for i in lic.get("ids") or []]
+    lic = facts.get("licence")
+    ids = [str(i) for i in (lic.get("ids") if lic else None) or []]
     linked = _repo_path(link, repo_id) if isinstance(link, str) and link.strip() else None
-    declared = classify_hub(ids, lic.get("name"))
+    declared = classify_hub(ids, lic.get("name") if lic else None)
     custom = any(i.strip().casefold() == "other" for i in ids) or any(
         licence.category is Category.UNKNOWN for licence in declared.licences
     )
@@ -289,7 +303,7 @@ def _repo_path(link: str, repo_id: str) -> str | None:
     return None
 
 
-def describe_licence_file(file: Mapping[str, Any]) -> str:
+def describe_licence_file(file: LicenceFile) -> str:
     """ "licence file: LICENSE, custom licence “…” (unknown)", or why it could not be read."""
     status, path = file.get("status"), file.get("path") or "LICENSE"
     if status == "gated":
@@ -301,9 +315,7 @@ def describe_licence_file(file: Mapping[str, Any]) -> str:
     return f"licence file: {path}, {name_text(str(file.get('text') or ''), path).describe()}"
 
 
-def licence_file_change(
-    prev: Mapping[str, Any], new: Mapping[str, Any], relicensed: bool
-) -> Change | None:
+def licence_file_change(prev: HubFacts, new: HubFacts, relicensed: bool) -> Change | None:
     """An edit of the repo's own licence file, judged like a GitHub LICENSE (one set of
     materiality rules, :mod:`bot.licence_text`); a file that appears, goes or is renamed."""
     old, cur = prev.get("licence_file"), new.get("licence_file")
@@ -354,14 +366,17 @@ def converted_errors(endpoint: str, timeout: float, what: str = "repo JSON") -> 
     except HfHubHTTPError as e:
         raise _http_error(e) from e
     except httpx2.TimeoutException as e:
-        raise SourceError(f"the Hub did not answer within {timeout:g} s", reason="timeout") from e
+        raise SourceError(
+            f"the Hub did not answer within {timeout:g} s", reason=FailureReason.TIMEOUT
+        ) from e
     except httpx2.HTTPError as e:
         raise SourceError(
-            f"network error reaching {endpoint}: {_short(e)}", reason="network"
+            f"network error reaching {endpoint}: {_short(e)}", reason=FailureReason.NETWORK
         ) from e
     except (json.JSONDecodeError, ValueError, KeyError, TypeError) as e:
         raise SourceError(
-            f"the Hub sent a response that is not valid {what}: {_short(e)}", reason="malformed"
+            f"the Hub sent a response that is not valid {what}: {_short(e)}",
+            reason=FailureReason.MALFORMED,
         ) from e
 
 
@@ -376,14 +391,15 @@ def _http_error(e: HfHubHTTPError) -> SourceError:
     if status == 429:
         return RateLimited(
             "the Hub is rate-limiting us (HTTP 429)",
-            reason="rate-limited",
+            reason=FailureReason.RATE_LIMITED,
             retry_after=_retry_after(headers),
         )
     if status in (401, 403):
         return AccessDenied(
-            f"the Hub refused access (HTTP {status}); an HF_TOKEN may help", reason=f"http-{status}"
+            f"the Hub refused access (HTTP {status}); an HF_TOKEN may help",
+            reason=http_reason(status),
         )
-    return SourceError(f"the Hub answered HTTP {status}", reason=f"http-{status}")
+    return SourceError(f"the Hub answered HTTP {status}", reason=HttpReason(f"http-{status}"))
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

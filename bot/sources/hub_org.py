@@ -17,9 +17,10 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bot.errors import SourceError
+from bot.errors import FailureReason, SourceError
+from bot.facts import OrgFacts, RepoFacts
 from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
-from bot.org_changes import OrgFacts
+from bot.org_changes import OrgSourceBase
 from bot.sources.hub import converted_errors
 
 # Spaces cannot be expanded to ``gated`` (platform-facts 1.1): a space is listed as ungated.
@@ -30,7 +31,7 @@ _EXPAND: dict[str, list[str]] = {
 }
 
 
-class HubOrgSource(OrgFacts):
+class HubOrgSource(OrgSourceBase):
     kind = "hf-org"
 
     def __init__(
@@ -60,15 +61,17 @@ class HubOrgSource(OrgFacts):
             listings = await asyncio.wait_for(asyncio.gather(*calls), timeout=self.timeout * 20)
         except TimeoutError as e:
             raise SourceError(
-                f"the Hub did not finish listing {ref.locator}'s repos in time", reason="timeout"
+                f"the Hub did not finish listing {ref.locator}'s repos in time",
+                reason=FailureReason.TIMEOUT,
             ) from e
-        repos: dict[str, Any] = {}
+        repos: dict[str, RepoFacts] = {}
         for kind, items in zip(_EXPAND, listings, strict=True):
             for item in items:
                 repos[f"{kind}:{item['id']}"] = _repo_facts(item)
         if not repos:
             return Gone(f"the Hub lists no public repos for {ref.locator!r}")
-        return Observation(facts={"exists": True, "owner": ref.locator, "repos": repos})
+        facts: OrgFacts = {"exists": True, "owner": ref.locator, "repos": repos}
+        return Observation(facts=facts)
 
     def _listing(self, kind: str, owner: str) -> list[dict[str, Any]]:
         """Runs in a worker thread: every page of one listing, library errors converted."""
@@ -108,12 +111,14 @@ def _items(items: Iterable[Any], kind: str) -> list[dict[str, Any]]:
     out = []
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
-            raise SourceError(f"the Hub listed a {kind} without an id", reason="malformed")
+            raise SourceError(
+                f"the Hub listed a {kind} without an id", reason=FailureReason.MALFORMED
+            )
         out.append(item)
     return out
 
 
-def _repo_facts(item: Mapping[str, Any]) -> dict[str, Any]:
+def _repo_facts(item: Mapping[str, Any]) -> RepoFacts:
     """The repository facts of :mod:`bot.detect` from one listing item (as the info call)."""
     raw_card = item.get("cardData")
     card: Mapping[str, Any] = raw_card if isinstance(raw_card, dict) else {}

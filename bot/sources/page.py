@@ -26,7 +26,8 @@ from functools import lru_cache
 from typing import Any
 
 from bot.config import Settings
-from bot.errors import SourceError
+from bot.errors import FailureReason, Reason, SourceError, http_reason
+from bot.facts import PageFacts, PageView
 from bot.model import (
     Change,
     ChangeKind,
@@ -113,31 +114,30 @@ class PageSource:
     def view_key(self, options: Mapping[str, Any]) -> str:
         return view_key(options)
 
-    def view_facts(self, facts: Mapping[str, Any], key: str) -> Mapping[str, Any] | None:
+    def view_facts(self, facts: PageFacts, key: str) -> PageView | None:
         views = facts.get("views")
         if not isinstance(views, Mapping):
             return None
         found = views.get(key)
         return found if isinstance(found, Mapping) else None
 
-    def carry(self, prev: Mapping[str, Any] | None, new: Mapping[str, Any]) -> dict[str, Any]:
+    def carry(self, prev: PageFacts | None, new: PageFacts) -> PageFacts:
         """A view that failed on its own keeps its last good text (and says why it failed),
         so nothing is compared with an empty version and its recovery diffs against it."""
-        out = dict(new)
+        out = new.copy()
         views = dict(new.get("views") or {})
         for key, entry in views.items():
             old = self.view_facts(prev, key) if prev is not None else None
-            if entry.get("error") and old is not None and old.get("text_z"):
-                views[key] = {
-                    **{k: v for k, v in old.items() if k != "error"},
-                    "error": entry["error"],
-                }
+            error = entry.get("error")
+            if error and old is not None and old.get("text_z"):
+                kept = old.copy()
+                kept.pop("error", None)
+                kept["error"] = error
+                views[key] = kept
         out["views"] = views
         return out
 
-    def detect(
-        self, prev: Mapping[str, Any], new: Mapping[str, Any], history: History
-    ) -> list[Change]:
+    def detect(self, prev: PageView, new: PageView, history: History) -> list[Change]:
         if not prev.get("text_z") or not new.get("text_z"):
             return []  # a version without text (another format) is a new baseline, not a change
         if prev.get("ignore") != new.get("ignore"):
@@ -166,7 +166,7 @@ class PageSource:
             )
         ]
 
-    def describe(self, facts: Mapping[str, Any]) -> str:
+    def describe(self, facts: PageView) -> str:
         lines = unpack(facts)
         first = lines[0] if lines else ""
         first = first if len(first) <= 80 else first[:79] + "…"
@@ -174,14 +174,14 @@ class PageSource:
         title = facts.get("title")
         return f"“{title}”, {text}" if isinstance(title, str) and title else text
 
-    def lines(self, facts: Mapping[str, Any]) -> list[str]:
+    def lines(self, facts: PageView) -> list[str]:
         return unpack(facts)
 
     async def aclose(self) -> None:
         await self._http.aclose()
 
 
-def pack(lines: Sequence[str]) -> dict[str, Any]:
+def pack(lines: Sequence[str]) -> PageView:
     """Facts of one version: the lines, zlib-compressed (every version is kept)."""
     text = "\n".join(lines).encode()
     return {
@@ -191,7 +191,7 @@ def pack(lines: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def unpack(facts: Mapping[str, Any]) -> list[str]:
+def unpack(facts: PageView) -> list[str]:
     blob = facts.get("text_z")
     if not isinstance(blob, str) or not blob:
         return []
@@ -223,13 +223,13 @@ def view_key(options: Mapping[str, Any]) -> str:
 @process_safe
 def extract_views(
     body: bytes, content_type: str, url: str, views: Mapping[str, Mapping[str, Any]]
-) -> dict[str, Any]:
+) -> PageFacts:
     """Runs in a worker process (or thread): every view of one body, sent there once. A view
     whose selector matches nothing (or that leaves no text) fails alone, as an ``error``
     entry; when every view fails the same way it is the target that fails (the body is the
     problem), as before views. Ignore rules travel as patterns and are compiled here (cached
     per process): RE2 objects do not pickle."""
-    out: dict[str, Any] = {}
+    out: dict[str, PageView] = {}
     failures: list[SourceError] = []
     title = _title(body, content_type)
     for key, view in views.items():
@@ -268,7 +268,7 @@ def _title(body: bytes, content_type: str) -> str | None:
     return None
 
 
-_VIEW_REASONS = frozenset({"selector-empty", "no-text"})
+_VIEW_REASONS = frozenset({FailureReason.SELECTOR_EMPTY, FailureReason.NO_TEXT})
 
 
 def _extract(
@@ -278,29 +278,29 @@ def _extract(
     try:
         rules = _rules(ignore)
     except BadPattern as e:  # stored before RE2 was the engine: the watch must be fixed
-        raise SourceError(f"ignore rule refused: {e}", reason="bad-ignore") from None
+        raise SourceError(f"ignore rule refused: {e}", reason=FailureReason.BAD_IGNORE) from None
     try:
         if mime in _TEXT_TYPES and not select:
             return text_lines(body.decode(charset or "utf-8", "replace"), ignore=rules)
         if mime in _HTML_TYPES or mime in _TEXT_TYPES or (not mime and _looks_html(body)):
             return html_lines(body, select=select, ignore=rules, encoding=charset)
     except SelectorEmpty as e:
-        raise SourceError(str(e), reason="selector-empty") from None
+        raise SourceError(str(e), reason=FailureReason.SELECTOR_EMPTY) from None
     except NoText as e:
-        raise SourceError(str(e), reason="no-text") from None
+        raise SourceError(str(e), reason=FailureReason.NO_TEXT) from None
     except BadSelector as e:  # stored before lexbor ran selectors: the watch must be fixed
-        raise SourceError(str(e), reason="bad-selector") from None
+        raise SourceError(str(e), reason=FailureReason.BAD_SELECTOR) from None
     raise SourceError(
-        f"{url} serves {mime or 'an unknown type'}, not a web page", reason="not-a-page"
+        f"{url} serves {mime or 'an unknown type'}, not a web page", reason=FailureReason.NOT_A_PAGE
     )
 
 
-_WORDING = {
-    403: ("the site refused us (HTTP 403): it may block bots", "bot-block"),
-    401: ("the page needs a login (HTTP 401)", "http-401"),
-    404: ("the page is not there (HTTP 404)", "not-found"),
-    410: ("the page is not there (HTTP 410)", "not-found"),
-    429: ("the site asks us to slow down (HTTP 429)", "rate-limited"),
+_WORDING: dict[int, tuple[str, Reason]] = {
+    403: ("the site refused us (HTTP 403): it may block bots", FailureReason.BOT_BLOCK),
+    401: ("the page needs a login (HTTP 401)", http_reason(401)),
+    404: ("the page is not there (HTTP 404)", FailureReason.NOT_FOUND),
+    410: ("the page is not there (HTTP 410)", FailureReason.NOT_FOUND),
+    429: ("the site asks us to slow down (HTTP 429)", FailureReason.RATE_LIMITED),
 }
 
 
