@@ -123,6 +123,13 @@ class Checker:
         self._writer: GroupCommit[CheckRecord | FailureRecord, bool] = GroupCommit(
             lambda records: self.store.record_many(records, owner=self.owner)
         )
+        # Snapshots are read the same way, by the checks that need them (not after a 304).
+        self._snapshots: GroupCommit[int, SnapshotRow | None] = GroupCommit(
+            self.store.snapshots_by_id
+        )
+        self._earlier: GroupCommit[tuple[int, int], SnapshotRow | None] = GroupCommit(
+            self.store.earlier_snapshots
+        )
 
     async def check_due(self) -> CycleResult:
         """Check every target that is due now, in claimed batches."""
@@ -322,10 +329,9 @@ class Checker:
             raise LeaseLost(target.id, self.owner)
 
     async def _latest(self, target: TargetRow) -> SnapshotRow | None:
-        context = self._context.get(target.id)
-        if context is None or target.latest_snapshot_id is None:
-            return await call(self.store.latest_snapshot, target)
-        return context.latest.get(target.id)
+        if target.latest_snapshot_id is None:
+            return None
+        return await self._snapshots.submit(target.latest_snapshot_id)
 
     async def _subscriptions(self, target: TargetRow) -> list[SubscriptionRow]:
         context = self._context.get(target.id)
@@ -369,9 +375,11 @@ class Checker:
                 ),
             )
             return CheckOutcome(target.ref, "unchanged", facts=facts, message=note)
-        older = await call(self.store.snapshots_of, target.id, 2)
+        earlier = await self._earlier.submit((target.id, prev.id))
         history = History(
-            earlier=older[1].facts if len(older) > 1 else None, prev_since=prev.taken_at, now=now
+            earlier=earlier.facts if earlier is not None else None,
+            prev_since=prev.taken_at,
+            now=now,
         )
         queue = list(recovery)
         if isinstance(source, ViewSource):  # a page: each subscription's own view

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -35,6 +35,8 @@ from bot.store.tables import (
     subscriptions,
     targets,
 )
+
+X = TypeVar("X")
 
 if TYPE_CHECKING:
     from bot.routing import ChannelPrefs
@@ -75,7 +77,6 @@ class FailureRecord:
 class CheckContext:
     """What a claimed batch's checks read, loaded once (:meth:`CheckQueries.prefetch`)."""
 
-    latest: Mapping[int, SnapshotRow]  # by target id
     subscriptions: Mapping[int, list[SubscriptionRow]]  # by target id
     prefs: Mapping[str, ChannelPrefs]  # by channel
 
@@ -93,20 +94,16 @@ class CheckQueries(StoreBase):
             return _row(SnapshotRow, row) if row else None
 
     def prefetch(self, batch: Sequence[TargetRow]) -> CheckContext:
-        """What the checks of a claimed batch read, in three queries instead of several per
-        target: each target's latest snapshot, its subscriptions, and their channels'
-        settings. The subscriptions are read once per batch (one added while the batch runs
-        is seen next check, as before when it was added after the fetch)."""
+        """What every check of a claimed batch reads, in two queries instead of several per
+        target: its subscriptions and their channels' settings. The subscriptions are read
+        once per batch (one added while the batch runs is seen next check, as before when it
+        was added after the fetch). Snapshots are read only by the checks that need them
+        (:meth:`snapshots_by_id`, :meth:`earlier_snapshots`): a 304 needs none."""
         from bot.store.held import _load as load_prefs  # held builds on this module
 
-        snapshot_ids = [t.latest_snapshot_id for t in batch if t.latest_snapshot_id is not None]
         ids = [t.id for t in batch]
-        latest: dict[int, SnapshotRow] = {}
         subs: dict[int, list[SubscriptionRow]] = {i: [] for i in ids}
         with self.engine.connect() as c:
-            for chunk in _chunks(snapshot_ids):
-                for row in c.execute(sa.select(snapshots).where(snapshots.c.id.in_(chunk))):
-                    latest[row.target_id] = _row(SnapshotRow, row)
             for chunk in _chunks(ids):
                 rows = c.execute(
                     sa.select(subscriptions)
@@ -117,7 +114,35 @@ class CheckQueries(StoreBase):
                     subs[row.target_id].append(_row(SubscriptionRow, row))
             channel_names = {s.channel for rows_ in subs.values() for s in rows_}
             prefs = load_prefs(c, sorted(channel_names)) if channel_names else {}
-        return CheckContext(latest, subs, prefs)
+        return CheckContext(subs, prefs)
+
+    def snapshots_by_id(self, ids: Sequence[int]) -> list[SnapshotRow | None]:
+        """The snapshots of ``ids``, in order, in one query (None for an id not found)."""
+        found: dict[int, SnapshotRow] = {}
+        with self.engine.connect() as c:
+            for chunk in _chunks(sorted(set(ids))):
+                for row in c.execute(sa.select(snapshots).where(snapshots.c.id.in_(chunk))):
+                    found[row.id] = _row(SnapshotRow, row)
+        return [found.get(i) for i in ids]
+
+    def earlier_snapshots(self, latest: Sequence[tuple[int, int]]) -> list[SnapshotRow | None]:
+        """For each ``(target_id, latest_snapshot_id)``, the target's snapshot before that
+        one (what ``snapshots_of(target_id, 2)[1]`` is while the latest is the newest), in
+        one query; None for a target with a single snapshot."""
+        found: dict[int, SnapshotRow] = {}
+        with self.engine.connect() as c:
+            for chunk in _chunks(list(latest)):
+                before = (
+                    sa.select(sa.func.max(snapshots.c.id))
+                    .where(
+                        snapshots.c.target_id.in_([t for t, _s in chunk]),
+                        snapshots.c.id.not_in([s for _t, s in chunk]),
+                    )
+                    .group_by(snapshots.c.target_id)
+                )
+                for row in c.execute(sa.select(snapshots).where(snapshots.c.id.in_(before))):
+                    found[row.target_id] = _row(SnapshotRow, row)
+        return [found.get(t) for t, _s in latest]
 
     def record_check(
         self,
@@ -429,7 +454,7 @@ class CheckQueries(StoreBase):
             return [_row(SnapshotRow, r) for r in rows]
 
 
-def _chunks(ids: Sequence[int], size: int = 500) -> Iterator[Sequence[int]]:
+def _chunks(ids: Sequence[X], size: int = 500) -> Iterator[Sequence[X]]:
     """``IN`` lists of bounded length (SQLite's limit on bound parameters)."""
     for i in range(0, len(ids), size):
         yield ids[i : i + size]

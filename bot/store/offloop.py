@@ -75,10 +75,10 @@ R = TypeVar("R")
 
 
 class GroupCommit(Generic[T, R]):
-    """Many callers' writes in one store call (a group commit).
+    """Many callers' store calls in one (a group commit; the same for grouped reads).
 
     Each :meth:`submit` waits for its own result, as if it had called the store itself; the
-    items submitted while a write is in flight go together in the next one. A lone check is
+    items submitted while a call is in flight go together in the next one. A lone check is
     written at once (no waiting for a batch to fill), and a busy cycle's checks share
     transactions instead of each paying a commit and a thread hop. ``write`` gets the items
     in order and returns one result per item; if it raises, every item of that write gets
