@@ -61,10 +61,10 @@ def main() -> None:
 
 def spy(side: PolicybotSide, out: Path, top: int) -> None:
     """py-spy's samples of every thread and worker process, as own-time (leaf frame) and
-    inclusive shares per function; idle threads are left out, so the shares are of CPU."""
+    inclusive shares per function; only threads holding the GIL are sampled (worker processes: their active samples)."""
     py_spy = Path(sys.executable).parent / "py-spy"
     subprocess.run(
-        [str(py_spy), "record", "--subprocesses", "--rate", "250", "--format", "raw"]
+        [str(py_spy), "record", "--subprocesses", "--gil", "--rate", "250", "--format", "raw"]
         + ["-o", str(out), "--", sys.executable, "-m", "bot.cli", "check"],
         env=side.env,
         cwd=ROOT,
