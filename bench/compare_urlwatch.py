@@ -477,10 +477,10 @@ def fill_store(db: Path, base: str, total: int, due: int) -> None:
     store.close()
 
 
-def bench_big(total: int, due: int, per_host: int) -> tuple[Run, Run, str, str]:
+def bench_big(total: int, due: int, per_host: int, root: Path = ROOT) -> tuple[Run, Run, str, str]:
     """Two scheduler ticks (``check_due`` + ``flush``, what ``policybot run`` does every
     tick) in a fresh process each: the baseline of the ``due`` pages, then their no-change
-    cycle; the other targets are scheduled a day ahead."""
+    cycle; the other targets are scheduled a day ahead. ``root``: the checkout measured."""
     from bot.store import Store
     from bot.store.tables import targets
 
@@ -489,9 +489,9 @@ def bench_big(total: int, due: int, per_host: int) -> tuple[Run, Run, str, str]:
         started = time.perf_counter()
         fill_store(tmp / "bench.db", up.url, total, due)
         print(f"  filled {total} targets in {time.perf_counter() - started:.1f} s", file=sys.stderr)
-        env = policybot_env(tmp, per_host)
+        env = policybot_env(tmp, per_host, {"PYTHONPATH": str(root)})
         cmd = [sys.executable, "-c", _CYCLE]
-        first, _, err1 = timed(cmd, env)
+        first, _, err1 = timed(cmd, env, cwd=root)
         # Make the checked ones (rescheduled about an hour ahead) due again.
         store = Store.open(f"sqlite:///{tmp}/bench.db")
         now = datetime.now(UTC)
@@ -502,7 +502,7 @@ def bench_big(total: int, due: int, per_host: int) -> tuple[Run, Run, str, str]:
                 .values(next_check_at=now - timedelta(seconds=1))
             )
         store.close()
-        second, _, err2 = timed(cmd, env)
+        second, _, err2 = timed(cmd, env, cwd=root)
         return first, second, _summary(err1), _summary(err2)
 
 
@@ -590,9 +590,11 @@ def main() -> None:
         total, due = opts.big
         print(f"\n== {total} targets in the store, a cycle over {due} pages (scheduler tick) ==")
         print(header)
-        first, second, s1, s2 = bench_big(total, due, opts.per_host)
-        print(f"{'baseline cycle':<34} {first.cells()}   {s1}")
-        print(f"{'no-change cycle':<34} {second.cells()}   {s2}")
+        sides = [("", ROOT)] + ([("before: ", opts.before)] if opts.before else [])
+        for who, root in sides:
+            first, second, s1, s2 = bench_big(total, due, opts.per_host, root)
+            print(f"{who + 'baseline cycle':<34} {first.cells()}   {s1}")
+            print(f"{who + 'no-change cycle':<34} {second.cells()}   {s2}")
     if not opts.skip_slack:
         print("\n== /policy ack latency during a 2,000-page cycle (bench/slack_ack.py) ==")
         with UpstreamProcess(2000) as up:

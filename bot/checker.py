@@ -31,13 +31,14 @@ from bot.model import (
     Validators,
 )
 from bot.render import alert_for, health_change
-from bot.routing import decide
+from bot.routing import ChannelPrefs, decide
 from bot.schedule import next_check_after_failure, next_check_after_success
 from bot.sources.base import History, Source, StreamSource, Views, ViewSource
-from bot.store import NewDelivery, QuietCheck, Store, SubscriptionRow, TargetRow
+from bot.store import NewDelivery, QuietCheck, SnapshotRow, Store, SubscriptionRow, TargetRow
+from bot.store.checks import CheckContext, CheckRecord, FailureRecord
 from bot.store.claims import LeaseLost
 from bot.store.held import channel_prefs
-from bot.store.offloop import call, keep_renewed
+from bot.store.offloop import GroupCommit, call, keep_renewed
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +122,21 @@ class Checker:
         self._unrecorded: set[int] = set()
         # Claimed and not yet recorded: their leases are renewed while the checks run.
         self._in_flight: set[int] = set()
+        # What each claimed target's check reads (snapshot, subscriptions), loaded per batch.
+        self._context: dict[int, CheckContext] = {}
+        self._prefs: dict[str, ChannelPrefs] = {}  # fresh for each batch's channels
+        # Checks that found something (or failed) are recorded together as they finish, each
+        # fenced on its own (a group commit; see GroupCommit and Store.record_many).
+        self._writer: GroupCommit[CheckRecord | FailureRecord, bool] = GroupCommit(
+            lambda records: self.store.record_many(records, owner=self.owner)
+        )
+        # Snapshots are read the same way, by the checks that need them (not after a 304).
+        self._snapshots: GroupCommit[int, SnapshotRow | None] = GroupCommit(
+            self.store.snapshots_by_id
+        )
+        self._earlier: GroupCommit[tuple[int, int], SnapshotRow | None] = GroupCommit(
+            self.store.earlier_snapshots
+        )
 
     async def check_due(self) -> CycleResult:
         """Check every target that is due now, in claimed batches."""
@@ -153,6 +169,14 @@ class Checker:
 
     async def check_targets(self, batch: Sequence[TargetRow]) -> list[CheckOutcome]:
         self._in_flight.update(t.id for t in batch)
+        try:
+            context = await call(self.store.prefetch, batch)
+        except sa.exc.SQLAlchemyError:
+            self._in_flight.difference_update(t.id for t in batch)
+            self._unrecorded.update(t.id for t in batch)
+            raise
+        self._prefs.update(context.prefs)
+        self._context.update((t.id, context) for t in batch)
         renewer = asyncio.create_task(
             keep_renewed(
                 self._lease.total_seconds(),
@@ -168,6 +192,8 @@ class Checker:
         finally:
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
+            for t in batch:
+                self._context.pop(t.id, None)
         # Quiet checks (304 / same bytes, nothing owed) share one transaction: they only move a
         # schedule. Checks that found something were recorded already.
         quiet, self._quiet = self._quiet, []
@@ -241,15 +267,17 @@ class Checker:
         if isinstance(result, NotModified):
             recovery = await self._recovery(target, now)
             if recovery:  # the "recovered" message goes out in the same transaction
-                await call(
-                    self.store.record_check,
-                    target.id,
-                    now,
-                    self._next_ok(now),
-                    None,
-                    queue=recovery,
-                    validators=result.validators,
-                    **self._fence(target),
+                await self._record(
+                    target,
+                    CheckRecord(
+                        target.id,
+                        now,
+                        self._next_ok(now),
+                        None,
+                        queue=tuple(recovery),
+                        validators=result.validators,
+                        expected_snapshot=target.latest_snapshot_id,
+                    ),
                 )
             else:
                 v = result.validators
@@ -257,18 +285,20 @@ class Checker:
                     QuietCheck(target.id, now, self._next_ok(now), v.etag, v.last_modified)
                 )
             return CheckOutcome(target.ref, CheckStatus.NOT_MODIFIED)
-        prev = await call(self.store.latest_snapshot, target)
+        prev = await self._latest(target)
         if isinstance(result, Gone):
             if prev is None or not prev.facts.get("exists", True):
                 if prev is not None:  # still gone: nothing new to say
-                    await call(
-                        self.store.record_check,
-                        target.id,
-                        now,
-                        self._next_ok(now),
-                        None,
-                        queue=await self._recovery(target, now),
-                        **self._fence(target),
+                    await self._record(
+                        target,
+                        CheckRecord(
+                            target.id,
+                            now,
+                            self._next_ok(now),
+                            None,
+                            queue=tuple(await self._recovery(target, now)),
+                            expected_snapshot=target.latest_snapshot_id,
+                        ),
                     )
                     return CheckOutcome(target.ref, CheckStatus.UNCHANGED, facts=prev.facts)
                 return await self._failed(target, "not-found", result.reason)
@@ -282,24 +312,39 @@ class Checker:
                 soon = now + timedelta(
                     seconds=min(self.settings.retry_base, self.settings.check_interval)
                 )
-                await call(
-                    self.store.record_failure,
-                    target.id,
-                    now,
-                    soon,
-                    reason="unconfirmed-gone",
-                    message=result.reason,
-                    failures=target.failures,
-                    gone_streak=streak,
-                    owner=self.owner,
+                await self._record(
+                    target,
+                    FailureRecord(
+                        target.id,
+                        now,
+                        soon,
+                        reason="unconfirmed-gone",
+                        message=result.reason,
+                        failures=target.failures,
+                        gone_streak=streak,
+                    ),
                 )
                 return CheckOutcome(target.ref, CheckStatus.UNCONFIRMED, message=result.reason)
             result = Observation(facts={"exists": False, "partial": True})
         return await self._compare(target, source, prev, result, now)
 
-    def _fence(self, target: TargetRow) -> dict[str, Any]:
-        """``record_check``'s fence: our lease, and the snapshot this check started from."""
-        return {"owner": self.owner, "expected_snapshot": target.latest_snapshot_id}
+    async def _record(self, target: TargetRow, record: CheckRecord | FailureRecord) -> None:
+        """Record a check with the others finishing now, fenced by our lease (and, for a
+        success, by the snapshot it started from: ``expected_snapshot``); ``LeaseLost`` when
+        the fence failed and nothing was recorded."""
+        if not await self._writer.submit(record):
+            raise LeaseLost(target.id, self.owner)
+
+    async def _latest(self, target: TargetRow) -> SnapshotRow | None:
+        if target.latest_snapshot_id is None:
+            return None
+        return await self._snapshots.submit(target.latest_snapshot_id)
+
+    async def _subscriptions(self, target: TargetRow) -> list[SubscriptionRow]:
+        context = self._context.get(target.id)
+        if context is None:
+            return await call(self.store.subscriptions_for, target.id)
+        return context.subscriptions.get(target.id, [])
 
     async def _compare(
         self, target: TargetRow, source: Source, prev: Any, obs: Observation, now: datetime
@@ -314,27 +359,34 @@ class Checker:
         note = obs.evidence.get("note") if isinstance(obs.evidence.get("note"), str) else None
         recovery = await self._recovery(target, now)
         next_at = self._next_ok(now)
-        fence = self._fence(target)
+        expected = target.latest_snapshot_id
         if prev is None:
-            await call(
-                self.store.record_check, target.id, now, next_at, obs, queue=recovery, **fence
+            await self._record(
+                target,
+                CheckRecord(
+                    target.id, now, next_at, obs, queue=tuple(recovery), expected_snapshot=expected
+                ),
             )
             return CheckOutcome(target.ref, CheckStatus.BASELINE, facts=facts, message=note)
         if prev.digest == obs.digest:
-            await call(
-                self.store.record_check,
-                target.id,
-                now,
-                next_at,
-                obs,
-                queue=recovery,
-                new_snapshot=False,
-                **fence,
+            await self._record(
+                target,
+                CheckRecord(
+                    target.id,
+                    now,
+                    next_at,
+                    obs,
+                    queue=tuple(recovery),
+                    new_snapshot=False,
+                    expected_snapshot=expected,
+                ),
             )
             return CheckOutcome(target.ref, CheckStatus.UNCHANGED, facts=facts, message=note)
-        older = await call(self.store.snapshots_of, target.id, 2)
+        earlier = await self._earlier.submit((target.id, prev.id))
         history = History(
-            earlier=older[1].facts if len(older) > 1 else None, prev_since=prev.taken_at, now=now
+            earlier=earlier.facts if earlier is not None else None,
+            prev_since=prev.taken_at,
+            now=now,
         )
         queue = list(recovery)
         if isinstance(source, ViewSource):  # a page: each subscription's own view
@@ -354,7 +406,7 @@ class Checker:
                 links=source.links(ref, obs.evidence),
                 detected_at=now,
             )
-            subs = await call(self.store.subscriptions_for, target.id)
+            subs = await self._subscriptions(target)
             queue.extend(await self._timed(alert, subs, now))
         if found:
             for change in found:
@@ -365,7 +417,12 @@ class Checker:
                     change.severity.value,
                     change.summary,
                 )
-        await call(self.store.record_check, target.id, now, next_at, obs, found, queue, **fence)
+        await self._record(
+            target,
+            CheckRecord(
+                target.id, now, next_at, obs, tuple(found), tuple(queue), expected_snapshot=expected
+            ),
+        )
         status = CheckStatus.CHANGED if found else CheckStatus.UNCHANGED
         return CheckOutcome(
             target.ref,
@@ -387,14 +444,14 @@ class Checker:
         """Each subscription's own alerts (its filters, one per item or grouped), from the
         one fetch; muting and minimum severity apply per alert as for other sources."""
         queue: list[NewDelivery] = []
-        for sub in await call(self.store.subscriptions_for, target.id):
+        for sub in await self._subscriptions(target):
             for alert in source.announce(target.target_ref, found, facts, sub.options, now):
                 queue.extend(await self._timed(alert, [sub], now))
         return queue
 
     async def _views(self, target: TargetRow, source: ViewSource) -> Views:
         """The distinct views the target's subscriptions ask for, by key."""
-        subs = await call(self.store.subscriptions_for, target.id)
+        subs = await self._subscriptions(target)
         return {source.view_key(s.options): s.options for s in subs}
 
     async def _per_view(
@@ -411,7 +468,7 @@ class Checker:
         previous version is a silent baseline; a view that starts (or stops) failing on its
         own tells its subscriptions once, while the other views go on."""
         by_view: dict[str, list[SubscriptionRow]] = {}
-        for sub in await call(self.store.subscriptions_for, target.id):
+        for sub in await self._subscriptions(target):
             by_view.setdefault(source.view_key(sub.options), []).append(sub)
         ref = target.target_ref
         label = source.label(ref)
@@ -456,7 +513,11 @@ class Checker:
         """Who hears of ``alert`` (:func:`route`) and when (:func:`bot.routing.decide`: now,
         in the channel's next digest, or when its quiet hours end)."""
         heard = [s for s in subs if route(alert.severity, [s], now, health=health)]
-        prefs = await call(channel_prefs, self.store, [s.channel for s in heard]) if heard else {}
+        names = [s.channel for s in heard]
+        if all(name in self._prefs for name in names):  # loaded with the batch
+            prefs: Mapping[str, ChannelPrefs] = self._prefs
+        else:
+            prefs = await call(channel_prefs, self.store, names)
         queue: list[NewDelivery] = []
         for sub in heard:
             timing = decide(alert.severity, sub.options, prefs[sub.channel], now)
@@ -481,7 +542,7 @@ class Checker:
         source = self.sources.get(target.kind)
         label = source.label(target.target_ref) if source else target.kind
         alert = alert_for(target.ref, label, [change], detected_at=now, actions=False)
-        subs = await call(self.store.subscriptions_for, target.id)
+        subs = await self._subscriptions(target)
         return await self._timed(alert, subs, now, health=True)
 
     async def _failed(
@@ -530,19 +591,20 @@ class Checker:
             retry_after=retry_after,
             rng=self.rng,
         )
-        await call(
-            self.store.record_failure,
-            target.id,
-            now,
-            next_at,
-            reason=reason,
-            message=message,
-            failures=failures,
-            gone_streak=0,
-            found=found,
-            queue=queue,
-            health_alerted=alerted,
-            owner=self.owner,
+        await self._record(
+            target,
+            FailureRecord(
+                target.id,
+                now,
+                next_at,
+                reason=reason,
+                message=message,
+                failures=failures,
+                gone_streak=0,
+                found=tuple(found),
+                queue=tuple(queue),
+                health_alerted=alerted,
+            ),
         )
         return CheckOutcome(
             target.ref,

@@ -37,9 +37,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
-from bs4 import BeautifulSoup
-
 from bot.errors import FailureReason, SourceError
 from bot.facts import EntryFacts, FeedFacts
 from bot.sniff import looks_like_html, media_type
@@ -144,6 +141,8 @@ def parse_feed(
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
+    import feedparser  # 25 ms (and chardet) at start-up; only a feed check needs it
+
     result = feedparser.parse(io.BytesIO(body), response_headers=headers)
     raw_entries = list(result.get("entries") or [])
     listed = len(raw_entries)
@@ -237,6 +236,8 @@ def plain_text(markup: str, limit: int = SUMMARY_MAX_CHARS) -> str:
     """HTML → one line of plain text, cut at a word boundary with an ellipsis."""
     text = markup[:_RAW_TEXT_MAX]
     if "<" in text:
+        from bs4 import BeautifulSoup  # 50 ms at start-up; only feed summaries need it
+
         text = BeautifulSoup(text, "html.parser").get_text(" ")
     elif "&" in text:
         text = html.unescape(text)

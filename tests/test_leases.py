@@ -23,6 +23,7 @@ from bot.dispatch import Dispatcher
 from bot.model import Alert, Observation, Severity, TargetRef
 from bot.sources import build_sources
 from bot.store import NewDelivery, Store
+from bot.store.checks import CheckRecord, FailureRecord
 from bot.store.claims import LeaseLost
 from tests.conftest import Bot, make_settings
 from tests.fakes.hub import FakeHub
@@ -107,6 +108,48 @@ def test_the_snapshot_advance_is_a_compare_and_set(store: Store) -> None:
             owner="a", expected_snapshot=claimed.latest_snapshot_id,
         )  # fmt: skip
     assert [s.facts for s in store.snapshots_of(target_id)] == [{"v": 0}]
+
+
+def test_a_batch_records_every_target_but_the_one_whose_lease_was_taken(store: Store) -> None:
+    ids = [_watched(store, name) for name in ("acme/a", "acme/b", "acme/c")]
+    claimed = {t.id: t for t in store.claim_due(T0, "a", LEASE, 10)}
+    later = T0 + LEASE + timedelta(seconds=1)
+    # a renewed two of its leases in time; the third ran out and b took that target over
+    assert store.renew_targets([ids[0], ids[2]], "a", T0 + LEASE / 2, LEASE) == {ids[0], ids[2]}
+    [theirs] = store.claim_due(later, "b", LEASE, 10)
+    assert theirs.id == ids[1]
+    queue = (NewDelivery("console", _alert(1)),)
+    records = [
+        CheckRecord(
+            i,
+            later,
+            later + LEASE,
+            Observation(facts={"v": i}),
+            queue=queue,
+            expected_snapshot=claimed[i].latest_snapshot_id,
+        )  # fmt: skip
+        for i in ids[:2]
+    ]
+    records.append(
+        FailureRecord(
+            ids[2],
+            later,
+            later + LEASE,
+            reason="timeout",
+            message="slow",
+            failures=1,
+            queue=queue,
+        )  # fmt: skip
+    )
+    assert store.record_many(records, owner="a") == [True, False, True]
+    assert [s.facts for s in store.snapshots_of(ids[0])] == [{"v": ids[0]}]
+    assert store.snapshots_of(ids[1]) == [], "nothing of the taken target's check was written"
+    assert sorted(d.target_id for d in store.deliveries_for()) == [ids[0], ids[2]]
+    taken = store.get_target_by_id(ids[1])
+    assert taken is not None and taken.last_checked_at is None
+    assert store.renew_targets([ids[1]], "b", later, LEASE) == {ids[1]}, "b still holds it"
+    failed = store.get_target_by_id(ids[2])
+    assert failed is not None and failed.failures == 1
 
 
 def test_a_holder_whose_expired_delivery_lease_was_taken_cannot_mark_it_sent(store: Store) -> None:

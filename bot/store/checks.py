@@ -8,9 +8,10 @@ snapshot (the change is found again) or the new one with pending deliveries (the
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
@@ -22,6 +23,7 @@ from bot.store.rows import (
     QuietCheck,
     SnapshotRow,
     StoreBase,
+    SubscriptionRow,
     TargetRow,
     _row,
 )
@@ -33,6 +35,50 @@ from bot.store.tables import (
     subscriptions,
     targets,
 )
+
+X = TypeVar("X")
+
+if TYPE_CHECKING:
+    from bot.routing import ChannelPrefs
+
+
+@dataclass(frozen=True, slots=True)
+class CheckRecord:
+    """A successful check to record (the arguments of :meth:`CheckQueries.record_check`)."""
+
+    target_id: int
+    now: datetime
+    next_check_at: datetime
+    observation: Observation | None
+    found: tuple[Change, ...] = ()
+    queue: tuple[NewDelivery, ...] = ()
+    new_snapshot: bool = True
+    validators: Validators | None = None
+    expected_snapshot: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    """A failed check to record (the arguments of :meth:`CheckQueries.record_failure`)."""
+
+    target_id: int
+    now: datetime
+    next_check_at: datetime
+    reason: str
+    message: str
+    failures: int
+    gone_streak: int = 0
+    found: tuple[Change, ...] = ()
+    queue: tuple[NewDelivery, ...] = ()
+    health_alerted: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckContext:
+    """What a claimed batch's checks read, loaded once (:meth:`CheckQueries.prefetch`)."""
+
+    subscriptions: Mapping[int, list[SubscriptionRow]]  # by target id
+    prefs: Mapping[str, ChannelPrefs]  # by channel
 
 
 class CheckQueries(StoreBase):
@@ -46,6 +92,57 @@ class CheckQueries(StoreBase):
                 sa.select(snapshots).where(snapshots.c.id == target.latest_snapshot_id)
             ).first()
             return _row(SnapshotRow, row) if row else None
+
+    def prefetch(self, batch: Sequence[TargetRow]) -> CheckContext:
+        """What every check of a claimed batch reads, in two queries instead of several per
+        target: its subscriptions and their channels' settings. The subscriptions are read
+        once per batch (one added while the batch runs is seen next check, as before when it
+        was added after the fetch). Snapshots are read only by the checks that need them
+        (:meth:`snapshots_by_id`, :meth:`earlier_snapshots`): a 304 needs none."""
+        from bot.store.held import _load as load_prefs  # held builds on this module
+
+        ids = [t.id for t in batch]
+        subs: dict[int, list[SubscriptionRow]] = {i: [] for i in ids}
+        with self.engine.connect() as c:
+            for chunk in _chunks(ids):
+                rows = c.execute(
+                    sa.select(subscriptions)
+                    .where(subscriptions.c.target_id.in_(chunk))
+                    .order_by(subscriptions.c.id)
+                )
+                for row in rows:
+                    subs[row.target_id].append(_row(SubscriptionRow, row))
+            channel_names = {s.channel for rows_ in subs.values() for s in rows_}
+            prefs = load_prefs(c, sorted(channel_names)) if channel_names else {}
+        return CheckContext(subs, prefs)
+
+    def snapshots_by_id(self, ids: Sequence[int]) -> list[SnapshotRow | None]:
+        """The snapshots of ``ids``, in order, in one query (None for an id not found)."""
+        found: dict[int, SnapshotRow] = {}
+        with self.engine.connect() as c:
+            for chunk in _chunks(sorted(set(ids))):
+                for row in c.execute(sa.select(snapshots).where(snapshots.c.id.in_(chunk))):
+                    found[row.id] = _row(SnapshotRow, row)
+        return [found.get(i) for i in ids]
+
+    def earlier_snapshots(self, latest: Sequence[tuple[int, int]]) -> list[SnapshotRow | None]:
+        """For each ``(target_id, latest_snapshot_id)``, the target's snapshot before that
+        one (what ``snapshots_of(target_id, 2)[1]`` is while the latest is the newest), in
+        one query; None for a target with a single snapshot."""
+        found: dict[int, SnapshotRow] = {}
+        with self.engine.connect() as c:
+            for chunk in _chunks(list(latest)):
+                before = (
+                    sa.select(sa.func.max(snapshots.c.id))
+                    .where(
+                        snapshots.c.target_id.in_([t for t, _s in chunk]),
+                        snapshots.c.id.not_in([s for _t, s in chunk]),
+                    )
+                    .group_by(snapshots.c.target_id)
+                )
+                for row in c.execute(sa.select(snapshots).where(snapshots.c.id.in_(before))):
+                    found[row.target_id] = _row(SnapshotRow, row)
+        return [found.get(t) for t, _s in latest]
 
     def record_check(
         self,
@@ -72,10 +169,46 @@ class CheckQueries(StoreBase):
         transaction as the changes and deliveries. Otherwise nothing at all is written and
         :class:`~bot.store.claims.LeaseLost` is raised: another process owns this check now.
         """
+        record = CheckRecord(
+            target_id,
+            now,
+            next_check_at,
+            observation,
+            tuple(found),
+            tuple(queue),
+            new_snapshot=new_snapshot,
+            validators=validators,
+            expected_snapshot=expected_snapshot,
+        )
+        with self.engine.begin() as c:
+            if not self._write(c, record, owner):
+                raise LeaseLost(target_id, owner)
+
+    def record_many(
+        self, records: Sequence[CheckRecord | FailureRecord], *, owner: str | None = None
+    ) -> list[bool]:
+        """Record the outcomes of many checks in ONE transaction (a group commit: one commit
+        per check was most of the store cost of a cycle); whether each was recorded.
+
+        Each record is fenced on its own exactly as :meth:`record_check` /
+        :meth:`record_failure` fence it: a target whose lease ``owner`` lost (or whose
+        snapshot moved) records nothing at all (False), the others still record. A target's
+        snapshot, changes and deliveries are written together or not at all (invariant 1),
+        because its fenced ``UPDATE`` comes before its changes and deliveries, and a snapshot
+        written ahead of a failed fence is deleted again in the same transaction.
+        """
+        if not records:
+            return []
+        with self.engine.begin() as c:
+            return [self._write(c, r, owner) for r in records]
+
+    def _write(self, c: sa.Connection, r: CheckRecord | FailureRecord, owner: str | None) -> bool:
+        if isinstance(r, FailureRecord):
+            return self._write_failure(c, r, owner)
         values: dict[str, Any] = {
-            "last_checked_at": now,
-            "last_ok_at": now,
-            "next_check_at": next_check_at,
+            "last_checked_at": r.now,
+            "last_ok_at": r.now,
+            "next_check_at": r.next_check_at,
             "failures": 0,
             "last_error": None,
             "last_error_reason": None,
@@ -84,38 +217,63 @@ class CheckQueries(StoreBase):
             "lease_owner": None,
             "lease_until": None,
         }
-        if validators is not None:
-            if validators.etag:
-                values["etag"] = validators.etag
-            if validators.last_modified:
-                values["last_modified"] = validators.last_modified
-        with self.engine.begin() as c:
-            snapshot_id = None
-            if observation is not None:
-                values["etag"] = observation.validators.etag
-                values["last_modified"] = observation.validators.last_modified
-                values["body_digest"] = observation.validators.body_digest
-                if new_snapshot:
-                    snapshot_id = c.execute(
-                        snapshots.insert().values(
-                            target_id=target_id,
-                            taken_at=now,
-                            digest=observation.digest,
-                            facts=dict(observation.facts),
-                            evidence=dict(observation.evidence),
-                        )
-                    ).inserted_primary_key[0]  # type: ignore[index]
-                    values["latest_snapshot_id"] = snapshot_id
-            self._insert_changes(c, target_id, snapshot_id, now, found)
-            self._queue(c, target_id, now, queue)
-            where = _fenced(target_id, owner, now)
-            if owner is not None:
-                where = sa.and_(
-                    where, targets.c.latest_snapshot_id.is_not_distinct_from(expected_snapshot)
-                )
-            updated = c.execute(targets.update().where(where).values(**values)).rowcount
-            if owner is not None and not updated:
-                raise LeaseLost(target_id, owner)  # rolls back the snapshot, changes, outbox
+        if r.validators is not None:
+            if r.validators.etag:
+                values["etag"] = r.validators.etag
+            if r.validators.last_modified:
+                values["last_modified"] = r.validators.last_modified
+        snapshot_id = None
+        observation = r.observation
+        if observation is not None:
+            values["etag"] = observation.validators.etag
+            values["last_modified"] = observation.validators.last_modified
+            values["body_digest"] = observation.validators.body_digest
+            if r.new_snapshot:
+                snapshot_id = c.execute(
+                    snapshots.insert().values(
+                        target_id=r.target_id,
+                        taken_at=r.now,
+                        digest=observation.digest,
+                        facts=dict(observation.facts),
+                        evidence=dict(observation.evidence),
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+                values["latest_snapshot_id"] = snapshot_id
+        where = _fenced(r.target_id, owner, r.now)
+        if owner is not None:
+            where = sa.and_(
+                where, targets.c.latest_snapshot_id.is_not_distinct_from(r.expected_snapshot)
+            )
+        updated = c.execute(targets.update().where(where).values(**values)).rowcount
+        if owner is not None and not updated:
+            if snapshot_id is not None:  # the fence failed: this check leaves no trace
+                c.execute(snapshots.delete().where(snapshots.c.id == snapshot_id))
+            return False
+        self._insert_changes(c, r.target_id, snapshot_id, r.now, r.found)
+        self._queue(c, r.target_id, r.now, r.queue)
+        return True
+
+    def _write_failure(self, c: sa.Connection, r: FailureRecord, owner: str | None) -> bool:
+        values: dict[str, Any] = {
+            "last_checked_at": r.now,
+            "next_check_at": r.next_check_at,
+            "failures": r.failures,
+            "last_error": r.message[:1000],
+            "last_error_reason": r.reason[:64],
+            "gone_streak": r.gone_streak,
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        if r.health_alerted is not None:
+            values["health_alerted"] = r.health_alerted
+        updated = c.execute(
+            targets.update().where(_fenced(r.target_id, owner, r.now)).values(**values)
+        ).rowcount
+        if owner is not None and not updated:
+            return False
+        self._insert_changes(c, r.target_id, None, r.now, r.found)
+        self._queue(c, r.target_id, r.now, r.queue)
+        return True
 
     def record_quiet(self, checks: Sequence[QuietCheck], *, owner: str | None = None) -> None:
         """Record many quiet checks in ONE transaction (what ``record_check`` does for a 304,
@@ -187,25 +345,20 @@ class CheckQueries(StoreBase):
 
         With ``owner``, fenced like :meth:`record_check` (raises ``LeaseLost``, writes
         nothing, when ``owner`` no longer holds the lease)."""
-        values: dict[str, Any] = {
-            "last_checked_at": now,
-            "next_check_at": next_check_at,
-            "failures": failures,
-            "last_error": message[:1000],
-            "last_error_reason": reason[:64],
-            "gone_streak": gone_streak,
-            "lease_owner": None,
-            "lease_until": None,
-        }
-        if health_alerted is not None:
-            values["health_alerted"] = health_alerted
+        record = FailureRecord(
+            target_id,
+            now,
+            next_check_at,
+            reason=reason,
+            message=message,
+            failures=failures,
+            gone_streak=gone_streak,
+            found=tuple(found),
+            queue=tuple(queue),
+            health_alerted=health_alerted,
+        )
         with self.engine.begin() as c:
-            self._insert_changes(c, target_id, None, now, found)
-            self._queue(c, target_id, now, queue)
-            updated = c.execute(
-                targets.update().where(_fenced(target_id, owner, now)).values(**values)
-            ).rowcount
-            if owner is not None and not updated:
+            if not self._write_failure(c, record, owner):
                 raise LeaseLost(target_id, owner)
 
     def queue_deliveries(self, target_id: int, now: datetime, queue: Iterable[NewDelivery]) -> None:
@@ -299,6 +452,12 @@ class CheckQueries(StoreBase):
                 .limit(limit)
             )
             return [_row(SnapshotRow, r) for r in rows]
+
+
+def _chunks(ids: Sequence[X], size: int = 500) -> Iterator[Sequence[X]]:
+    """``IN`` lists of bounded length (SQLite's limit on bound parameters)."""
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
 
 
 def _fenced(target_id: int, owner: str | None, now: datetime) -> sa.ColumnElement[bool]:

@@ -19,9 +19,9 @@ import asyncio
 import functools
 import logging
 import threading
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Generic, ParamSpec, TypeVar
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -69,3 +69,48 @@ async def keep_renewed(
             await call(renew, ids)
         except Exception as e:  # the next renewal, or the fenced write, decides
             log.warning("could not renew %s leases (%s); retrying", what, type(e).__name__)
+
+
+R = TypeVar("R")
+
+
+class GroupCommit(Generic[T, R]):
+    """Many callers' store calls in one (a group commit; the same for grouped reads).
+
+    Each :meth:`submit` waits for its own result, as if it had called the store itself; the
+    items submitted while a call is in flight go together in the next one. A lone check is
+    written at once (no waiting for a batch to fill), and a busy cycle's checks share
+    transactions instead of each paying a commit and a thread hop. ``write`` gets the items
+    in order and returns one result per item; if it raises, every item of that write gets
+    the exception.
+    """
+
+    def __init__(self, write: Callable[[list[T]], Sequence[R]]) -> None:
+        self._write = write
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def submit(self, item: T) -> R:
+        future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush())
+        return await future
+
+    async def _flush(self) -> None:
+        while self._pending:
+            taken, self._pending = self._pending, []
+            try:
+                results = await call(self._write, [item for item, _f in taken])
+            except asyncio.CancelledError:
+                for _item, future in [*taken, *self._pending]:
+                    future.cancel()
+                raise
+            except Exception as e:  # every waiter hears of it, and decides
+                for _item, future in taken:
+                    if not future.done():
+                        future.set_exception(e)
+                continue
+            for (_item, future), result in zip(taken, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
