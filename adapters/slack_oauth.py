@@ -118,22 +118,12 @@ class StoreInstallations(AsyncInstallationStore):
         team_id: str | None,
         is_enterprise_install: bool | None = False,
     ) -> Bot | None:
-        if is_enterprise_install or not team_id:
-            return None
-        inst = await self.tenants.find_installation(team_id)
-        if inst is None:
-            return None
-        return Bot(
-            app_id=inst.app_id,
-            enterprise_id=inst.enterprise_id,
-            team_id=inst.team_id,
-            team_name=inst.team_name,
-            bot_token=inst.bot_token,
-            bot_id=inst.bot_id or "",
-            bot_user_id=inst.bot_user_id or "",
-            bot_scopes=inst.bot_scopes,
-            installed_at=(inst.installed_at or self.clock()).timestamp(),
+        found = await self.async_find_installation(
+            enterprise_id=enterprise_id,
+            team_id=team_id,
+            is_enterprise_install=is_enterprise_install,
         )
+        return found.to_bot() if found is not None else None  # slack_sdk's own mapping
 
     async def async_find_installation(
         self,
