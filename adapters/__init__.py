@@ -1,1 +1,1 @@
-"""Adapters: one module per place alerts go. Each implements bot.dispatch.Adapter."""
+"""Adapters: one module per place alerts go. Each implements bot.deliver.dispatcher.Adapter."""

@@ -11,8 +11,8 @@ import re
 import sys
 from typing import TextIO
 
-from bot.model import Alert, Severity
-from bot.render import title_and_source
+from bot.alerts.compose import title_and_source
+from bot.domain.model import Alert, Severity
 
 _MARK = {
     Severity.CRITICAL: "[CRITICAL]",

@@ -32,9 +32,9 @@ from discord.http import Route
 from adapters.discord_commands import CommandHandler, PolicyClient
 from adapters.discord_embeds import DiscordMessage, alert_message
 from bot.config import Settings
-from bot.errors import ChannelGone, ConfigError, DeliveryError
-from bot.model import Alert
-from bot.service import Service
+from bot.domain.errors import ChannelGone, ConfigError, DeliveryError
+from bot.domain.model import Alert
+from bot.service.executor import Service
 
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()

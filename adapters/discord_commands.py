@@ -1,8 +1,8 @@
 """``/policy`` as discord.py application commands, and the alert buttons.
 
-Each subcommand has typed options and builds one :mod:`bot.commands` dataclass; the shared
-executor (:class:`bot.service.Service`) runs it, exactly as for Slack and the CLI. This module
-only does Discord's part: the 3-second rule (defer when a fetch is needed, then a follow-up),
+Each subcommand has typed options and builds one :mod:`bot.commands.grammar` dataclass; the shared
+executor (:class:`bot.service.executor.Service`) runs it, exactly as for Slack and the CLI. This
+module only does Discord's part: the 3-second rule (defer when a fetch is needed, then a follow-up),
 ephemeral errors, permissions, autocomplete and persistent buttons.
 
 Permissions: ``/policy`` carries ``default_member_permissions`` (Manage Channels by default),
@@ -27,10 +27,11 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 
 from adapters.discord_embeds import CUSTOM_ID_TEMPLATE, clip, custom_id, reply_text, target_digest
-from bot import commands as cmds
-from bot.errors import InvalidTarget, UsageError
-from bot.model import Severity
-from bot.service import Invocation, Service
+from bot.commands import grammar as cmds
+from bot.commands.invocation import Invocation
+from bot.domain.errors import InvalidTarget, UsageError
+from bot.domain.model import Severity
+from bot.service.executor import Service
 
 log = logging.getLogger(__name__)
 NO_MENTIONS = discord.AllowedMentions.none()

@@ -17,8 +17,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.commands import Reply
-from bot.model import Alert, Link, Severity
+from bot.commands.grammar import Reply
+from bot.domain.model import Alert, Link, Severity
 from bot.net import safe_link
 
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits

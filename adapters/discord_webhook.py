@@ -26,10 +26,10 @@ import aiohttp
 
 from adapters.discord_embeds import DiscordMessage, alert_message
 from bot.config import Settings
-from bot.errors import ChannelGone, DeliveryError
-from bot.model import Alert
+from bot.domain.errors import ChannelGone, DeliveryError
+from bot.domain.model import Alert
+from bot.domain.refs import DISCORD_WEBHOOK_URL
 from bot.net import HttpClient, delivery_error, parse_retry_after, post_webhook
-from bot.refs import DISCORD_WEBHOOK_URL
 
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 

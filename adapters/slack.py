@@ -5,10 +5,10 @@ without any Socket Mode connection). ``listen`` receives ``/policy`` commands an
 clicks: over Socket Mode when ``SLACK_APP_TOKEN`` is set (no public URL), otherwise over HTTP
 with Slack's request signatures checked by Bolt (``SLACK_SIGNING_SECRET``).
 
-Delivery errors are translated for the outbox (:mod:`bot.dispatch`), which owns retries and
-pacing: the SDK's own retry handlers are switched off, so a 429 never sleeps inside
-``deliver``; it becomes ``DeliveryError(retry_after=…)``. A channel or token that can never
-work again becomes :class:`~bot.errors.ChannelGone`, which stops deliveries with one log line.
+Delivery errors are translated for the outbox (:mod:`bot.deliver.dispatcher`), which owns retries
+and pacing: the SDK's own retry handlers are switched off, so a 429 never sleeps inside ``deliver``;
+it becomes ``DeliveryError(retry_after=…)``. A channel or token that can never work again becomes
+:class:`~bot.domain.errors.ChannelGone`, which stops deliveries with one log line.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from adapters.slack_blocks import alert_message, alert_plain_text
 from adapters.slack_commands import SlackCommands
 from adapters.slack_oauth import oauth_settings, uninstall
 from bot.config import Settings
-from bot.errors import ChannelGone, DeliveryError
-from bot.model import Alert
-from bot.service import Service
+from bot.domain.errors import ChannelGone, DeliveryError
+from bot.domain.model import Alert
+from bot.service.executor import Service
 from bot.store import tenants
 from bot.store.tenants import Tenants
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot.commands import Reply
-from bot.model import Alert, Severity
+from bot.alerts.compose import title_and_source
+from bot.commands.grammar import Reply
+from bot.domain.model import Alert, Severity
 from bot.net import safe_link
-from bot.render import title_and_source
 
 HEADER_MAX = 150
 SECTION_MAX = 3000

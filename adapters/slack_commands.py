@@ -3,13 +3,13 @@
 The same AsyncApp serves Socket Mode and HTTP mode (see :mod:`adapters.slack`); this module
 only decides what a command or a click means and answers it:
 
-* The text is parsed by the shared grammar (:func:`bot.commands.parse`), so a mistyped
+* The text is parsed by the shared grammar (:func:`bot.commands.grammar.parse`), so a mistyped
   command gets the same message as on the CLI, shown only to the user who typed it.
 * Slack wants an ack within 3 s. Commands that fetch (``watch`` takes a baseline, ``check``
   checks now) or need a ``users.info`` lookup are acked at once with "Working on it…" and
   answered through ``response_url``; the rest are answered in the ack itself.
 * Who may change watches is :class:`WatchPermission` (``POLICYBOT_SLACK_WATCH_PERMISSION``);
-  the core refuses with the reason we put in the :class:`~bot.service.Invocation`.
+  the core refuses with the reason we put in the :class:`~bot.service.executor.Invocation`.
 * Errors (``Reply.ok`` False) are always ephemeral.
 """
 
@@ -29,10 +29,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_blocks import action_kind, reply_message
 from adapters.slack_oauth import uninstall
-from bot import commands as cmds
+from bot.commands import grammar as cmds
+from bot.commands.invocation import Invocation
 from bot.config import Settings
-from bot.errors import UsageError
-from bot.service import Invocation, Service
+from bot.domain.errors import UsageError
+from bot.service.executor import Service
 from bot.store import tenants
 
 log = logging.getLogger(__name__)

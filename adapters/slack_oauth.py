@@ -5,7 +5,7 @@ Why our own stores rather than slack_sdk's ``AsyncSQLAlchemyInstallationStore``:
 tables outside Alembic, and keep every past installation row. Ours implement the same
 ``AsyncInstallationStore`` / ``AsyncOAuthStateStore`` interfaces over tables our migrations
 create (``0004``), through the store's one sync engine in its worker threads
-(:mod:`bot.store.offloop`), so they work on SQLite and PostgreSQL and across replicas: any
+(:mod:`bot.store.threads`), so they work on SQLite and PostgreSQL and across replicas: any
 replica may issue an install link's state and another consume it.
 
 Bolt serves the "Add to Slack" page (``/slack/install``, which sets the state cookie) and the

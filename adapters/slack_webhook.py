@@ -15,8 +15,8 @@ from typing import Any
 
 from adapters.slack_blocks import alert_message, alert_plain_text
 from bot.config import Settings
-from bot.errors import DeliveryError
-from bot.model import Alert
+from bot.domain.errors import DeliveryError
+from bot.domain.model import Alert
 from bot.net import HttpClient, delivery_error, post_webhook
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ its channel at once instead of being retried.
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.model import Alert
+from bot.domain.model import Alert
 from bot.net import HttpClient, delivery_error, post_webhook
 
 

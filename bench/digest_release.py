@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.model import Alert, Severity, TargetRef
+from bot.domain.model import Alert, Severity, TargetRef
 from bot.store import NewDelivery, Store
 from bot.store.held import release_due
 

@@ -2,11 +2,11 @@
 
     PYTHONPATH=. python bench/feeds.py
 
-Measures, per body: feedparser + our normalisation (``bot.feeds.parse_feed``) against hashing
-the body (``hashlib.sha256``), for a synthetic 20-item feed, every real feed in the corpus
-(when ``../shared/corpus`` is present) and a 2,000-item feed; then whole checks through the
-bot's HTTP client against the local feed server: a 200 that is parsed, a 304, and a 200
-whose body has the digest of the last one (skipped without parsing).
+Measures, per body: feedparser + our normalisation (``bot.text.feed_entries.parse_feed``) against
+hashing the body (``hashlib.sha256``), for a synthetic 20-item feed, every real feed in the corpus
+(when ``../shared/corpus`` is present) and a 2,000-item feed; then whole checks through the bot's
+HTTP client against the local feed server: a 200 that is parsed, a 304, and a 200 whose body has the
+digest of the last one (skipped without parsing).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot import feeds  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.model import TargetRef, Validators  # noqa: E402
+from bot.domain.model import TargetRef, Validators  # noqa: E402
 from bot.sources.feed import FeedSource  # noqa: E402
+from bot.text import feed_entries as feeds  # noqa: E402
 from tests.fakes.feedserver import FeedServer, item, rss  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "real"

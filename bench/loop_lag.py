@@ -190,7 +190,7 @@ def pct(values: list[float], q: float) -> float:
 async def run(opts: argparse.Namespace, upstream: str) -> None:
     from adapters.slack import SlackAdapter
     from bot.config import load_settings
-    from bot.service import Service
+    from bot.service.executor import Service
     from bot.sources import build_sources
     from bot.store import Store
     from tests.fakes.slack import APP_TOKEN, BOT_TOKEN

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot.runner import run_forever
+from bot.runtime.runner import run_forever
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.github import FakeGitHub
 from tests.fakes.hub import FakeHub

@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.pagetext import html_lines
-from bot.textdiff import diff_lines, same_text, summarise
+from bot.text.diff import diff_lines, same_text, summarise
+from bot.text.html_text import html_lines
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages" / "chatgpt"
 WORDS = [

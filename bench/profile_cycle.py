@@ -3,7 +3,7 @@
 The same setup as ``compare_urlwatch.py``'s read cycles (N pricing pages, ``select =
 "#pricing"``, SQLite): one first-sight cycle, every page bumped, then the all-changed cycle
 under cProfile; prints the top lines by own time. Page extraction runs in worker processes
-(:mod:`bot.offload`) and is not in this profile; its cost shows as waits here.
+(:mod:`bot.cpu`) and is not in this profile; its cost shows as waits here.
 
 Usage::
 

@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from adapters.slack import SlackAdapter  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.service import Service  # noqa: E402
+from bot.service.executor import Service  # noqa: E402
 from bot.sources import build_sources  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.fakes.hub import FakeHub, populate_bench  # noqa: E402

@@ -22,23 +22,24 @@ from adapters.console import ConsoleAdapter
 from adapters.discord_webhook import DiscordWebhookAdapter
 from adapters.slack_webhook import SlackWebhookAdapter
 from adapters.webhooks import WebhookAdapter
-from bot import commands as cmds
+from bot.commands import grammar as cmds
+from bot.commands.invocation import Invocation
+from bot.commands.watchlist import dumps as dumps_watchlist
+from bot.commands.watchlist import read as read_watchlist
 from bot.config import Settings, load_settings, unworkable
-from bot.dispatch import Adapter
-from bot.errors import BotError, ConfigError, DatabaseUnavailable, UsageError
+from bot.deliver.dispatcher import Adapter
+from bot.domain.errors import BotError, ConfigError, DatabaseUnavailable, UsageError
+from bot.domain.model import Severity
+from bot.domain.refs import parse_channel
 from bot.logs import setup_logging
-from bot.model import Severity
-from bot.owner import OwnerLock, lock_dir_for, new_owner_id, sweep_dead
-from bot.progress import bar as progress_bar
-from bot.refs import parse_channel
-from bot.runlock import single_runner
-from bot.service import Invocation, Service
+from bot.runtime.runlock import single_runner
+from bot.service.executor import Service
+from bot.service.progress import bar as progress_bar
 from bot.sources import build_sources
 from bot.store import Store
 from bot.store.engine import masked_url, unavailable
 from bot.store.migrate import upgrade
-from bot.watchlist import dumps as dumps_watchlist
-from bot.watchlist import read as read_watchlist
+from bot.store.owner import OwnerLock, lock_dir_for, new_owner_id, sweep_dead
 
 app = typer.Typer(
     help="Watch platforms for licence, access and terms changes; alert in chat.",
@@ -221,7 +222,7 @@ def run() -> None:
     """Run the bot: scheduled checks, deliveries, and every adapter whose credentials are set."""
     # The scheduler, the ops HTTP server and Prometheus are only needed here: importing them
     # at the top would add ~0.1 s to every other command's start-up.
-    from bot.runner import run_forever
+    from bot.runtime.runner import run_forever
 
     async def work(service: Service, settings: Settings) -> None:
         with single_runner(settings.database_url):

@@ -13,7 +13,7 @@ import re
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.errors import ConfigError
+from bot.domain.errors import ConfigError
 
 
 def _env(name: str) -> AliasChoices:

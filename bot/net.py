@@ -36,7 +36,7 @@ from yarl import URL
 
 from bot import __version__
 from bot.config import Settings
-from bot.errors import (
+from bot.domain.errors import (
     AccessDenied,
     ChannelGone,
     DeliveryError,
@@ -47,8 +47,8 @@ from bot.errors import (
     SourceError,
     http_reason,
 )
+from bot.domain.model import Validators
 from bot.logs import register_secret_url
-from bot.model import Validators
 
 USER_AGENT = f"policybot/{__version__} (+https://github.com/policybot/policybot)"
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

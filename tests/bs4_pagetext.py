@@ -1,9 +1,9 @@
 """The BeautifulSoup (``html.parser``) extraction policybot used before issue 14, kept only as
 the reference the lexbor extraction is compared with (``tests/test_extraction_parity.py``).
 
-Verbatim from ``bot/pagetext.py`` at ce1fcf2 (region choice and tree walk); the line cleaning
-(normalise, noise and ignore rules) is the shared :func:`bot.pagetext.clean_lines`, so only the
-parse and the walk are compared. bs4 stays a dependency (feed summaries use it).
+Verbatim from ``bot/text/html_text.py`` at ce1fcf2 (region choice and tree walk); the line cleaning
+(normalise, noise and ignore rules) is the shared :func:`bot.text.html_text.clean_lines`, so only
+the parse and the walk are compared. bs4 stays a dependency (feed summaries use it).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from bs4 import BeautifulSoup
 from bs4.element import Comment, Declaration, Doctype, NavigableString, ProcessingInstruction, Tag
 
-from bot.pagetext import NoText, SelectorEmpty, clean_lines
-from bot.userregex import Rule
+from bot.text.html_text import NoText, SelectorEmpty, clean_lines
+from bot.text.userregex import Rule
 
 _DROP = frozenset(
     {

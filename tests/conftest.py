@@ -19,8 +19,9 @@ import sqlalchemy as sa
 
 from adapters.console import ConsoleAdapter
 from adapters.webhooks import WebhookAdapter
+from bot.commands.invocation import Invocation
 from bot.config import Settings, load_settings
-from bot.service import Invocation, Service
+from bot.service.executor import Service
 from bot.sources import build_sources
 from bot.store import Store
 from tests.fakes.discord import FakeDiscord

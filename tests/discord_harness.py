@@ -16,8 +16,9 @@ from discord.http import Route
 from adapters.console import ConsoleAdapter
 from adapters.discord_bot import DiscordBotAdapter
 from adapters.discord_webhook import DiscordWebhookAdapter
-from bot.dispatch import DispatchResult
-from bot.service import Invocation, Service
+from bot.commands.invocation import Invocation
+from bot.deliver.dispatcher import DispatchResult
+from bot.service.executor import Service
 from bot.sources import build_sources
 from bot.store import Store
 from tests.conftest import Clock, make_settings

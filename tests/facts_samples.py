@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
-from bot import feeds
-from bot.model import Validators
+from bot.domain.model import Validators
 from bot.net import Fetched
 from bot.sources import github as github_source
 from bot.sources import github_org, hub, hub_org, page
+from bot.text import feed_entries as feeds
 
 _MIT = (
     "MIT License\n\nCopyright (c) 2024 Example\n\nPermission is hereby granted, free of charge..."

@@ -15,9 +15,10 @@ from typing import Any
 from adapters.console import ConsoleAdapter
 from adapters.slack import SlackAdapter
 from adapters.slack_webhook import SlackWebhookAdapter
+from bot.commands.invocation import Invocation
 from bot.config import Settings
-from bot.dispatch import DispatchResult
-from bot.service import Invocation, Service
+from bot.deliver.dispatcher import DispatchResult
+from bot.service.executor import Service
 from bot.sources import build_sources
 from bot.store import Store
 from tests.conftest import Clock, make_settings

@@ -13,14 +13,14 @@ from typing import Any
 import pytest
 from huggingface_hub.repocard import metadata_load
 
-from bot.detect import detect_repo
-from bot.licences import LicenceSet, classify_hub, identify_text
-from bot.model import Severity
-from bot.pagetext import apply_ignore, compile_ignore, page_title, text_lines
-from bot.render import alert_for
-from bot.sources.base import History
+from bot.alerts.compose import alert_for
+from bot.detect.history import History
+from bot.detect.repo import detect_repo
+from bot.domain.model import Severity
+from bot.licences.classify import LicenceSet, classify_hub, identify_text
 from bot.sources.page import IGNORE_DROPS_LINES, PageSource, pack
-from bot.textdiff import diff_lines
+from bot.text.diff import diff_lines
+from bot.text.html_text import apply_ignore, compile_ignore, page_title, text_lines
 from tests.conftest import Bot, Clock, corpus_path, make_settings
 from tests.fakes.web import FakeWeb
 from tests.test_page_noise import OTA_SERIES

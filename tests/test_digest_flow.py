@@ -13,8 +13,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from adapters import discord_embeds, slack_blocks
-from bot.digest import HeldItem, assemble
-from bot.model import Alert, Severity
+from bot.alerts.digest import HeldItem, assemble
+from bot.domain.model import Alert, Severity
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.feedserver import FeedServer, item, rss
 from tests.fakes.hub import FakeHub
@@ -228,7 +228,7 @@ async def test_mute_still_silences_a_digest_subscription(bot: Bot, hub: FakeHub)
 
 
 async def test_feed_entries_follow_each_subscriptions_own_digest_setting(bot: Bot) -> None:
-    """Feeds announce per subscription (bot.checker._per_subscription): one channel takes a
+    """Feeds announce per subscription (bot.check.checker._per_subscription): one channel takes a
     digest, another the same entries at once, from one fetch."""
     async with FeedServer() as web:
         url = web.set("/f.xml", rss([_post(1)]))

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Alert, Change, ChangeKind, Link, Severity
-from bot.render import alert_for
+from bot.alerts.compose import alert_for
+from bot.domain.model import Alert, Change, ChangeKind, Link, Severity
 from tests.conftest import Clock
 from tests.discord_harness import DiscordBot
 from tests.fakes.discord import FakeDiscord

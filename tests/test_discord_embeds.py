@@ -32,9 +32,9 @@ from adapters.discord_embeds import (
     reply_text,
     target_digest,
 )
-from bot.commands import Reply
-from bot.model import Action, Alert, Change, ChangeKind, Link, Severity
-from bot.render import alert_for
+from bot.alerts.compose import alert_for
+from bot.commands.grammar import Reply
+from bot.domain.model import Action, Alert, Change, ChangeKind, Link, Severity
 from tests.conftest import corpus_path
 
 WHEN = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot.config import load_settings, unworkable
 from bot.evidence.links import Signer
 from bot.evidence.site import EvidenceSite
-from bot.ops import Metrics, OpsServer
+from bot.runtime.ops_http import Metrics, OpsServer
 from tests.conftest import Bot, Clock, make_settings
 from tests.evidence_harness import (
     PRICING,

@@ -17,7 +17,7 @@ import pytest
 from markdown_it import MarkdownIt
 
 from bench.upstream import page_body
-from bot.pagetext import BadSelector, NoText, SelectorEmpty, html_lines
+from bot.text.html_text import BadSelector, NoText, SelectorEmpty, html_lines
 from tests.bs4_pagetext import bs4_html_lines
 from tests.conftest import CORPUS
 from tests.noisy_pages import BASE, REAL_CHANGES, render

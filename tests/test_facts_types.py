@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from bot.config import Settings
-from bot.errors import FailureReason, SourceError, http_reason
-from bot.model import CheckStatus, facts_digest
+from bot.domain.errors import FailureReason, SourceError, http_reason
+from bot.domain.model import CheckStatus, facts_digest
 from bot.sources import History, build_sources
 from bot.sources.base import ViewSource
 from tests.facts_samples import SAMPLES
@@ -67,7 +67,7 @@ def test_check_statuses_are_exactly_todays_strings() -> None:
 
 
 def test_a_source_error_reason_survives_pickling() -> None:
-    """Errors cross process boundaries (bot.offload) with their attributes."""
+    """Errors cross process boundaries (bot.cpu) with their attributes."""
     err = SourceError("no text", reason=FailureReason.NO_TEXT)
     back = pickle.loads(pickle.dumps(vars(err)))
     assert back["reason"] == "no-text"

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import feeds, watchlist
-from bot.errors import UsageError
+from bot.commands import watchlist
+from bot.domain.errors import UsageError
+from bot.text import feed_entries as feeds
 from tests.conftest import CORPUS, Bot, Clock, corpus_path, make_settings
 from tests.fakes.feedserver import FeedServer, atom, entry, insert, item, rss
 

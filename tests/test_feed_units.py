@@ -7,12 +7,12 @@ import codecs
 
 import pytest
 
-from bot import feeds
-from bot.errors import SourceError
-from bot.feed_alerts import FeedInfo, KeywordFilter, announce
-from bot.feeds import Entry, parse_feed
-from bot.model import Severity
-from bot.sniff import sniff
+from bot.detect.feed import FeedInfo, KeywordFilter, announce
+from bot.domain.errors import SourceError
+from bot.domain.model import Severity
+from bot.text import feed_entries as feeds
+from bot.text.feed_entries import Entry, parse_feed
+from bot.text.sniff import sniff
 from tests.conftest import corpus_path
 from tests.fakes.feedserver import item, rss
 

@@ -283,7 +283,7 @@ async def test_a_snapshot_from_before_the_upgrade_raises_no_alert_of_its_own(
     once; the next edit is judged by the new rules."""
     import sqlalchemy as sa
 
-    from bot.licence_text import RULES_KEY
+    from bot.licences.full_text import RULES_KEY
     from bot.store.tables import snapshots
 
     repo = "hashicorp/vagrant"

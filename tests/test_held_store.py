@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Alert, Severity, TargetRef
-from bot.routing import ChannelPrefs, QuietHours
+from bot.alerts.timing import ChannelPrefs, QuietHours
+from bot.domain.model import Alert, Severity, TargetRef
 from bot.store import NewDelivery, Store
 from bot.store.held import channel_prefs, held_count, release_due, set_digest_time, set_quiet
 from bot.store.migrate import upgrade

@@ -25,11 +25,11 @@ from adapters.discord_webhook import DiscordWebhookAdapter
 from adapters.slack import SlackAdapter
 from adapters.slack_webhook import SlackWebhookAdapter
 from adapters.webhooks import WebhookAdapter
-from bot.errors import SourceError
+from bot.domain.errors import SourceError
+from bot.domain.model import Alert, Link, Severity, TargetRef, Validators
+from bot.domain.refs import parse_target
 from bot.logs import RedactingFormatter, Redactor
-from bot.model import Alert, Link, Severity, TargetRef, Validators
 from bot.net import Limits
-from bot.refs import parse_target
 from bot.sources.feed import FeedSource
 from bot.sources.github import GitHubSource
 from tests.conftest import Bot, Clock, make_settings

@@ -16,9 +16,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.hub_webhooks import BadPayload, parse_event, secret_matches, targets_for
-from bot.model import TargetRef
-from bot.runner import run_forever
+from bot.domain.model import TargetRef
+from bot.runtime.hub_webhook_payload import BadPayload, parse_event, secret_matches, targets_for
+from bot.runtime.runner import run_forever
 from tests.conftest import Bot, Clock, corpus_path, make_settings
 from tests.fakes.hub import FakeHub
 

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from adapters.slack import SlackAdapter
-from bot.checker import Checker
-from bot.dispatch import Dispatcher
-from bot.model import Alert, Observation, Severity, TargetRef
+from bot.check.checker import Checker
+from bot.deliver.dispatcher import Dispatcher
+from bot.domain.model import Alert, Observation, Severity, TargetRef
 from bot.sources import build_sources
 from bot.store import NewDelivery, Store
 from bot.store.checks import CheckRecord, FailureRecord

@@ -1,4 +1,4 @@
-"""Materiality of licence text edits (bot.licence_text), on the real LICENSE histories of
+"""Materiality of licence text edits (bot.licences.full_text), on the real LICENSE histories of
 ``corpus/licence-history``: every term and figure counts, copyright years and release
 versions do not, a new copyright holder is told quietly."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.licence_text import RULES_VERSION, Materiality, compare, text_change
-from bot.model import Severity
+from bot.domain.model import Severity
+from bot.licences.full_text import RULES_VERSION, Materiality, compare, text_change
 from tests.conftest import corpus_path
 
 

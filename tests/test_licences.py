@@ -1,11 +1,11 @@
-"""bot.licences: what a licence id or text means, and what a change from one to another means."""
+"""bot.licences.classify: what a licence id or text means, and what a change from one to another
+means."""
 
 from collections import Counter
 
 import pytest
 
-from bot.licence_tables import HUB_ALIASES, HUB_DECIDED, TITLE_PATTERNS
-from bot.licences import (
+from bot.licences.classify import (
     Category,
     Direction,
     Licence,
@@ -18,6 +18,7 @@ from bot.licences import (
     identify_text,
     licensedb,
 )
+from bot.licences.tables import HUB_ALIASES, HUB_DECIDED, TITLE_PATTERNS
 from tests.conftest import CORPUS as SHARED_CORPUS
 from tests.conftest import skip_unless_ci
 
@@ -186,7 +187,7 @@ def test_every_alias_points_at_a_live_index_key(hub_id: str, key: str) -> None:
 )
 def test_decided_ids_are_really_missing_from_the_index(hub_id: str) -> None:
     # If the index learns one of these, move it to HUB_ALIASES and let the index decide.
-    # (gpl is the deliberate exception: kept as a family, see licence_tables.)
+    # (gpl is the deliberate exception: kept as a family, see bot.licences.tables.)
     assert hub_id == "gpl" or hub_id not in licensedb()
     assert hub_id not in HUB_ALIASES
     assert Category(HUB_DECIDED[hub_id]) is classify_id(hub_id).category
@@ -418,7 +419,7 @@ def test_hand_written_titles_are_only_for_licences_no_matcher_knows() -> None:
     ],
 )
 def test_spdx_texts_are_named_by_the_matcher(relative: str, label: str) -> None:
-    from bot.licences import MATCH_THRESHOLD, match_spdx
+    from bot.licences.classify import MATCH_THRESHOLD, match_spdx
 
     text = corpus_text(relative)
     found = match_spdx(text)

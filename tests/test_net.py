@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.errors import AccessDenied, ChannelGone, DeliveryError, RateLimited, SourceError
+from bot.domain.errors import AccessDenied, ChannelGone, DeliveryError, RateLimited, SourceError
+from bot.domain.model import Validators
 from bot.logs import Redactor, register_secret_url
-from bot.model import Validators
 from bot.net import (
     Guard,
     GuardedResolver,

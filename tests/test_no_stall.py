@@ -16,12 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import commands as cmds
-from bot import feeds, watchlist
-from bot.errors import UsageError
-from bot.pagetext import clean_lines, compile_ignore
-from bot.textdiff import diff_lines, summarise
-from bot.userregex import BadPattern
+from bot.commands import grammar as cmds
+from bot.commands import watchlist
+from bot.domain.errors import UsageError
+from bot.text import feed_entries as feeds
+from bot.text.diff import diff_lines, summarise
+from bot.text.html_text import clean_lines, compile_ignore
+from bot.text.userregex import BadPattern
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.feedserver import FeedServer, item, rss
 from tests.fakes.web import FakeWeb

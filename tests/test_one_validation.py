@@ -1,6 +1,6 @@
 """One validation of selectors and regexes on every path: what the chat parser refuses, the
 CLI's options and a watch list refuse too, with the same words, before anything is fetched
-or stored (bot/validation.py, judged by the engines the check itself uses)."""
+or stored (bot/commands/validation.py, judged by the engines the check itself uses)."""
 
 from __future__ import annotations
 

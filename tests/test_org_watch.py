@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.errors import InvalidTarget
-from bot.model import TargetRef
-from bot.refs import parse_target
+from bot.domain.errors import InvalidTarget
+from bot.domain.model import TargetRef
+from bot.domain.refs import parse_target
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.github import FakeGitHub
 from tests.fakes.hub import FakeHub

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Severity
-from bot.watchlist import WatchEntry
+from bot.commands.watchlist import WatchEntry
+from bot.domain.model import Severity
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.web import FakeWeb
 

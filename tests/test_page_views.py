@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bot import watchlist
-from bot.model import TargetRef, facts_digest
-from bot.pagetext import compile_ignore, html_lines
-from bot.service import Invocation
+from bot.commands import watchlist
+from bot.commands.invocation import Invocation
+from bot.domain.model import TargetRef, facts_digest
 from bot.sources.page import pack
 from bot.store import Store
 from bot.store.engine import create_engine
 from bot.store.migrate import current_revision, head_revision, upgrade
+from bot.text.html_text import compile_ignore, html_lines
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import FakeSlack, Posted

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from bot import presets
-from bot.errors import InvalidTarget
-from bot.model import Severity
-from bot.pagetext import html_lines
-from bot.refs import parse_target, preset_name
-from bot.service import Service
+from bot.commands import presets
+from bot.domain.errors import InvalidTarget
+from bot.domain.model import Severity
+from bot.domain.refs import parse_target, preset_name
+from bot.service.executor import Service
 from bot.sources import build_sources
+from bot.text.html_text import html_lines
 from tests.conftest import Bot, Clock, corpus_path, make_settings
 from tests.fakes.web import FakeWeb
 

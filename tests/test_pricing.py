@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from bot.model import Severity
-from bot.pagetext import text_lines
-from bot.pricing import Kind, figures, parse_number, points_of
-from bot.textdiff import diff_lines, pricing_points, severity_of, summarise
+from bot.domain.model import Severity
+from bot.text.diff import diff_lines, pricing_points, severity_of, summarise
+from bot.text.html_text import text_lines
+from bot.text.pricing import Kind, figures, parse_number, points_of
 from tests.conftest import corpus_path
 from tests.test_page_noise import OTA_SERIES
 

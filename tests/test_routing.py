@@ -11,11 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import commands as cmds
-from bot.digest import HeldItem, assemble
-from bot.errors import UsageError
-from bot.model import Alert, Severity
-from bot.routing import (
+from bot.alerts.digest import HeldItem, assemble
+from bot.alerts.timing import (
     ChannelPrefs,
     QuietHours,
     decide,
@@ -24,6 +21,9 @@ from bot.routing import (
     parse_zone,
     quiet_until,
 )
+from bot.commands import grammar as cmds
+from bot.domain.errors import UsageError
+from bot.domain.model import Alert, Severity
 
 ROME = ZoneInfo("Europe/Rome")
 AT_NINE_ROME = ChannelPrefs(digest_at=time(9, 0), digest_tz="Europe/Rome", digest_weekday=0)

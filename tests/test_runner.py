@@ -13,12 +13,12 @@ import aiohttp
 import pytest
 
 from adapters.console import ConsoleAdapter
-from bot.model import Severity
-from bot.runner import run_forever
-from bot.service import Service
+from bot.commands.watchlist import WatchEntry
+from bot.domain.model import Severity
+from bot.runtime.runner import run_forever
+from bot.service.executor import Service
 from bot.sources import build_sources
 from bot.store import Store
-from bot.watchlist import WatchEntry
 from tests.clihelp import cli_env, start
 from tests.conftest import make_settings
 from tests.fakes.hub import FakeHub

@@ -1,5 +1,5 @@
 """Invariant 9 as a rule of the code, not a patch per command: every command that names a
-target reads the store through :class:`bot.scope.Scope` (the asking channel's view), and
+target reads the store through :class:`bot.commands.scope.Scope` (the asking channel's view), and
 nothing else looks targets or subscriptions up except the paths listed here, each for a
 reason that involves no chat channel asking."""
 
@@ -19,21 +19,27 @@ RAW_LOOKUPS = {
 }
 # (file, function) → why it may use the raw lookups.
 ALLOWED = {
-    ("bot/scope.py", "find"): "the scoped lookup itself",
-    ("bot/scope.py", "watches"): "the scoped lookup itself",
-    ("bot/scope.py", "recent_changes"): "the scoped lookup itself",
-    ("bot/checker.py", "*"): "fans a check's alerts out to the target's subscribers",
-    ("bot/hub_push.py", "handle"): "the Hub's webhook names a target, no channel asks",
-    ("bot/service.py", "_watch_one"): "re-reads the row the watch itself just wrote",
-    ("bot/service.py", "_backfill"): "finds the subscription the watch itself just wrote",
-    ("bot/service.py", "_forget"): "undoes the watch's own subscription",
-    ("bot/service.py", "check_and_deliver"): "the operator's `policybot check`",
-    ("bot/service.py", "view_of"): "picks the asker's own subscription of a target in scope",
-    ("bot/service.py", "versions"): "the view of a target already resolved in scope",
-    ("bot/service_lists.py", "apply_watchlist"): "the operator's watch list",
+    ("bot/commands/scope.py", "find"): "the scoped lookup itself",
+    ("bot/commands/scope.py", "watches"): "the scoped lookup itself",
+    ("bot/commands/scope.py", "recent_changes"): "the scoped lookup itself",
+    ("bot/check/checker.py", "*"): "fans a check's alerts out to the target's subscribers",
+    (
+        "bot/runtime/hub_webhook_handler.py",
+        "handle",
+    ): "the Hub's webhook names a target, no channel asks",
+    ("bot/service/executor.py", "_watch_one"): "re-reads the row the watch itself just wrote",
+    ("bot/service/executor.py", "_backfill"): "finds the subscription the watch itself just wrote",
+    ("bot/service/executor.py", "_forget"): "undoes the watch's own subscription",
+    ("bot/service/executor.py", "check_and_deliver"): "the operator's `policybot check`",
+    (
+        "bot/service/executor.py",
+        "view_of",
+    ): "picks the asker's own subscription of a target in scope",
+    ("bot/service/executor.py", "versions"): "the view of a target already resolved in scope",
+    ("bot/service/watch_lists.py", "apply_watchlist"): "the operator's watch list",
     ("bot/evidence/queries.py", "scoped_target"): "a signed link names its channel: it finds "
     "that channel's own subscription, and nothing when the channel no longer watches",
-    ("bot/service_lists.py", "export_watchlist"): "the operator's `policybot export`",
+    ("bot/service/watch_lists.py", "export_watchlist"): "the operator's `policybot export`",
 }
 # Command handlers that name no target (their channel is the asker's, see Service._channel).
 # _workspace_settings: a workspace's defaults name no target and read no subscription.
@@ -106,13 +112,13 @@ def test_only_listed_paths_look_up_targets_or_subscriptions_unscoped() -> None:
         if site not in ALLOWED and (site[0], "*") not in ALLOWED
     }
     assert unexpected == {}, (
-        "read targets/subscriptions through bot.scope.Scope (Service._scope), or add the "
+        "read targets/subscriptions through bot.commands.scope.Scope (Service._scope), or add the "
         f"function to ALLOWED with the reason no channel's scope applies: {unexpected}"
     )
 
 
 def test_every_command_that_names_a_target_resolves_it_in_the_askers_scope() -> None:
-    service = {f.name: f for f in _functions(ROOT / "bot" / "service.py")}
+    service = {f.name: f for f in _functions(ROOT / "bot" / "service" / "executor.py")}
     execute = service["execute"]
     handlers = {  # called, or handed to a store thread (``call(self._history, …)``)
         n.attr

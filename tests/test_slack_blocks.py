@@ -20,9 +20,9 @@ from adapters.slack_blocks import (
     message_size,
     reply_message,
 )
-from bot.commands import Reply
-from bot.model import Action, Alert, Link, Severity
-from bot.render import EXCERPT_MAX_LINES, cap_lines, default_actions
+from bot.alerts.compose import EXCERPT_MAX_LINES, cap_lines, default_actions
+from bot.commands.grammar import Reply
+from bot.domain.model import Action, Alert, Link, Severity
 from tests.conftest import corpus_path
 from tests.fakes.slack import block_problems, mentions
 
@@ -87,7 +87,7 @@ def test_a_real_licence_diff_is_cut_at_a_line_boundary_and_counts_the_rest() -> 
 
 def test_the_renderers_own_cut_is_added_to_the_count() -> None:
     diff = licence_diff()
-    excerpt = cap_lines("\n".join(diff), EXCERPT_MAX_LINES)  # what bot.render stores
+    excerpt = cap_lines("\n".join(diff), EXCERPT_MAX_LINES)  # what bot.alerts.compose stores
     message = alert_message(make_alert(excerpt=excerpt))
     shown = code_lines(list(message.blocks))
     assert len(shown) == EXCERPT_MAX_LINES, "30 short lines fit whole"

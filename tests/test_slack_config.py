@@ -8,7 +8,7 @@ import pytest
 
 from adapters.slack_commands import WatchPermission
 from bot.config import load_settings
-from bot.errors import ConfigError
+from bot.domain.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[1]
 

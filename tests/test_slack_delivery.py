@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.model import Alert, Link, Severity
-from bot.render import default_actions
+from bot.alerts.compose import default_actions
+from bot.domain.model import Alert, Link, Severity
 from tests.conftest import Clock, corpus_path
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import BOT_TOKEN, FakeSlack, block_problems

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.model import Change, ChangeKind, Observation, Severity, TargetRef
+from bot.domain.model import Change, ChangeKind, Observation, Severity, TargetRef
 from bot.store import NewDelivery, Store
 from bot.store.tables import metadata
 

@@ -6,8 +6,16 @@ import re
 
 import pytest
 
-from bot.model import Severity
-from bot.pagetext import (
+from bot.domain.model import Severity
+from bot.text.diff import (
+    diff_lines,
+    paragraphs,
+    same_text,
+    severity_of,
+    summarise,
+    version_blind_key,
+)
+from bot.text.html_text import (
     NoText,
     SelectorEmpty,
     check_selector,
@@ -15,14 +23,6 @@ from bot.pagetext import (
     html_lines,
     normalise_line,
     text_lines,
-)
-from bot.textdiff import (
-    diff_lines,
-    paragraphs,
-    same_text,
-    severity_of,
-    summarise,
-    version_blind_key,
 )
 
 
@@ -184,7 +184,7 @@ def test_the_diff_commands_unified_diff_is_exact_on_every_small_edit() -> None:
     import difflib
     import random
 
-    from bot.textdiff import unified
+    from bot.text.diff import unified
 
     rng = random.Random(7)
     for _ in range(300):
@@ -204,7 +204,7 @@ def test_the_diff_commands_unified_diff_is_exact_on_every_small_edit() -> None:
 
 
 def test_the_diff_commands_unified_diff_of_a_huge_change_is_told_by_counts() -> None:
-    from bot.textdiff import unified
+    from bot.text.diff import unified
 
     old = [f"row {i}" for i in range(5000)]
     new = [f"other {i}" for i in range(5000)]

@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from bot import commands as cmds
+from bot.alerts.compose import alert_for, cap_lines
+from bot.check.schedule import next_check_after_failure, next_check_after_success
+from bot.commands import grammar as cmds
 from bot.config import Settings
-from bot.detect import detect_repo
-from bot.errors import InvalidTarget, UsageError
+from bot.detect.repo import detect_repo
+from bot.domain.errors import InvalidTarget, UsageError
+from bot.domain.model import Alert, ChangeKind, Severity
+from bot.domain.refs import parse_channel, parse_target
 from bot.logs import RedactingFormatter, Redactor
-from bot.model import Alert, ChangeKind, Severity
-from bot.refs import parse_channel, parse_target
-from bot.render import alert_for, cap_lines
-from bot.schedule import next_check_after_failure, next_check_after_success
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot import watchlist
-from bot.errors import UsageError
+from bot.commands import watchlist
+from bot.domain.errors import UsageError
 from tests.clihelp import cli_env, policybot
 from tests.conftest import Bot, Clock, make_settings
 

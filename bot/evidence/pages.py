@@ -4,7 +4,7 @@ Every upstream byte reaches the HTML through Jinja2's autoescaping or :func:`mar
 (the word-level diff builds its ``<del>``/``<ins>`` marks around escaped words), so a page or
 feed that serves ``<script>`` shows it as text. Diffs stay bounded (design invariant 10): the
 common head and tail are cut in linear time and a changed region larger than ``max_lines``
-lines falls back to :func:`bot.textdiff.diff_lines`' own bounded summary.
+lines falls back to :func:`bot.text.diff.diff_lines`' own bounded summary.
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ from functools import lru_cache
 import jinja2
 from markupsafe import Markup, escape
 
+from bot.alerts.compose import display_name
+from bot.domain.model import Link
 from bot.evidence.links import Grant, Signer
 from bot.evidence.queries import ChangeRecord
-from bot.model import Link
 from bot.net import safe_link
-from bot.render import display_name
-from bot.textdiff import MAX_DIFF_LINES, MAX_WORD_CELLS, _common_ends, compare_key, diff_lines
+from bot.text.diff import MAX_DIFF_LINES, MAX_WORD_CELLS, _common_ends, compare_key, diff_lines
 
 CONTEXT = 3  # unchanged lines shown around each changed region
 _WORDS = re.compile(r"\s+|[^\s]+")

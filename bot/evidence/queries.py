@@ -1,5 +1,5 @@
 """What an evidence page reads from the store: synchronous, one short read each, run in the
-store's worker threads (:func:`bot.store.offloop.call`).
+store's worker threads (:func:`bot.store.threads.call`).
 
 A change and the delivery that announced it share their check's time: ``record_check``
 writes the changes (``detected_at``) and queues the deliveries (``created_at``) with the same

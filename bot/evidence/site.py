@@ -1,6 +1,7 @@
-"""The evidence routes on the ops server (:mod:`bot.ops`): ``GET /evidence/{c|t}/…`` and
-the stylesheet. Thin: verify the link, read the store in its worker threads, build and render
-the page in another thread, answer with headers that keep the page private and inert.
+"""The evidence routes on the ops server (:mod:`bot.runtime.ops_http`):
+``GET /evidence/{c|t}/…`` and the stylesheet. Thin: verify the link, read the store in its worker
+threads, build and render the page in another thread, answer with headers that keep the page private
+and inert.
 
 Everything that is not a valid, unexpired link for a channel that still watches the target is
 the same 404, whatever the reason, so a prober learns nothing (not even that an id exists).
@@ -30,8 +31,8 @@ from bot.evidence.queries import (
 )
 from bot.sources.base import Source, ViewSource
 from bot.store import Store
-from bot.store.offloop import call
-from bot.textdiff import MAX_DIFF_LINES
+from bot.store.threads import call
+from bot.text.diff import MAX_DIFF_LINES
 
 _STATIC = files("bot.evidence").joinpath("templates/static")
 CSS = _STATIC.joinpath("evidence.css").read_bytes()

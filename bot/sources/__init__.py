@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from bot.facts import FeedFacts, GithubFacts, HubFacts, OrgFacts, PageView
+from bot.detect.history import History
+from bot.domain.facts import FeedFacts, GithubFacts, HubFacts, OrgFacts, PageView
 from bot.net import Limits
-from bot.sources.base import History, Source, TypedSource
+from bot.sources.base import Source, TypedSource
 from bot.sources.feed import FeedSource
 from bot.sources.github import GitHubSource
 from bot.sources.github_org import GitHubOrgSource

@@ -1,36 +1,25 @@
 """The Source port: what every kind of target (Hub repo, GitHub repo, page, feed) provides.
 
-A source turns one fetch into an :class:`~bot.model.Observation` (normalised facts), a
-:class:`~bot.model.NotModified` or a :class:`~bot.model.Gone`, or raises
-:class:`~bot.errors.SourceError`; its ``detect`` and ``describe`` are pure.
+A source turns one fetch into an :class:`~bot.domain.model.Observation` (normalised facts), a
+:class:`~bot.domain.model.NotModified` or a :class:`~bot.domain.model.Gone`, or raises
+:class:`~bot.domain.errors.SourceError`; its ``detect`` and ``describe`` are pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from bot.model import Alert, Change, FetchResult, Link, TargetRef, Validators
-from bot.sniff import Sniffed
+from bot.detect.history import History
+from bot.domain.model import Alert, Change, FetchResult, Link, TargetRef, Validators
+from bot.text.sniff import Sniffed
 
-# A source's facts type (a TypedDict of bot.facts). The protocols are generic over it so that
+# A source's facts type (a TypedDict of bot.domain.facts). The protocols are generic over it so that
 # each source's detect/describe/lines are checked against its own facts; the checker and the
 # service hold sources of every kind at once and read facts back from JSON, so they see
 # ``Source`` (= ``TypedSource[Any]``): the JSON boundary is where typing honestly stops.
 F_contra = TypeVar("F_contra", contravariant=True)
-
-
-@dataclass(frozen=True, slots=True)
-class History:
-    """What detection may know besides the two snapshots it compares."""
-
-    # The snapshot the previous one replaced: stored JSON in the source's own facts shape,
-    # read back from the store (Any: the JSON boundary), typed again by the source's detect.
-    earlier: Any = None
-    prev_since: datetime | None = None  # when the previous snapshot was taken
-    now: datetime | None = None
 
 
 class TypedSource(Protocol[F_contra]):
@@ -114,8 +103,8 @@ class ViewSource(TypedSource[Any], Protocol):
     has a body to extract, so a 304 or an identical body costs nothing more. ``carry``
     keeps a failing view's last good text, so its recovery is compared with it.
 
-    Facts are ``Any`` here as in :class:`StreamSource`: each implementation types its own
-    (a page: :class:`bot.facts.PageFacts` holding one :class:`bot.facts.PageView` per key).
+    Facts are ``Any`` here as in :class:`StreamSource`: each implementation types its own (a page:
+    :class:`bot.domain.facts.PageFacts` holding one :class:`bot.domain.facts.PageView` per key).
     """
 
     def view_key(self, options: Mapping[str, Any]) -> str:

@@ -1,11 +1,11 @@
 """RSS/Atom feeds (``feed:<url>``): conditional GET through :mod:`bot.net`, parse, announce.
 
 The shell of a feed check: one guarded GET (SSRF guard, size cap, timeouts, ETag /
-Last-Modified), then the skip rules, then feedparser in a worker process (:mod:`bot.offload`;
+Last-Modified), then the skip rules, then feedparser in a worker process (:mod:`bot.cpu`;
 it is CPU-bound and synchronous). A 304, or a 200 whose body hashes to the digest of the last
-successful check, is :class:`~bot.model.NotModified` and is never parsed again: parsing
+successful check, is :class:`~bot.domain.model.NotModified` and is never parsed again: parsing
 costs milliseconds per feed, hashing microseconds. Everything that decides lives in
-:mod:`bot.feeds` and :mod:`bot.feed_alerts`.
+:mod:`bot.text.feed_entries` and :mod:`bot.detect.feed`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot import feeds
 from bot.config import Settings
-from bot.errors import SourceError, http_reason
-from bot.facts import FeedFacts
-from bot.feed_alerts import FeedInfo, KeywordFilter, announce
-from bot.model import (
+from bot.cpu import process_safe, run_heavy
+from bot.detect.feed import FeedInfo, KeywordFilter, announce
+from bot.detect.history import History
+from bot.domain.errors import SourceError, http_reason
+from bot.domain.facts import FeedFacts
+from bot.domain.model import (
     Alert,
     Change,
     ChangeKind,
@@ -35,9 +36,8 @@ from bot.model import (
     Validators,
 )
 from bot.net import HttpClient, Response, status_error
-from bot.offload import process_safe, run_heavy
-from bot.sniff import HEAD_BYTES, Sniffed, sniff
-from bot.sources.base import History
+from bot.text import feed_entries as feeds
+from bot.text.sniff import HEAD_BYTES, Sniffed, sniff
 
 log = logging.getLogger(__name__)
 

@@ -3,12 +3,12 @@ repo is archived, private or disabled.
 
 Two REST calls per check, each conditional on its stored ETag (a 304 costs nothing against
 GitHub's rate limit, platform-facts 2.2): ``GET /repos/{o}/{r}`` and
-``GET /repos/{o}/{r}/license``. Facts reuse the repository shape of :mod:`bot.detect`, so
+``GET /repos/{o}/{r}/license``. Facts reuse the repository shape of :mod:`bot.detect.repo`, so
 licence and access changes are decided exactly as for the Hub. GitHub reports custom licences
 (HFOIL, BUSL, RSALv2) as ``other``/``NOASSERTION``: those are named from the LICENSE text
-(:func:`bot.licences.name_text`), else called a custom licence with its first heading. The
+(:func:`bot.licences.classify.name_text`), else called a custom licence with its first heading. The
 text itself is kept in the facts, so a rewrite under the same licence is a ``content`` change
-with a diff, judged by :mod:`bot.licence_text` (every term and figure counts; copyright years
+with a diff, judged by :mod:`bot.licences.full_text` (every term and figure counts; copyright years
 and release versions do not).
 
 A rate-limit answer pauses every request to the API host until the reset time GitHub gave
@@ -26,12 +26,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.detect import detect_repo
-from bot.errors import FailureReason, RateLimited, SourceError, http_reason
-from bot.facts import GithubFacts
-from bot.licence_text import RULES_KEY, RULES_VERSION, text_change
-from bot.licences import LicenceSet, classify_hub, name_text
-from bot.model import (
+from bot.detect.history import History
+from bot.detect.repo import detect_repo
+from bot.domain.errors import FailureReason, RateLimited, SourceError, http_reason
+from bot.domain.facts import GithubFacts
+from bot.domain.model import (
     Change,
     ChangeKind,
     FetchResult,
@@ -42,9 +41,10 @@ from bot.model import (
     TargetRef,
     Validators,
 )
+from bot.licences.classify import LicenceSet, classify_hub, name_text
+from bot.licences.full_text import RULES_KEY, RULES_VERSION, text_change
 from bot.net import Fetched, Guard, HttpClient, Limits, retry_after_seconds, status_error
-from bot.sources.base import History
-from bot.textdiff import paragraphs
+from bot.text.diff import paragraphs
 
 log = logging.getLogger(__name__)
 

@@ -16,10 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from bot.errors import FailureReason, SourceError
-from bot.facts import OrgFacts, RepoFacts
-from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
-from bot.org_changes import OrgSourceBase
+from bot.detect.org import OrgSourceBase
+from bot.domain.errors import FailureReason, SourceError
+from bot.domain.facts import OrgFacts, RepoFacts
+from bot.domain.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
 from bot.sources.github import GitHubSource
 
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -96,7 +96,8 @@ def _page(body: bytes) -> list[Mapping[str, Any]]:
 
 
 def _repo_facts(item: Mapping[str, Any]) -> RepoFacts:
-    """Repository facts of :mod:`bot.detect`; ``NOASSERTION`` (a custom licence) is ``other``."""
+    """Repository facts of :mod:`bot.detect.repo`; ``NOASSERTION`` (a custom licence) is
+    ``other``."""
     lic = item.get("license") if isinstance(item.get("license"), dict) else None
     ids: list[str] = []
     name = None

@@ -9,7 +9,7 @@ Most restrictive Hub licences are ``license: other`` with a ``license_name`` and
 ``license_link`` to a file in the repo: the card's id stays the same when that text is
 rewritten. So for a repo whose licence is ``other``, unknown, or links a file, the licence
 file itself is read at the repo's commit (HEAD for its size, then GET, each with the timeout),
-identified, kept in the facts, and its edits judged by :mod:`bot.licence_text` exactly as a
+identified, kept in the facts, and its edits judged by :mod:`bot.licences.full_text` exactly as a
 GitHub LICENSE. It is read again only when the repo's sha changed (the sha it was read at is
 the stored validator); otherwise the previous snapshot's copy is carried. A gated repo's file
 is not readable without access: that is said, and the watch goes on.
@@ -25,8 +25,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from bot.detect import detect_repo, licence_set
-from bot.errors import (
+from bot.alerts.compose import describe_repo_facts
+from bot.detect.history import History
+from bot.detect.repo import detect_repo, licence_set
+from bot.domain.errors import (
     AccessDenied,
     FailureReason,
     HttpReason,
@@ -34,10 +36,8 @@ from bot.errors import (
     SourceError,
     http_reason,
 )
-from bot.facts import HubFacts, LicenceFile, RepoFacts
-from bot.licence_text import RULES_KEY, RULES_VERSION, text_change
-from bot.licences import Category, classify_hub, name_text
-from bot.model import (
+from bot.domain.facts import HubFacts, LicenceFile, RepoFacts
+from bot.domain.model import (
     Change,
     ChangeKind,
     FetchResult,
@@ -48,11 +48,11 @@ from bot.model import (
     TargetRef,
     Validators,
 )
+from bot.domain.refs import hf_repo
+from bot.licences.classify import Category, classify_hub, name_text
+from bot.licences.full_text import RULES_KEY, RULES_VERSION, text_change
 from bot.net import parse_retry_after
-from bot.refs import hf_repo
-from bot.render import describe_repo_facts
-from bot.sources.base import History
-from bot.textdiff import paragraphs
+from bot.text.diff import paragraphs
 
 if TYPE_CHECKING:
     from huggingface_hub import HfApi
@@ -317,7 +317,7 @@ def describe_licence_file(file: LicenceFile) -> str:
 
 def licence_file_change(prev: HubFacts, new: HubFacts, relicensed: bool) -> Change | None:
     """An edit of the repo's own licence file, judged like a GitHub LICENSE (one set of
-    materiality rules, :mod:`bot.licence_text`); a file that appears, goes or is renamed."""
+    materiality rules, :mod:`bot.licences.full_text`); a file that appears, goes or is renamed."""
     old, cur = prev.get("licence_file"), new.get("licence_file")
     if not isinstance(old, Mapping) or not isinstance(cur, Mapping):
         return None

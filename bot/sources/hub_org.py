@@ -17,10 +17,10 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from bot.errors import FailureReason, SourceError
-from bot.facts import OrgFacts, RepoFacts
-from bot.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
-from bot.org_changes import OrgSourceBase
+from bot.detect.org import OrgSourceBase
+from bot.domain.errors import FailureReason, SourceError
+from bot.domain.facts import OrgFacts, RepoFacts
+from bot.domain.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
 from bot.sources.hub import converted_errors
 
 # Spaces cannot be expanded to ``gated`` (platform-facts 1.1): a space is listed as ungated.
@@ -119,7 +119,7 @@ def _items(items: Iterable[Any], kind: str) -> list[dict[str, Any]]:
 
 
 def _repo_facts(item: Mapping[str, Any]) -> RepoFacts:
-    """The repository facts of :mod:`bot.detect` from one listing item (as the info call)."""
+    """The repository facts of :mod:`bot.detect.repo` from one listing item (as the info call)."""
     raw_card = item.get("cardData")
     card: Mapping[str, Any] = raw_card if isinstance(raw_card, dict) else {}
     licence = card.get("license")

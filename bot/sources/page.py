@@ -2,8 +2,8 @@
 
 Fetch through :mod:`bot.net` (SSRF guard on every hop, conditional GET, size cap, timeouts),
 keep the region that matters (``select``, default the main content) as normalised lines
-(:mod:`bot.pagetext`), and report a change only when that text changed
-(:mod:`bot.textdiff`). A body identical to the last one (same sha256) is not even parsed.
+(:mod:`bot.text.html_text`), and report a change only when that text changed
+(:mod:`bot.text.diff`). A body identical to the last one (same sha256) is not even parsed.
 
 Select/ignore are each subscription's own *view* (design §2): the page is fetched once, each
 distinct view extracted from that one body, and the facts hold one version per view key
@@ -26,9 +26,11 @@ from functools import lru_cache
 from typing import Any
 
 from bot.config import Settings
-from bot.errors import FailureReason, Reason, SourceError, http_reason
-from bot.facts import PageFacts, PageView
-from bot.model import (
+from bot.cpu import process_safe, run_heavy
+from bot.detect.history import History
+from bot.domain.errors import FailureReason, Reason, SourceError, http_reason
+from bot.domain.facts import PageFacts, PageView
+from bot.domain.model import (
     Change,
     ChangeKind,
     FetchResult,
@@ -39,8 +41,9 @@ from bot.model import (
     Validators,
 )
 from bot.net import Fetched, HttpClient, status_error
-from bot.offload import process_safe, run_heavy
-from bot.pagetext import (
+from bot.sources.base import Views
+from bot.text.diff import diff_lines, pricing_points, same_text, severity_of, summarise
+from bot.text.html_text import (
     BadSelector,
     NoText,
     SelectorEmpty,
@@ -49,10 +52,8 @@ from bot.pagetext import (
     page_title,
     text_lines,
 )
-from bot.pricing import MAX_POINTS
-from bot.sources.base import History, Views
-from bot.textdiff import diff_lines, pricing_points, same_text, severity_of, summarise
-from bot.userregex import BadPattern, Rule
+from bot.text.pricing import MAX_POINTS
+from bot.text.userregex import BadPattern, Rule
 
 _ACCEPT = "text/html,application/xhtml+xml;q=0.9,text/plain;q=0.8,*/*;q=0.5"
 _HTML_TYPES = ("text/html", "application/xhtml+xml")

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 
-from bot.model import Change, Observation, Validators
+from bot.domain.model import Change, Observation, Validators
 from bot.store.claims import LeaseLost
+from bot.store.prefs import load_prefs
 from bot.store.rows import (
     ChangeRow,
     NewDelivery,
@@ -39,7 +40,7 @@ from bot.store.tables import (
 X = TypeVar("X")
 
 if TYPE_CHECKING:
-    from bot.routing import ChannelPrefs
+    from bot.alerts.timing import ChannelPrefs
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,8 +100,6 @@ class CheckQueries(StoreBase):
         once per batch (one added while the batch runs is seen next check, as before when it
         was added after the fetch). Snapshots are read only by the checks that need them
         (:meth:`snapshots_by_id`, :meth:`earlier_snapshots`): a 304 needs none."""
-        from bot.store.held import _load as load_prefs  # held builds on this module
-
         ids = [t.id for t in batch]
         subs: dict[int, list[SubscriptionRow]] = {i: [] for i in ids}
         with self.engine.connect() as c:

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from bot.owner import HEARTBEAT_PREFIX
+from bot.store.owner import HEARTBEAT_PREFIX
 from bot.store.rows import (
     StoreBase,
     TargetRow,

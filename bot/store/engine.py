@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
-from bot.errors import ConfigError, DatabaseUnavailable
+from bot.domain.errors import ConfigError, DatabaseUnavailable
 
 BACKENDS = ("sqlite", "postgresql")
 
@@ -42,6 +42,13 @@ def unavailable(url: str, error: BaseException) -> DatabaseUnavailable:
     lines = [ln.strip() for ln in str(cause).splitlines() if ln.strip()]
     reason = lines[0] if lines else type(cause).__name__
     return DatabaseUnavailable(f"cannot reach the database at {masked_url(url)}: {reason}")
+
+
+class HasEngine(Protocol):
+    """What a query module needs of the store: its engine. Query modules that the store is built
+    from take this instead of :class:`bot.store.store.Store`, so they never import it back."""
+
+    engine: sa.Engine
 
 
 def create_engine(url: str) -> sa.Engine:

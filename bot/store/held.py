@@ -17,65 +17,20 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.digest import HeldItem, assemble
-from bot.model import Alert
-from bot.routing import HELD, HELD_QUIET, ChannelPrefs, QuietHours, parse_clock, quiet_until
+from bot.alerts.digest import HeldItem, assemble
+from bot.alerts.timing import HELD, HELD_QUIET, ChannelPrefs, QuietHours, quiet_until
+from bot.domain.model import Alert
+from bot.store.prefs import load_prefs
 from bot.store.store import DeliveryRow, Store, _row
-from bot.store.tables import channels, deliveries, workspaces
-from bot.store.tenants import workspace_of
+from bot.store.tables import channels, deliveries
 
 log = logging.getLogger(__name__)
-
-
-def _prefs(row: Any, default: ChannelPrefs) -> ChannelPrefs:
-    m = row._mapping
-    quiet = None
-    if m["quiet_start"] and m["quiet_end"] and m["quiet_tz"]:
-        quiet = QuietHours(
-            parse_clock(m["quiet_start"]), parse_clock(m["quiet_end"]), m["quiet_tz"]
-        )
-    return ChannelPrefs(
-        digest_at=parse_clock(m["digest_at"]) if m["digest_at"] else default.digest_at,
-        digest_tz=m["digest_tz"] or default.digest_tz,
-        digest_weekday=m["digest_weekday"] if m["digest_weekday"] is not None else 0,
-        quiet=quiet,
-    )
-
-
-def _load(c: sa.Connection, names: Iterable[str]) -> dict[str, ChannelPrefs]:
-    """Each channel's settings; what a channel has not set comes from its workspace's
-    defaults (``settings digest``), then from :class:`ChannelPrefs`."""
-    wanted = sorted(set(names))
-    rows: dict[str, Any] = {}
-    if wanted:
-        for row in c.execute(sa.select(channels).where(channels.c.channel.in_(wanted))):
-            rows[row.channel] = row
-    homes = {
-        name: (rows[name].workspace if name in rows else None) or workspace_of(name)
-        for name in wanted
-    }
-    defaults: dict[str, ChannelPrefs] = {}
-    spaces = sorted({w for w in homes.values() if w})
-    if spaces:
-        query = sa.select(workspaces).where(
-            workspaces.c.workspace.in_(spaces), workspaces.c.digest_at.is_not(None)
-        )
-        for ws in c.execute(query):
-            defaults[ws.workspace] = ChannelPrefs(
-                digest_at=parse_clock(ws.digest_at), digest_tz=ws.digest_tz or "UTC"
-            )
-    found: dict[str, ChannelPrefs] = {}
-    for name in wanted:
-        home = homes[name]
-        default = defaults.get(home, ChannelPrefs()) if home else ChannelPrefs()
-        found[name] = _prefs(rows[name], default) if name in rows else default
-    return found
 
 
 def channel_prefs(store: Store, names: Iterable[str]) -> dict[str, ChannelPrefs]:
     """Every named channel's settings (the defaults for a channel never configured)."""
     with store.engine.connect() as c:
-        return _load(c, names)
+        return load_prefs(c, names)
 
 
 def _save(store: Store, channel: str, **values: Any) -> None:
@@ -133,7 +88,7 @@ def release_due(store: Store, now: datetime) -> int:
         by_channel: dict[str, list[DeliveryRow]] = {}
         for row in rows:
             by_channel.setdefault(row.channel, []).append(row)
-        prefs = _load(c, by_channel)
+        prefs = load_prefs(c, by_channel)
         for channel, held in by_channel.items():
             ids = [r.id for r in held]
             end = quiet_until(now, prefs[channel].quiet)

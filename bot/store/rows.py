@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.model import TargetRef
+from bot.domain.model import TargetRef
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ class ChangeRow:
     before: str | None
     after: str | None
     detail: str | None
-    view: str | None = None  # bot.model.Change.view
+    view: str | None = None  # bot.domain.model.Change.view
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,7 @@ class NewDelivery:
 
     channel: str
     payload: Mapping[str, Any]
-    # Held alerts (bot.routing): status "digest" or "quiet", not sent before ``due``.
+    # Held alerts (bot.alerts.timing): status "digest" or "quiet", not sent before ``due``.
     status: str = "pending"
     due: datetime | None = None
 

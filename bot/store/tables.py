@@ -135,7 +135,7 @@ deliveries = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column(
-        # None for a digest, which covers several targets (bot.digest)
+        # None for a digest, which covers several targets (bot.alerts.digest)
         "target_id",
         sa.Integer,
         sa.ForeignKey("targets.id", ondelete="CASCADE"),
@@ -173,7 +173,7 @@ channels = sa.Table(
     sa.Column("disabled_at", UTC_DT),
     sa.Column("disabled_reason", sa.String(1000)),
     sa.Column("last_post_at", UTC_DT),
-    # Delivery settings (bot.routing.ChannelPrefs); None means the default.
+    # Delivery settings (bot.alerts.timing.ChannelPrefs); None means the default.
     sa.Column("digest_at", sa.String(5)),  # "09:00", local to digest_tz
     sa.Column("digest_tz", sa.String(64)),  # IANA name
     sa.Column("digest_weekday", sa.Integer),  # 0 = Monday, for weekly digests

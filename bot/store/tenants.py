@@ -15,11 +15,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
-from bot.store.offloop import call as _call
+from bot.store.engine import HasEngine
 from bot.store.tables import (
     channels,
     deliveries,
@@ -28,9 +28,7 @@ from bot.store.tables import (
     subscriptions,
     workspaces,
 )
-
-if TYPE_CHECKING:  # the store's queries import paused_channel from here
-    from bot.store.store import Store
+from bot.store.threads import call as _call
 
 WHO = ("everyone", "managers", "admins")
 LANGUAGES = ("en", "it")
@@ -110,7 +108,7 @@ def paused_channel(channel: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
 # -- installations ---------------------------------------------------------------------------
 
 
-def save_installation(store: Store, inst: Installation, now: datetime) -> None:
+def save_installation(store: HasEngine, inst: Installation, now: datetime) -> None:
     """Store (or replace) a workspace's install and resume the workspace if it was paused."""
     values = {
         "enterprise_id": inst.enterprise_id,
@@ -138,7 +136,7 @@ def save_installation(store: Store, inst: Installation, now: datetime) -> None:
         )
 
 
-def find_installation(store: Store, team_id: str) -> Installation | None:
+def find_installation(store: HasEngine, team_id: str) -> Installation | None:
     with store.engine.connect() as c:
         row = c.execute(
             sa.select(slack_installations).where(slack_installations.c.team_id == team_id)
@@ -148,7 +146,7 @@ def find_installation(store: Store, team_id: str) -> Installation | None:
     return Installation(**dict(row._mapping))
 
 
-def uninstalled(store: Store, team_id: str, now: datetime, reason: str) -> bool:
+def uninstalled(store: HasEngine, team_id: str, now: datetime, reason: str) -> bool:
     """The app left the workspace: delete its tokens, pause it. True when it was installed."""
     with store.engine.begin() as c:
         deleted = c.execute(
@@ -158,7 +156,7 @@ def uninstalled(store: Store, team_id: str, now: datetime, reason: str) -> bool:
     return bool(deleted)
 
 
-def paused(store: Store, workspace: str) -> str | None:
+def paused(store: HasEngine, workspace: str) -> str | None:
     """Why the workspace is paused, or None."""
     with store.engine.connect() as c:
         return c.execute(
@@ -171,7 +169,7 @@ def paused(store: Store, workspace: str) -> str | None:
 # -- OAuth state -----------------------------------------------------------------------------
 
 
-def issue_state(store: Store, now: datetime, lifetime: timedelta) -> str:
+def issue_state(store: HasEngine, now: datetime, lifetime: timedelta) -> str:
     state = secrets.token_urlsafe(24)
     with store.engine.begin() as c:
         c.execute(slack_oauth_states.delete().where(slack_oauth_states.c.expires_at < now))
@@ -179,7 +177,7 @@ def issue_state(store: Store, now: datetime, lifetime: timedelta) -> str:
     return state
 
 
-def consume_state(store: Store, state: str, now: datetime) -> bool:
+def consume_state(store: HasEngine, state: str, now: datetime) -> bool:
     """True once for a state we issued that has not expired (the row is deleted either way)."""
     with store.engine.begin() as c:
         found = c.execute(
@@ -193,7 +191,7 @@ def consume_state(store: Store, state: str, now: datetime) -> bool:
 # -- legacy single-workspace rows ------------------------------------------------------------
 
 
-def adopt_legacy_slack(store: Store, team_id: str) -> int:
+def adopt_legacy_slack(store: HasEngine, team_id: str) -> int:
     """Rename ``slack:C…`` rows to ``slack:<team_id>/C…`` (subscriptions, deliveries, channel
     settings): the one workspace of single-workspace mode, now named. Returns rows renamed."""
     moved = 0
@@ -236,7 +234,7 @@ def _upsert(c: sa.Connection, workspace: str, **values: Any) -> None:
         c.execute(workspaces.insert().values(workspace=workspace, **values))
 
 
-def workspace_settings(store: Store, workspace: str) -> WorkspaceSettings:
+def workspace_settings(store: HasEngine, workspace: str) -> WorkspaceSettings:
     with store.engine.connect() as c:
         row = c.execute(sa.select(workspaces).where(workspaces.c.workspace == workspace)).first()
     if row is None:
@@ -251,7 +249,7 @@ def workspace_settings(store: Store, workspace: str) -> WorkspaceSettings:
     )
 
 
-def set_workspace_settings(store: Store, workspace: str, **values: str | None) -> None:
+def set_workspace_settings(store: HasEngine, workspace: str, **values: str | None) -> None:
     """Set some of a workspace's settings (keys of :class:`WorkspaceSettings`)."""
     unknown = set(values) - set(WorkspaceSettings.__slots__)
     if unknown:
@@ -260,7 +258,7 @@ def set_workspace_settings(store: Store, workspace: str, **values: str | None) -
         _upsert(c, workspace, **values)
 
 
-def note_channel_workspace(store: Store, channel: str, workspace: str) -> None:
+def note_channel_workspace(store: HasEngine, channel: str, workspace: str) -> None:
     """Remember that ``channel`` is in ``workspace`` (its defaults apply to the channel)."""
     with store.engine.begin() as c:
         updated = c.execute(
@@ -309,9 +307,9 @@ __all__ = [
 class Tenants:
     """What the chat adapters may know of workspaces, without the whole store (adapters ask
     the service, never the store: tests/test_scope_rule.py). Async methods run the queries in
-    the store's worker threads (:mod:`bot.store.offloop`)."""
+    the store's worker threads (:mod:`bot.store.threads`)."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: HasEngine) -> None:
         self._store = store
 
     def settings_now(self, workspace: str) -> WorkspaceSettings:

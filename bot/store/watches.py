@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bot.model import TargetRef
+from bot.domain.model import TargetRef
 from bot.store.rows import (
     StoreBase,
     SubscriptionRow,

@@ -13,7 +13,7 @@ tagged with it. Downgrade is lossy where channels had different views: the targe
 view of its oldest subscription.
 
 The canonical JSON below is a frozen copy of ``bot.sources.page.view_key`` and
-``bot.model.facts_digest``: a migration must not change when the code does.
+``bot.domain.model.facts_digest``: a migration must not change when the code does.
 
 Revision ID: 0003
 Revises: 0002

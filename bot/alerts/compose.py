@@ -1,0 +1,209 @@
+"""Changes → one neutral :class:`~bot.domain.model.Alert` per check of one target. Pure, no markup.
+
+Adapters turn the Alert into Block Kit, an embed or plain text and apply their own size
+limits; here the excerpt is only capped at a neutral product size, and the order
+(title > lines > fields > excerpt) says what to cut first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.domain.model import Action, Alert, Change, ChangeKind, Link, Severity
+
+EXCERPT_MAX_LINES = 30
+
+_HEADLINES = {
+    ChangeKind.LICENCE: "Licence changed",
+    ChangeKind.ACCESS: "Access changed",
+    ChangeKind.CONTENT: "Content changed",
+    ChangeKind.ENTRY: "New entry",
+    ChangeKind.HEALTH: "Watch health",
+}
+_FIELD_NAMES = {
+    ChangeKind.LICENCE: "Licence",
+    ChangeKind.ACCESS: "Access",
+    ChangeKind.CONTENT: "Content",
+}
+
+
+def top_severity(changes: Sequence[Change]) -> Severity:
+    return max((c.severity for c in changes), key=lambda s: s.rank, default=Severity.INFO)
+
+
+def alert_for(
+    target: str,
+    source_label: str,
+    changes: Sequence[Change],
+    *,
+    links: Sequence[Link] = (),
+    detected_at: datetime | None = None,
+    actions: bool = True,
+) -> Alert:
+    """One alert for all changes found in one check of one target."""
+    if not changes:
+        raise ValueError("an alert needs at least one change")
+    ordered = sorted(changes, key=lambda c: -c.severity.rank)
+    headline = _headline(ordered)
+    lines: list[str] = []
+    fields: list[tuple[str, str]] = []
+    for change in ordered:
+        lines.append(
+            change.summary
+            if change.kind is not ChangeKind.HEALTH
+            else change.summary.split(":", 1)[-1].strip()
+        )
+        lines.extend(change.points)  # the numbers, above the raw diff (the excerpt)
+        if change.detail and change.kind is not ChangeKind.CONTENT:
+            lines.append(change.detail)
+        name = _FIELD_NAMES.get(change.kind)
+        if name and change.before is not None and change.after is not None:
+            fields.append((name, f"{change.before} → {change.after}"))
+    excerpt = next((c.detail for c in ordered if c.kind is ChangeKind.CONTENT and c.detail), None)
+    all_links = list(links) + [lk for c in ordered for lk in c.links]
+    return Alert(
+        title=f"{headline} — {_named(target, ordered)}",
+        severity=top_severity(ordered),
+        target=target,
+        source_label=source_label,
+        lines=tuple(lines),
+        fields=tuple(fields),
+        excerpt=cap_lines(excerpt, EXCERPT_MAX_LINES) if excerpt else None,
+        links=tuple(_dedupe(all_links)),
+        actions=default_actions(target) if actions else (),
+        detected_at=detected_at,
+    )
+
+
+def _headline(ordered: Sequence[Change]) -> str:
+    """ "Licence changed", "Licence reverted", "Licence and access changed", "Watch failing"."""
+    main = ordered[0]
+    if main.kind is ChangeKind.HEALTH:
+        return main.summary.split(":", 1)[0]
+    # Info-level companions (e.g. the text diff that comes with a licence change) do not
+    # change what the alert is about.
+    relevant = [c for c in ordered if c.severity.rank > Severity.INFO.rank] or list(ordered)
+    kinds = list(dict.fromkeys(c.kind for c in relevant if c.kind is not ChangeKind.HEALTH))
+    if ChangeKind.LICENCE in kinds:  # the licence leads when it is among the changes
+        kinds.remove(ChangeKind.LICENCE)
+        kinds.insert(0, ChangeKind.LICENCE)
+        lic = next(c for c in relevant if c.kind is ChangeKind.LICENCE)
+        if len(kinds) == 1 and lic.detail and "reverted" in lic.detail:
+            return "Licence reverted"
+    if kinds == [ChangeKind.ACCESS] and all(is_move(c) for c in relevant):
+        return "Moved"
+    if len(kinds) == 1:
+        return _HEADLINES[kinds[0]]
+    names = [_FIELD_NAMES.get(k, k.value).lower() for k in kinds]
+    return f"{names[0].capitalize()} and {', '.join(names[1:])} changed"
+
+
+def is_move(change: Change) -> bool:
+    """A repository renamed or transferred (``bot.detect.repo``): it moved, access did
+    not change."""
+    return change.kind is ChangeKind.ACCESS and change.summary.startswith("moved:")
+
+
+def _named(target: str, changes: Sequence[Change]) -> str:
+    """The target as its reader knows it: a page by its title and site, else the ref."""
+    subject = next((c.subject for c in changes if c.subject), None)
+    if subject is None:
+        return display_name(target)
+    kind, _, locator = target.partition(":")
+    host = urlsplit(locator).hostname if kind == "page" else None
+    return f"{subject} · {host.removeprefix('www.')}" if host else subject
+
+
+def default_actions(target: str) -> tuple[Action, ...]:
+    return (
+        Action("unwatch", "Unwatch", target),
+        Action("mute", "Mute 7 days", target),
+        Action("diff", "Show diff", target),
+    )
+
+
+def display_name(target: str) -> str:
+    """``hf:datasets/org/x`` → ``org/x (dataset)``; other refs are shown as they are."""
+    kind, _, locator = target.partition(":")
+    if kind == "hf":
+        head, _, rest = locator.partition("/")
+        if head in ("datasets", "spaces") and rest:
+            return f"{rest} ({head[:-1]})"
+        return locator
+    if kind == "github":
+        return locator
+    return target
+
+
+_KIND_SUFFIX = re.compile(r" \((dataset|space)\)$")
+
+
+def title_and_source(alert: Alert) -> tuple[str, str]:
+    """The title and source label for a one-line heading ``title (label)``, saying the repo
+    type once: ``Licence changed — org/x (Hugging Face dataset)``, not
+    ``… org/x (dataset) (Hugging Face dataset)``."""
+    kind = _KIND_SUFFIX.search(alert.title)
+    if kind and alert.source_label.endswith(kind.group(1)):
+        return alert.title[: kind.start()], alert.source_label
+    return alert.title, alert.source_label
+
+
+def cap_lines(text: str, max_lines: int) -> str:
+    """Cut at a line boundary and say how much was left out."""
+    lines = text.splitlines()
+    if len(lines) <= max_lines:
+        return text
+    kept = lines[:max_lines]
+    return "\n".join(kept + [f"… {len(lines) - max_lines} more lines"])
+
+
+def _dedupe(links: Sequence[Link]) -> list[Link]:
+    seen: set[str] = set()
+    out = []
+    for link in links:
+        if link.url not in seen:
+            seen.add(link.url)
+            out.append(link)
+    return out
+
+
+def describe_repo_facts(facts: Mapping[str, Any], licence_text: str) -> str:
+    """The one-line state shown after ``watch``: licence, gated, private, disabled."""
+    if not facts.get("exists", True):
+        return "not reachable (deleted or private)"
+    gated = facts.get("gated")
+    parts = [
+        f"licence: {licence_text}",
+        f"gated: {gated if gated in ('auto', 'manual') else 'no'}",
+        f"private: {'yes' if facts.get('private') else 'no'}",
+        f"disabled: {'yes' if facts.get('disabled') else 'no'}",
+    ]
+    if "archived" in facts:
+        parts.append(f"archived: {'yes' if facts.get('archived') else 'no'}")
+    return " · ".join(parts)
+
+
+def health_change(
+    failing: bool, reason: str, message: str, failures: int, since: datetime | None
+) -> Change:
+    """The one alert a channel gets when a watch starts failing, and the one when it recovers."""
+    if failing:
+        when = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
+        return Change(
+            ChangeKind.HEALTH,
+            Severity.WARNING,
+            f"Watch failing: {message} ({failures} checks in a row{when})",
+            before="ok",
+            after=reason,
+        )
+    return Change(
+        ChangeKind.HEALTH,
+        Severity.INFO,
+        f"Watch recovered: checks succeed again after {failures} failures",
+        before=reason,
+        after="ok",
+    )

@@ -1,0 +1,448 @@
+"""One command grammar for the CLI, Slack and Discord: text → Command → Reply.
+
+``parse`` is pure and raises :class:`~bot.domain.errors.UsageError` with a message written for the
+person who typed the command (naming the mistake, suggesting the closest word). The executor
+(:class:`bot.service.executor.Service`) runs a Command against the store and returns a neutral
+:class:`Reply` that each adapter renders its own way.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from bot.alerts import timing as routing
+from bot.commands.validation import option_problems
+from bot.domain.errors import UsageError
+from bot.domain.model import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    refs: tuple[str, ...]
+    to: str | None = None
+    select: str | None = None
+    ignore: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+    min_severity: Severity = Severity.INFO
+    min_severity_given: bool = False  # else the workspace's default minimum severity applies
+    backfill: int = 0  # feeds: post the newest N entries once
+    digest: str | None = None  # "daily" | "weekly" | "off" (None: immediate, as before)
+    digest_all: bool = False  # critical changes wait for the digest too
+    at: str | None = None  # with --digest: the channel's digest time "HH:MM"
+    tz: str | None = None  # with --digest: the channel's digest time zone
+
+
+@dataclass(frozen=True, slots=True)
+class Unwatch:
+    ref: str
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListWatches:
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    ref: str | None = None
+    limit: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Diff:
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    ref: str
+    days: float = 7.0
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Presets:
+    name: str | None = None  # one preset's sources, or the list of presets
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """The channel's digest time; all None shows the current settings."""
+
+    at: str | None = None
+    tz: str | None = None
+    weekday: str | None = None
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quiet:
+    """The channel's quiet hours: ``window`` "22:00-08:00", "off", or None to show them."""
+
+    window: str | None = None
+    tz: str | None = None
+    to: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceSettings:
+    """A workspace's (Slack team's, Discord server's) settings; ``key`` None shows them.
+
+    ``who`` (everyone | managers | admins), ``severity`` (the default minimum severity of new
+    watches), ``digest`` (the default digest time, ``value`` "HH:MM" with ``tz``), ``language``
+    (stored for now). ``workspace`` is the operator's ``--workspace slack:T0123``."""
+
+    key: str | None = None
+    value: str | None = None
+    tz: str | None = None
+    workspace: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Help:
+    topic: str | None = None
+
+
+Command = (
+    Watch
+    | Unwatch
+    | ListWatches
+    | History
+    | Diff
+    | Check
+    | Mute
+    | Presets
+    | Digest
+    | Quiet
+    | WorkspaceSettings
+    | Help
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A platform-neutral answer: plain-text lines; ``ok`` False marks a refusal or error."""
+
+    lines: tuple[str, ...]
+    ok: bool = True
+    ephemeral: bool = True
+    code: str | None = None  # optional preformatted block (a diff)
+    details: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        body = "\n".join(self.lines)
+        return f"{body}\n{self.code}" if self.code else body
+
+
+USAGE = {
+    "watch": "watch <target> [<target>…] [--select CSS] [--ignore REGEX]… [--keywords a,b] "
+    "[--backfill N] [--min-severity info|notice|warning|critical] "
+    "[--digest daily|weekly|off [--digest-all] [--at HH:MM] [--tz Europe/Rome]]",
+    "unwatch": "unwatch <target or #id>",
+    "list": "list",
+    "history": "history [<target>] [--limit N]",
+    "diff": "diff <target>",
+    "check": "check [<target>…]",
+    "mute": "mute <target> [7d]",
+    "presets": "presets [<name>]",
+    "digest": "digest [HH:MM [Europe/Rome] [mon…sun]]",
+    "quiet": "quiet [HH:MM-HH:MM [Europe/Rome] | off]",
+    "settings": "settings [who everyone|managers|admins | severity info|notice|warning|critical "
+    "| digest HH:MM [Europe/Rome] | language en|it]",
+    "help": "help [command]",
+}
+
+HELP_TEXT = (
+    "Targets: hf:owner/name, hf:datasets/owner/name, hf:spaces/owner/name, github:owner/repo, "
+    "page:<url>, feed:<url>, or any huggingface.co, github.com or web URL.",
+    "Whole organisations: hf:org/<owner> (every public model, dataset and space), "
+    "github:org/<owner> (every public repo's licence).",
+    "Pages: --select CSS picks the region that matters, --ignore REGEX drops the lines it matches.",
+    "Feeds: feed:<url> or the feed's URL; --keywords a,b,-c picks entries (-c excludes), "
+    "--backfill N posts the newest N once.",
+    "Presets: watch preset:huggingface (docker, github, openai, reddit) watches a platform's "
+    "terms, pricing, news and flagship licences; presets lists them.",
+    "Commands:",
+    *(f"  {usage}" for usage in USAGE.values()),
+)
+
+_OPTIONS: dict[str, dict[str, str]] = {
+    # option → kind: "value" (one), "multi" (repeatable), "int", "severity", "flag" (no value)
+    "watch": {
+        "--to": "value",
+        "--select": "value",
+        "--ignore": "multi",
+        "--keywords": "value",
+        "--backfill": "int",
+        "--min-severity": "severity",
+        "--digest": "value",
+        "--digest-all": "flag",
+        "--at": "value",
+        "--tz": "value",
+    },
+    "unwatch": {"--to": "value"},
+    "list": {"--to": "value"},
+    "history": {"--limit": "int"},
+    "diff": {},
+    "check": {},
+    "mute": {"--to": "value"},
+    "presets": {},
+    "digest": {"--to": "value"},
+    "quiet": {"--to": "value"},
+    "settings": {"--workspace": "value"},
+    "help": {},
+}
+_OPERATOR_ONLY = ("--to", "--workspace")  # a chat command acts where it was typed
+SETTING_KEYS = ("who", "severity", "digest", "language")
+WHO = ("everyone", "managers", "admins")
+LANGUAGES = ("en", "it")
+MAX_BACKFILL = 100
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*([dhw]?)$")
+
+
+def parse(text: str, *, allow_to: bool = False) -> Command:
+    """Parse one command line (without the ``/policy`` prefix)."""
+    try:
+        words = shlex.split(text)
+    except ValueError as e:
+        raise UsageError(f"cannot read that command: {e} (check your quotes)") from None
+    if not words:
+        return Help()
+    name, rest = words[0].lower(), words[1:]
+    if name not in USAGE:
+        raise UsageError(
+            f"unknown command {words[0]!r}{_suggest(name, USAGE)}. Try: {', '.join(USAGE)}"
+        )
+    args, opts = _split_options(name, rest, allow_to)
+    try:
+        return _build(name, args, opts)
+    except UsageError as e:
+        raise UsageError(f"{e}\nUsage: {USAGE[name]}") from None
+
+
+def _split_options(
+    name: str, words: list[str], allow_to: bool
+) -> tuple[list[str], dict[str, list[str]]]:
+    known = _OPTIONS[name]
+    args: list[str] = []
+    opts: dict[str, list[str]] = {}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word.startswith("--"):
+            key, eq, inline = word.partition("=")
+            if key not in known or (key in _OPERATOR_ONLY and not allow_to):
+                hint = _suggest(key, known)
+                raise UsageError(f"{name}: unknown option {key!r}{hint}\nUsage: {USAGE[name]}")
+            if known[key] == "flag":
+                if eq:
+                    raise UsageError(f"{name}: option {key} takes no value")
+                value = "yes"
+            elif eq:
+                value = inline
+            else:
+                if i + 1 >= len(words):
+                    raise UsageError(f"{name}: option {key} needs a value\nUsage: {USAGE[name]}")
+                i += 1
+                value = words[i]
+            if known[key] != "multi" and key in opts:
+                raise UsageError(f"{name}: option {key} given twice")
+            opts.setdefault(key, []).append(value)
+        else:
+            args.append(word)
+        i += 1
+    return args, opts
+
+
+def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
+    one = {k: v[0] for k, v in opts.items()}
+    to = one.get("--to")
+    if name == "watch":
+        if not args:
+            raise UsageError("watch: which target? e.g. watch hf:meta-llama/Llama-2-7b-hf")
+        keywords = tuple(k.strip() for k in one.get("--keywords", "").split(",") if k.strip())
+        severity = Severity.INFO
+        if "--min-severity" in one:
+            try:
+                severity = Severity.parse(one["--min-severity"])
+            except ValueError as e:
+                raise UsageError(f"watch: {e}") from None
+        backfill = 0
+        if "--backfill" in one:
+            if not one["--backfill"].isdigit() or not 1 <= int(one["--backfill"]) <= MAX_BACKFILL:
+                raise UsageError(f"watch: --backfill must be a number from 1 to {MAX_BACKFILL}")
+            backfill = int(one["--backfill"])
+        problems = option_problems(select=one.get("--select"), ignore=opts.get("--ignore", []))
+        if problems:  # the check's own regex and CSS engines judge them (bot.commands.validation)
+            raise UsageError("watch: " + "; ".join(problems))
+        digest, at, tz = digest_options(one)
+        return Watch(
+            tuple(args),
+            to=to,
+            select=one.get("--select"),
+            ignore=tuple(opts.get("--ignore", [])),
+            keywords=keywords,
+            min_severity=severity,
+            min_severity_given="--min-severity" in one,
+            backfill=backfill,
+            digest=digest,
+            digest_all="--digest-all" in one,
+            at=at,
+            tz=tz,
+        )
+    if name in ("unwatch", "diff"):
+        if len(args) != 1:
+            raise UsageError(
+                f"{name}: give exactly one target" + (f" (got {len(args)})" if args else "")
+            )
+        return Unwatch(args[0], to=to) if name == "unwatch" else Diff(args[0])
+    if name == "list":
+        if args:
+            raise UsageError(f"list takes no target (got {args[0]!r})")
+        return ListWatches(to=to)
+    if name == "history":
+        if len(args) > 1:
+            raise UsageError("history: give at most one target")
+        limit = 10
+        if "--limit" in one:
+            if not one["--limit"].isdigit() or not 1 <= int(one["--limit"]) <= 100:
+                raise UsageError("history: --limit must be a number from 1 to 100")
+            limit = int(one["--limit"])
+        return History(args[0] if args else None, limit)
+    if name == "check":
+        return Check(tuple(args))
+    if name == "mute":
+        if not 1 <= len(args) <= 2:
+            raise UsageError("mute: give a target and optionally a duration like 7d")
+        days = parse_duration_days(args[1]) if len(args) == 2 else 7.0
+        return Mute(args[0], days, to=to)
+    if name == "presets":
+        if len(args) > 1:
+            raise UsageError("presets: give at most one preset name")
+        return Presets(args[0] if args else None)
+    if name == "digest":
+        return _digest_command(args, to)
+    if name == "quiet":
+        return _quiet_command(args, to)
+    if name == "settings":
+        return _settings_command(args, one.get("--workspace"))
+    return Help(args[0] if args else None)
+
+
+def digest_options(one: dict[str, str]) -> tuple[str | None, str | None, str | None]:
+    """``--digest daily|weekly|off`` with its ``--digest-all``, ``--at`` and ``--tz``."""
+    digest = one.get("--digest")
+    if digest is not None:
+        digest = digest.strip().lower()
+        if digest not in ("daily", "weekly", "off"):
+            raise UsageError(f"watch: --digest must be daily, weekly or off (got {digest!r})")
+    for option in ("--digest-all", "--at", "--tz"):
+        if option in one and digest in (None, "off"):
+            raise UsageError(f"watch: {option} goes with --digest daily or --digest weekly")
+    try:
+        at = f"{routing.parse_clock(one['--at']):%H:%M}" if "--at" in one else None
+        tz = routing.parse_zone(one["--tz"]) if "--tz" in one else None
+    except ValueError as e:
+        raise UsageError(f"watch: {e}") from None
+    return digest, at, tz
+
+
+def _digest_command(args: list[str], to: str | None) -> Digest:
+    if len(args) > 3:
+        raise UsageError("digest: give a time, optionally a time zone and a weekday")
+    try:
+        at = f"{routing.parse_clock(args[0]):%H:%M}" if args else None
+        tz = routing.parse_zone(args[1]) if len(args) > 1 else None
+        day = routing.WEEKDAYS[routing.parse_weekday(args[2])] if len(args) > 2 else None
+    except ValueError as e:
+        raise UsageError(f"digest: {e}") from None
+    return Digest(at, tz, day, to=to)
+
+
+def _quiet_command(args: list[str], to: str | None) -> Quiet:
+    if len(args) > 2:
+        raise UsageError("quiet: give a window like 22:00-08:00 and optionally a time zone")
+    if args and args[0].lower() == "off":
+        if len(args) > 1:
+            raise UsageError("quiet off takes nothing else")
+        return Quiet("off", to=to)
+    try:
+        window = None
+        if args:
+            start, end = routing.parse_window(args[0])
+            window = f"{start:%H:%M}-{end:%H:%M}"
+        tz = routing.parse_zone(args[1]) if len(args) > 1 else None
+    except ValueError as e:
+        raise UsageError(f"quiet: {e}") from None
+    return Quiet(window, tz, to=to)
+
+
+def _settings_command(args: list[str], workspace: str | None) -> WorkspaceSettings:
+    if workspace is not None and not re.fullmatch(r"(slack|discord):[A-Za-z0-9]{1,40}", workspace):
+        raise UsageError(
+            f"settings: --workspace {workspace!r} is not a workspace: use slack:<team id> "
+            "(like slack:T0123ABCD) or discord:<server id>"
+        )
+    if not args:
+        return WorkspaceSettings(workspace=workspace)
+    key, values = args[0].lower(), args[1:]
+    if key not in SETTING_KEYS:
+        raise UsageError(
+            f"settings: unknown setting {args[0]!r}{_suggest(key, SETTING_KEYS)}; "
+            f"settings are {', '.join(SETTING_KEYS)}"
+        )
+    most = 2 if key == "digest" else 1
+    if not 1 <= len(values) <= most:
+        wanted = "a time and optionally a time zone" if key == "digest" else "one value"
+        raise UsageError(f"settings {key}: give {wanted}")
+    value = values[0].strip()
+    tz = None
+    if key == "who":
+        value = value.lower()
+        if value not in WHO:
+            raise UsageError(f"settings who: must be {', '.join(WHO)} (got {values[0]!r})")
+    elif key == "severity":
+        try:
+            value = Severity.parse(value).value
+        except ValueError as e:
+            raise UsageError(f"settings severity: {e}") from None
+    elif key == "digest":
+        try:
+            value = f"{routing.parse_clock(value):%H:%M}"
+            tz = routing.parse_zone(values[1]) if len(values) > 1 else None
+        except ValueError as e:
+            raise UsageError(f"settings digest: {e}") from None
+    else:
+        value = value.lower()
+        if value not in LANGUAGES:
+            raise UsageError(
+                f"settings language: must be {' or '.join(LANGUAGES)} (got {values[0]!r})"
+            )
+    return WorkspaceSettings(key, value, tz, workspace)
+
+
+def parse_duration_days(text: str) -> float:
+    """``7d``, ``12h``, ``2w`` or a bare number of days; 0 unmutes."""
+    match = _DURATION.match(text.strip().lower())
+    if not match:
+        raise UsageError(f"{text!r} is not a duration: use e.g. 7d, 12h or 2w")
+    amount, unit = float(match.group(1)), match.group(2) or "d"
+    days = {"d": amount, "h": amount / 24, "w": amount * 7}[unit]
+    if days > 365:
+        raise UsageError("mute for at most 365 days")
+    return days
+
+
+def _suggest(word: str, choices: object) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)  # type: ignore[call-overload]
+    return f" (did you mean {close[0]!r}?)" if close else ""

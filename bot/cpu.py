@@ -1,0 +1,141 @@
+"""CPU-heavy work (parsing pages and feeds) off the event loop: the one place that decides
+where it runs — a worker process, or a worker thread — and how many run at once.
+
+The event loop acks Slack commands within 3 s and answers ``/healthz``; a 5 MB body parsed
+on it would stall both (design §6 invariant 10). A worker thread keeps the loop running only
+while the parser hands the GIL back: feedparser's expat callbacks on a 100,000-entry feed
+still stole a 155 ms tick (issue 11's loop-lag bench). A worker process shares no GIL, and on
+a multi-core machine it also runs beside the loop instead of taking turns with it (issue 14:
+first sight of 10,000 pages). So:
+
+* a function marked :func:`process_safe` (top-level, picklable arguments and result, pure)
+  runs in a process pool when the caller's ``processes`` setting is above 0;
+* anything else, or with ``processes=0``, runs in a thread (``asyncio.to_thread``).
+
+The pool is created on the first such call (commands that never parse never start it), from
+the ``forkserver`` context where there is one (``spawn`` elsewhere: never ``fork`` from a
+process running threads and an event loop), preloading only the parsing modules. Workers that
+die (a parse killed by the OOM killer) break the pool: the call fails with
+:class:`HeavyWorkFailed` and the next call starts a fresh pool. A per-loop semaphore of
+``limit`` slots bounds how many bodies are held for parsing at once (~150 MB for a 5 MB feed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import threading
+import weakref
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+# Modules a worker imports once, in the fork server, before any job (the parsers).
+PRELOAD = ["bot.text.html_text", "bot.text.feed_entries", "bot.sources.page", "bot.sources.feed"]
+
+# One semaphore per event loop: asyncio primitives belong to the loop that first waits on them.
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+_process_safe: set[Callable[..., Any]] = set()
+_pool: ProcessPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+class HeavyWorkFailed(RuntimeError):
+    """The worker process running the job died (killed, out of memory) before it answered."""
+
+
+def process_safe(fn: F) -> F:
+    """Mark ``fn`` as fit for a worker process: a top-level function of picklable arguments
+    whose result is picklable and which touches no state of the calling process."""
+    _process_safe.add(fn)
+    return fn
+
+
+async def run_heavy(limit: int, fn: Callable[..., T], /, *args: object, processes: int = 0) -> T:
+    """``fn(*args)`` off the loop once one of ``limit`` slots (per loop) is free: in the
+    process pool (of ``processes`` workers) when ``fn`` is :func:`process_safe` and
+    ``processes`` > 0, else in a worker thread. Exceptions reach the caller as raised."""
+    loop = asyncio.get_running_loop()
+    slots = _slots.get(loop)
+    if slots is None:
+        slots = _slots[loop] = asyncio.Semaphore(limit)
+    async with slots:
+        if processes > 0 and fn in _process_safe:
+            pool = _get_pool(processes)
+            try:
+                ok, value = await loop.run_in_executor(pool, _trampoline, fn, args)
+            except BrokenProcessPool:
+                _drop_pool(pool)
+                raise HeavyWorkFailed(
+                    f"the worker process running {fn.__name__} died before it answered"
+                ) from None
+            if ok:
+                return value  # type: ignore[no-any-return]
+            raise _rebuild(value)
+        return await asyncio.to_thread(fn, *args)
+
+
+def pool_started() -> bool:
+    """Whether this process has started its worker processes (tests and benches ask)."""
+    return _pool is not None
+
+
+def shutdown() -> None:
+    """Stop the worker processes (they are also stopped at interpreter exit)."""
+    global _pool
+    with _pool_lock:
+        pool, _pool = _pool, None
+    if pool is not None:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _get_pool(processes: int) -> ProcessPoolExecutor:
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+            if ctx.get_start_method() == "forkserver":
+                ctx.set_forkserver_preload(PRELOAD)  # not __main__: the CLI's imports stay out
+            _pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx)
+        return _pool
+
+
+def _drop_pool(pool: ProcessPoolExecutor) -> None:
+    global _pool
+    with _pool_lock:
+        if _pool is pool:
+            _pool = None
+    # On Python 3.11 the broken pool's manager thread joins the surviving workers, which
+    # wait forever on a queue nobody feeds (the interpreter then hangs at exit): end them.
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        if proc.is_alive():
+            proc.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _trampoline(fn: Callable[..., Any], args: tuple[object, ...]) -> tuple[bool, Any]:
+    """Runs in the worker. Exceptions travel as (class, args, attributes): pickling one
+    directly would call ``cls(*args)`` and lose keyword-only fields such as
+    ``SourceError.reason``."""
+    try:
+        return True, fn(*args)
+    except Exception as e:  # noqa: BLE001 - every failure goes back to the caller
+        return False, (type(e), e.args, dict(vars(e)))
+
+
+_Raised = tuple[type[BaseException], tuple[object, ...], dict[str, Any]]
+
+
+def _rebuild(state: _Raised) -> BaseException:
+    cls, args, attrs = state
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(attrs)
+    return exc

@@ -1,0 +1,612 @@
+"""The executor behind every front end: runs Commands against the store, checker and outbox.
+
+The CLI, Slack and Discord build an :class:`Invocation` (who, where, may they change watches)
+and call :meth:`Service.run_text` or :meth:`Service.execute`; they get a neutral
+:class:`~bot.commands.grammar.Reply` back. Nothing here knows any chat platform.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from bot.alerts import timing as routing
+from bot.alerts.timing import CADENCES
+from bot.check.checker import Checker, CheckOutcome, CycleResult
+from bot.commands import grammar as cmds
+from bot.commands.invocation import Invocation
+from bot.commands.scope import Scope
+from bot.commands.validation import check_target, check_view, option_problems
+from bot.config import Settings
+from bot.deliver.dispatcher import Adapter, Dispatcher, DispatchResult
+from bot.domain.errors import InvalidTarget, SourceError, UsageError
+from bot.domain.model import Severity, TargetRef
+from bot.domain.refs import parse_channel, parse_target, preset_name
+from bot.net import Guard, check_url, check_webhook_url
+from bot.service.progress import Report, silent
+from bot.service.watch_lists import (
+    WatchListCommands,
+    subscription_options,
+    view_options,
+)
+from bot.sources.base import Sniffer, Source, StreamSource, ViewSource
+from bot.store import NewDelivery, SnapshotRow, Store, SubscriptionRow, TargetRow, tenants
+from bot.store.held import channel_prefs, held_count, set_digest_time, set_quiet
+from bot.store.threads import call
+from bot.text.diff import unified
+
+log = logging.getLogger(__name__)
+
+
+class Service(WatchListCommands):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        sources: Mapping[str, Source],
+        adapters: Mapping[str, Adapter],
+        clock: Callable[[], datetime],
+        owner: str,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.sources = sources
+        self.clock = clock
+        self.checker = Checker(store, sources, settings, clock, owner)
+        self.dispatcher = Dispatcher(store, adapters, settings, clock, owner)
+        self._hub_hosts = frozenset({_host(settings.hf_endpoint)})
+        self.tenants = tenants.Tenants(store)  # workspaces, for the chat adapters
+
+    async def aclose(self) -> None:
+        for source in self.sources.values():
+            await source.aclose()
+        for adapter in self.dispatcher.adapters.values():
+            close = getattr(adapter, "aclose", None)  # adapters that hold HTTP sessions
+            if close is not None:
+                await close()
+        self.store.close()
+
+    # -- text entry point (chat) ------------------------------------------------------
+
+    async def run_text(self, text: str, inv: Invocation) -> cmds.Reply:
+        try:
+            command = cmds.parse(text, allow_to=inv.allow_to)
+        except UsageError as e:
+            return cmds.Reply((str(e),), ok=False)
+        return await self.execute(command, inv)
+
+    async def execute(self, command: cmds.Command, inv: Invocation) -> cmds.Reply:
+        changes_watches = isinstance(
+            command,
+            cmds.Watch
+            | cmds.Unwatch
+            | cmds.Mute
+            | cmds.Digest
+            | cmds.Quiet
+            | cmds.WorkspaceSettings,
+        ) and not _shows_only(command)
+        if changes_watches and not inv.may_change:
+            return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
+        try:
+            match command:
+                case cmds.Watch():
+                    return await self._watch(command, inv)
+                # Handlers that only read and write the store run in a store thread, so a
+                # database wait never freezes the loop that acks commands (invariant 10).
+                case cmds.Unwatch():
+                    return await call(self._unwatch, command, inv)
+                case cmds.ListWatches():
+                    return await call(self._list, command, inv)
+                case cmds.History():
+                    return await call(self._history, command, inv)
+                case cmds.Diff():
+                    return await call(self._diff, command, inv)
+                case cmds.Check():
+                    return await self._check(command, inv)
+                case cmds.Mute():
+                    return await call(self._mute, command, inv)
+                case cmds.Presets():
+                    return self._presets(command)
+                case cmds.Digest() | cmds.Quiet():
+                    return await call(self._delivery_settings, command, inv)
+                case cmds.WorkspaceSettings():
+                    return await call(self._workspace_settings, command, inv)
+                case cmds.Help():
+                    return cmds.Reply(cmds.HELP_TEXT)
+        except UsageError as e:
+            return cmds.Reply((str(e),), ok=False)
+        raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
+
+    # -- the commands -------------------------------------------------------------------
+
+    async def _watch(self, command: cmds.Watch, inv: Invocation) -> cmds.Reply:
+        channel = self._channel(command.to, inv)
+        workspace = self._workspace(inv)
+        if workspace is not None and command.to is None:
+            tenants.note_channel_workspace(self.store, channel, workspace)
+            chosen = tenants.workspace_settings(self.store, workspace).min_severity
+            if chosen and not command.min_severity_given:  # the workspace's default
+                command = dataclasses.replace(command, min_severity=Severity(chosen))
+        if channel.split(":", 1)[0].endswith("webhook"):  # its URL: the SSRF gate, https
+            check_webhook_url(channel.split(":", 1)[1], Guard.from_settings(self.settings))
+        problems = self.watch_problems(command)
+        if problems:  # before any fetch; Discord and the CLI build Watch without the parser
+            return cmds.Reply((*problems, "Nothing was watched."), ok=False)
+        lines: list[str] = []
+        ok = True
+        for text in command.refs:
+            try:
+                name = preset_name(text)
+                if name is not None:
+                    preset_lines, good = self._watch_preset(name, channel, command, inv)
+                    lines.extend(preset_lines)
+                    ok = ok and good
+                    continue
+                ref = await self.resolve_ref(text)
+                self._check_options(ref, command)
+            except InvalidTarget as e:
+                lines.append(f"✗ {e}")
+                ok = False
+                continue
+            line, good = await self._watch_one(ref, channel, command, inv)
+            lines.append(line)
+            ok = ok and good
+        return cmds.Reply(tuple(lines), ok=ok, ephemeral=False)
+
+    async def _watch_one(
+        self, ref: TargetRef, channel: str, command: cmds.Watch, inv: Invocation
+    ) -> tuple[str, bool]:
+        now = self.clock()
+        target, created = self.store.ensure_target(ref, now)
+        subs = self.store.subscriptions_for(target.id)
+        mine = next((s for s in subs if s.channel == channel), None)
+        view = view_options(ref, command.select, command.ignore, mine.options if mine else None)
+        digest = command.digest if command.digest in CADENCES else None
+        options = {**subscription_options(command.keywords, digest, command.digest_all), **view}
+        source = self.sources[ref.kind]
+        key: str | None = None
+        rebaselined = False
+        if isinstance(source, ViewSource):
+            key = source.view_key(options)
+            # Changing this channel's select/ignore re-baselines this channel's view only.
+            rebaselined = mine is not None and key != source.view_key(mine.options)
+            if not created and key not in {source.view_key(s.options) for s in subs}:
+                self.store.refetch_in_full(target.id)  # a new view needs the body
+        _sub, new_sub = self.store.subscribe(
+            target.id,
+            channel,
+            now,
+            created_by=inv.actor,
+            min_severity=command.min_severity.value,
+            options=options,
+        )
+        verb = "Watching" if new_sub else "Already watching (settings updated)"
+        snapshot = self.store.latest_snapshot(target)
+        outcome: list[CheckOutcome] = []
+        if snapshot is None or _own_facts(source, snapshot.facts, key) is None:
+            outcome = (await self.checker.check_ids([target.id])).outcomes
+            forget = new_sub or created  # never drop a subscription the channel had
+            if outcome and outcome[0].reason == "not-found" and forget:
+                self._forget(target, channel, created)
+                token = {"hf": "HF_TOKEN", "github": "GITHUB_TOKEN"}.get(ref.kind)
+                hint = f" (set {token} for private repos)" if token else ""
+                return (
+                    f"✗ {ref}: not found ({outcome[0].message}). It does not exist, or it "
+                    f"is private{hint}. Nothing was stored.",
+                    False,
+                )
+            if outcome and outcome[0].reason == "unsafe-url" and forget:
+                self._forget(target, channel, created)
+                return (f"✗ {ref}: refused: {outcome[0].message}. Nothing was stored.", False)
+            target = self.store.get_target_by_id(target.id) or target
+            snapshot = self.store.latest_snapshot(target)
+        facts = _own_facts(source, snapshot.facts, key) if snapshot else None
+        if snapshot is None or facts is None or facts.get("error"):
+            why = outcome[0].message if outcome else "it is being checked by another replica"
+            if facts is not None:  # only this view failed: its selector, say
+                why = facts["error"]["message"]
+            return (
+                f"{verb} {ref} → {channel}. The first check did not succeed ({why}); "
+                "the baseline will be taken when it does.",
+                True,
+            )
+        state = source.describe(facts)
+        if command.backfill:
+            state += self._backfill(target, channel, command.backfill, snapshot.facts)
+        note = " Select/ignore changed: new baseline, no alert for this." if rebaselined else ""
+        note += self._digest_note(channel, command)
+        return f"{verb} {ref} → {channel}.{note} Baseline: {state}", True
+
+    def _digest_note(self, channel: str, command: cmds.Watch) -> str:
+        """``--digest``: say when this channel's digests go out (``--at``/``--tz`` set it)."""
+        if command.digest not in CADENCES:
+            return ""
+        prefs = channel_prefs(self.store, [channel])[channel]
+        if command.at or command.tz:
+            at = routing.parse_clock(command.at) if command.at else prefs.digest_at
+            set_digest_time(
+                self.store, channel, at, command.tz or prefs.digest_tz, prefs.digest_weekday
+            )
+            prefs = channel_prefs(self.store, [channel])[channel]
+        critical = "too" if command.digest_all else "at once"
+        return (
+            f" Changes go to the {command.digest} digest (critical ones {critical}); this "
+            f"channel's {prefs.describe()}."
+        )
+
+    def _backfill(self, target: TargetRow, channel: str, count: int, facts: Any) -> str:
+        """``--backfill N``: the newest N items (that pass the filters), once, here only."""
+        source = self.sources.get(target.kind)
+        sub = next(
+            (s for s in self.store.subscriptions_for(target.id) if s.channel == channel), None
+        )
+        if sub is None or not isinstance(source, StreamSource):
+            return ""
+        alerts = source.backfill(target.target_ref, facts, sub.options, count, self.clock())
+        if not alerts:
+            return ". Backfill: no entry passes this watch's keywords"
+        self.store.queue_deliveries(
+            target.id, self.clock(), [NewDelivery(channel, a.to_json()) for a in alerts]
+        )
+        return f". Backfill: posting the newest {count} entries (at most) now"
+
+    def _forget(self, target: TargetRow, channel: str, created: bool) -> None:
+        self.store.unsubscribe(target.id, channel)
+        if created and not self.store.subscriptions_for(target.id):
+            self.store.delete_target(target.id)
+
+    def _unwatch(self, command: cmds.Unwatch, inv: Invocation) -> cmds.Reply:
+        sub, target = self._scope(inv, command.to, own=True).subscription(command.ref)
+        self.store.unsubscribe(target.id, sub.channel)
+        return cmds.Reply((f"Stopped watching {target.ref} in {sub.channel}.",), ephemeral=False)
+
+    def _list(self, command: cmds.ListWatches, inv: Invocation) -> cmds.Reply:
+        scope = self._scope(inv, command.to)
+        channel = scope.channel
+        watches = scope.watches()
+        if not watches:
+            where = f" in {channel}" if channel else ""
+            return cmds.Reply((f"Nothing is watched{where}. Try: watch hf:owner/name",))
+        now = self.clock()
+        lines = []
+        for sub, target in watches:
+            state = "ok"
+            if target.failures:
+                state = f"failing ({target.last_error_reason}: {target.last_error})"
+            elif target.latest_snapshot_id is None:
+                state = "baseline pending"
+            muted = ""
+            if sub.muted_until and sub.muted_until > now:
+                muted = f" · muted until {sub.muted_until:%Y-%m-%d %H:%M} UTC"
+            if sub.options.get("digest"):
+                muted += f" · {sub.options['digest']} digest"
+            checked = _ago(now, target.last_checked_at)
+            where = "" if channel else f" → {sub.channel}"
+            lines.append(
+                f"#{sub.id} {target.ref}{where} · {state} · checked {checked}"
+                f" · min severity {sub.min_severity}{muted}"
+            )
+        return cmds.Reply(tuple(lines))
+
+    def _history(self, command: cmds.History, inv: Invocation) -> cmds.Reply:
+        scope = self._scope(inv)
+        if command.ref is None:
+            rows = scope.recent_changes(command.limit)
+            if not rows:
+                return cmds.Reply(("No changes recorded yet.",))
+            return cmds.Reply(
+                tuple(
+                    f"{c.detected_at:%Y-%m-%d %H:%M} {ref} · {c.severity} · {c.kind} · {c.summary}"
+                    for c, ref in rows
+                )
+            )
+        target = scope.find(command.ref).target
+        changes = self.store.view_history(
+            target.id, self.view_of(target, inv.channel), command.limit
+        )
+        if not changes:
+            return cmds.Reply(
+                (f"No changes recorded for {target.ref} yet (the first check is a baseline).",)
+            )
+        lines = [f"Changes of {target.ref}, newest first:"]
+        for c in changes:
+            lines.append(
+                f"{c.detected_at:%Y-%m-%d %H:%M} UTC · {c.severity} · {c.kind} · {c.summary}"
+            )
+        return cmds.Reply(tuple(lines))
+
+    def _diff(self, command: cmds.Diff, inv: Invocation) -> cmds.Reply:
+        target = self._scope(inv).find(command.ref).target
+        snaps = self.versions(target, inv.channel, 2)
+        if not snaps:
+            why = f" (last attempt failed: {target.last_error})" if target.last_error else ""
+            return cmds.Reply(
+                (f"{target.ref} has not been checked yet{why}: there is nothing to compare.",)
+            )
+        if len(snaps) < 2:
+            taken = f"{snaps[0].taken_at:%Y-%m-%d %H:%M} UTC"
+            return cmds.Reply(
+                (
+                    f"{target.ref} has only its baseline, taken {taken}; no change has been "
+                    "seen since, so there is nothing to compare.",
+                )
+            )
+        new, old = snaps[0], snaps[1]
+        source = self.sources[target.kind]
+        diff = unified(  # bounded whatever the sizes (invariant 10)
+            source.lines(old.facts),
+            source.lines(new.facts),
+            (f"{old.taken_at:%Y-%m-%d %H:%M} UTC", f"{new.taken_at:%Y-%m-%d %H:%M} UTC"),
+            max_lines=self.settings.diff_max_lines,
+        )
+        return cmds.Reply((f"{target.ref}: last two versions",), code="\n".join(diff))
+
+    async def _check(self, command: cmds.Check, inv: Invocation) -> cmds.Reply:
+        scope = self._scope(inv)
+        if command.refs:
+            ids = [scope.find(ref).target.id for ref in command.refs]
+        else:
+            ids = sorted({t.id for _s, t in scope.watches()})
+        if not ids:
+            return cmds.Reply(("Nothing to check: no watches.",))
+        result = await self.checker.check_ids(ids)
+        lines = [result.summary()]
+        for outcome in result.outcomes:
+            for change in outcome.changes:
+                lines.append(f"{outcome.ref}: {change.summary}")
+            if outcome.status == "failed":
+                lines.append(f"{outcome.ref}: check failed ({outcome.message})")
+        return cmds.Reply(tuple(lines), details={"result": result})
+
+    def _mute(self, command: cmds.Mute, inv: Invocation) -> cmds.Reply:
+        sub, target = self._scope(inv, command.to, own=True).subscription(command.ref)
+        if command.days <= 0:
+            self.store.mute(sub.id, None)
+            return cmds.Reply((f"Unmuted {target.ref} in {sub.channel}.",), ephemeral=False)
+        until = self.clock() + timedelta(days=command.days)
+        self.store.mute(sub.id, until)
+        return cmds.Reply(
+            (f"Muted {target.ref} in {sub.channel} until {until:%Y-%m-%d %H:%M} UTC.",),
+            ephemeral=False,
+        )
+
+    def _delivery_settings(self, command: cmds.Digest | cmds.Quiet, inv: Invocation) -> cmds.Reply:
+        """``digest`` and ``quiet``: a channel's digest time and quiet hours (or show them)."""
+        channel = self._channel(command.to, inv)
+        prefs = channel_prefs(self.store, [channel])[channel]
+        if _shows_only(command):
+            return cmds.Reply((f"{channel}: {prefs.describe()}.",))
+        if isinstance(command, cmds.Digest):
+            assert command.at is not None
+            tz = command.tz or prefs.digest_tz
+            weekday = (
+                routing.parse_weekday(command.weekday) if command.weekday else prefs.digest_weekday
+            )
+            set_digest_time(self.store, channel, routing.parse_clock(command.at), tz, weekday)
+            held = held_count(self.store, channel)
+            keep = f" ({held} alerts already collected keep their time)" if held else ""
+        else:
+            quiet = None
+            if command.window != "off":
+                assert command.window is not None
+                start, end = routing.parse_window(command.window)
+                zone = prefs.quiet.tz if prefs.quiet else prefs.digest_tz
+                quiet = routing.QuietHours(start, end, command.tz or zone)
+            set_quiet(self.store, channel, quiet)
+            keep = (
+                " Non-critical alerts wait until the window ends; critical ones go out at once."
+                if quiet
+                else ""
+            )
+        prefs = channel_prefs(self.store, [channel])[channel]
+        return cmds.Reply((f"{channel}: {prefs.describe()}.{keep}",), ephemeral=False)
+
+    def _workspace_settings(self, command: cmds.WorkspaceSettings, inv: Invocation) -> cmds.Reply:
+        """``settings``: the workspace's (or Discord server's) defaults; channel settings
+        (``digest``, ``quiet``, a watch's ``--min-severity``) override them."""
+        if command.workspace is not None and not inv.operator:
+            raise UsageError("settings: a chat command acts on its own workspace (no --workspace)")
+        workspace = command.workspace or self._workspace(inv)
+        if workspace is None:
+            raise UsageError(
+                "settings: name the workspace, e.g. settings --workspace slack:T0123ABCD "
+                "(a Slack team id) or --workspace discord:<server id>"
+            )
+        if command.key is not None:
+            assert command.value is not None
+            columns = {
+                "who": ("who_may_change",),
+                "severity": ("min_severity",),
+                "digest": ("digest_at", "digest_tz"),
+                "language": ("language",),
+            }[command.key]
+            given: tuple[str | None, ...] = (command.value, command.tz or "UTC")
+            values = dict(zip(columns, given, strict=False))
+            tenants.set_workspace_settings(self.store, workspace, **values)
+        shown = tenants.workspace_settings(self.store, workspace)
+        return cmds.Reply((f"{workspace}: {shown.describe()}.",), ephemeral=command.key is None)
+
+    def _workspace(self, inv: Invocation) -> str | None:
+        """``slack:T0123`` / ``discord:<guild>``: where a chat command was typed."""
+        if not inv.workspace:
+            return None
+        return f"{inv.channel.split(':', 1)[0]}:{inv.workspace}"
+
+    # -- used by the CLI and the scheduler ----------------------------------------------
+
+    async def check_and_deliver(
+        self, refs: Sequence[str] = (), progress: Report = silent
+    ) -> tuple[CycleResult, DispatchResult]:
+        """Check the given targets (default: all) now and deliver; ``progress`` hears
+        ``(done, total)`` after each group of ``concurrency`` checks."""
+        if refs:
+            scope = Scope(self.store, None, self._candidate_refs)
+            ids = [scope.find(ref).target.id for ref in refs]
+        else:
+            ids = sorted({t.id for _s, t in self.store.list_watches()})
+        result = CycleResult()
+        step = max(self.settings.concurrency, -(-len(ids) // 20))  # about 20 updates at most
+        progress(0, len(ids))
+        for start in range(0, len(ids), step):
+            part = await self.checker.check_ids(ids[start : start + step])
+            result.outcomes.extend(part.outcomes)
+            result.busy += part.busy
+            progress(min(start + step, len(ids)), len(ids))
+        return result, await self.dispatcher.flush()
+
+    def parse_ref(self, text: str) -> TargetRef:
+        """A target this build can watch (:func:`bot.commands.validation.check_target`)."""
+        return check_target(
+            text,
+            hub_hosts=self._hub_hosts,
+            kinds=frozenset(self.sources),
+            allow_private=self.settings.allow_private_urls,
+            allowed=self.settings.private_networks_allowed,
+        )
+
+    def watch_problems(self, command: cmds.Watch) -> list[str]:
+        """What is wrong with a watch's selector and regexes, whatever its targets: every
+        front end refuses these before anything is fetched or stored."""
+        return [f"✗ {p}" for p in option_problems(select=command.select, ignore=command.ignore)]
+
+    def watches(self, inv: Invocation) -> list[tuple[SubscriptionRow, TargetRow]]:
+        """The subscriptions the asker may see (Discord's autocomplete and buttons)."""
+        return self._scope(inv).watches()
+
+    async def resolve_ref(self, text: str) -> TargetRef:
+        """:meth:`parse_ref`, except that a bare web URL is fetched once to tell a feed from
+        a page; the answer is stored in the target's kind and never asked again."""
+        ref = parse_target(text, hub_hosts=self._hub_hosts)
+        if ref.kind in ("url", "feed", "page"):  # refuse intranet literals before any fetch
+            check_url(
+                ref.locator,
+                allow_private=self.settings.allow_private_urls,
+                allowed=self.settings.private_networks_allowed,
+            )
+        if ref.kind != "url":
+            return self.parse_ref(text)
+        sniffer = next((s for s in self.sources.values() if isinstance(s, Sniffer)), None)
+        if sniffer is None:
+            return self.parse_ref(text)
+        try:
+            found = await sniffer.sniff(ref.locator)
+        except SourceError as e:
+            raise InvalidTarget(f"cannot watch {ref.locator}: {e}") from None
+        if found.kind == "page" and "page" not in self.sources:
+            hint = ""
+            if found.feeds:
+                hint = " It advertises a feed: watch " + " or ".join(
+                    f"feed:{url}" for url in found.feeds
+                )
+            raise InvalidTarget(
+                f"{ref.locator} is a web page, not a feed ({found.why}); page watches are "
+                f"not available in this build.{hint}"
+            )
+        log.info("sniffed url=%s kind=%s because %s", ref.locator, found.kind, found.why)
+        return self.parse_ref(f"{found.kind}:{ref.locator}")
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def view_of(self, target: TargetRow, channel: str | None) -> str | None:
+        """The view key through which ``channel`` sees ``target`` (its subscription's
+        select/ignore); None for kinds without views and for a channel that does not watch
+        it (the operator's CLI sees every view's changes)."""
+        source = self.sources.get(target.kind)
+        if not isinstance(source, ViewSource):
+            return None
+        subs = self.store.subscriptions_for(target.id)
+        sub = next((s for s in subs if s.channel == channel), None)
+        return source.view_key(sub.options) if sub else None
+
+    def versions(self, target: TargetRow, channel: str | None, limit: int) -> list[SnapshotRow]:
+        """The newest ``limit`` versions of what ``channel`` sees of ``target``, newest first:
+        its own view of a page (facts = that view's; the oldest subscription's view for a
+        channel without one), whole snapshots for other kinds."""
+        source = self.sources.get(target.kind)
+        if not isinstance(source, ViewSource):
+            return self.store.snapshots_of(target.id, limit)
+        key = self.view_of(target, channel)
+        if key is None:
+            subs = self.store.subscriptions_for(target.id)
+            key = source.view_key(subs[0].options if subs else {})
+        return self.store.view_versions(target.id, lambda f: source.view_facts(f, key), limit)
+
+    def _channel(self, to: str | None, inv: Invocation) -> str:
+        """The channel a command acts on: the asker's own; only the operator may name
+        another (chat parsers refuse ``--to``; this refuses a Command built around them)."""
+        if to is None:
+            return inv.channel
+        channel = str(parse_channel(to))
+        if not inv.operator and channel != inv.channel:
+            raise UsageError("a chat command acts on its own channel only (no --to)")
+        return channel
+
+    def _scope(self, inv: Invocation, to: str | None = None, *, own: bool = False) -> Scope:
+        """What this command may see (:mod:`bot.commands.scope`): the asking channel's
+        subscriptions; the operator's: all of them, or one channel's when named with ``--to`` or
+        when the command changes a subscription (``own``: unwatch and mute act in one channel)."""
+        if not inv.operator:
+            return Scope(self.store, self._channel(to, inv), self._candidate_refs)
+        if to is None and not own:
+            return Scope(self.store, None, self._candidate_refs)
+        return Scope(self.store, self._channel(to, inv), self._candidate_refs, operator=True)
+
+    def _candidate_refs(self, text: str) -> list[str]:
+        """The stored references ``text`` may name: a bare URL names whichever feed: or
+        page: target it became."""
+        ref = parse_target(text, hub_hosts=self._hub_hosts)
+        if ref.kind == "url":
+            return [f"feed:{ref.locator}", f"page:{ref.locator}"]
+        return [str(self.parse_ref(text))]
+
+    def _check_options(self, ref: TargetRef, command: cmds.Watch) -> None:
+        check_view(
+            ref,
+            ref.kind,
+            select=command.select,
+            ignore=command.ignore,
+            keywords=command.keywords,
+            backfill=command.backfill,
+        )
+
+
+def _own_facts(
+    source: Source, facts: Mapping[str, Any], key: str | None
+) -> Mapping[str, Any] | None:
+    """What a subscription sees of a snapshot: its own view's version (``key``) for a
+    :class:`ViewSource`, the whole facts otherwise."""
+    if key is None or not isinstance(source, ViewSource):
+        return facts
+    return source.view_facts(facts, key)
+
+
+def _shows_only(command: cmds.Command) -> bool:
+    """``digest`` or ``quiet`` with nothing to set only shows the channel's settings."""
+    if isinstance(command, cmds.Digest):
+        return command.at is None
+    if isinstance(command, cmds.Quiet):
+        return command.window is None
+    if isinstance(command, cmds.WorkspaceSettings):
+        return command.key is None
+    return False
+
+
+def _ago(now: datetime, then: datetime | None) -> str:
+    if then is None:
+        return "never"
+    seconds = int((now - then).total_seconds())
+    if seconds < 90:
+        return f"{seconds}s ago"
+    if seconds < 5400:
+        return f"{seconds // 60} min ago"
+    if seconds < 48 * 3600:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc.lower()

@@ -1,0 +1,27 @@
+"""Jobs for ``tests/test_cpu.py``: importable by name, as a worker process needs them."""
+
+from __future__ import annotations
+
+import os
+
+from bot.cpu import process_safe
+from bot.domain.errors import SourceError
+
+
+@process_safe
+def whose_pid(_: object = None) -> int:
+    return os.getpid()
+
+
+@process_safe
+def refuse(reason: str) -> None:
+    raise SourceError("refused in the worker", reason=reason)
+
+
+@process_safe
+def die(_: object = None) -> None:
+    os._exit(3)  # what the OOM killer does to a worker: no answer, no exception
+
+
+def not_marked() -> int:
+    return os.getpid()

@@ -1,0 +1,66 @@
+"""Heavy work leaves the bot's process (issue 14): page and feed bodies are parsed in worker
+processes, errors come back as raised (with their fields), a worker that dies fails its one
+job and the next job gets a fresh pool, and nothing unmarked or with ``processes=0`` does."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot import cpu
+from bot.domain.errors import SourceError
+from tests import cpu_jobs
+from tests.conftest import Bot, Clock, make_settings
+from tests.fakes.web import FakeWeb
+
+
+async def test_marked_work_runs_in_another_process_and_unmarked_in_this_one() -> None:
+    assert await cpu.run_heavy(2, cpu_jobs.whose_pid, None, processes=2) != os.getpid()
+    assert cpu.pool_started()
+    assert await cpu.run_heavy(2, cpu_jobs.not_marked, processes=2) == os.getpid()
+    assert await cpu.run_heavy(2, cpu_jobs.whose_pid, None, processes=0) == os.getpid()
+
+
+async def test_an_error_in_the_worker_keeps_its_class_and_reason() -> None:
+    with pytest.raises(SourceError, match="refused in the worker") as err:
+        await cpu.run_heavy(2, cpu_jobs.refuse, "selector-empty", processes=2)
+    assert err.value.reason == "selector-empty"
+
+
+async def test_a_dead_worker_fails_its_job_and_the_next_job_gets_a_new_pool() -> None:
+    with pytest.raises(cpu.HeavyWorkFailed, match="died"):
+        await cpu.run_heavy(2, cpu_jobs.die, None, processes=2)
+    assert await cpu.run_heavy(2, cpu_jobs.whose_pid, None, processes=2) != os.getpid()
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[FakeWeb]:
+    async with FakeWeb() as fake:
+        yield fake
+
+
+async def test_a_page_check_extracts_every_view_in_a_worker_process(
+    clock: Clock, tmp_path: Path, web: FakeWeb
+) -> None:
+    cpu.shutdown()
+    bot = Bot(make_settings(f"sqlite:///{tmp_path / 'bot.db'}", parse_processes=2), clock)
+    try:
+        page = "<main><p id=a>Pro $20</p><p id=b>Team $40 · updated 3 minutes ago</p></main>"
+        web.set_page("/p", page)
+        assert "Baseline:" in await bot.run(f"watch page:{web.url}/p --select '#a'")
+        assert cpu.pool_started(), "the body went to a worker process"
+        assert "Baseline:" in await bot.run(f"watch page:{web.url}/p --select '#b'")
+        web.set_page("/p", page.replace("$40", "$45").replace("3 minutes", "4 minutes"))
+        bot.clock.advance(hours=2)
+        sent, text = await bot.cycle()
+        assert sent == 1 and "{+$45+}" in text and "minutes" not in text, text
+        web.set_page("/p", "<main><p id=c>gone</p></main>")
+        bot.clock.advance(hours=2)
+        await bot.cycle()
+        target = bot.store.get_target(f"page:{web.url}/p")
+        assert target is not None and target.last_error_reason == "selector-empty"
+    finally:
+        await bot.close()
