@@ -91,3 +91,124 @@ def test_only_bot_net_opens_http_sessions(path: Path) -> None:
 
 def test_the_session_check_sees_a_session() -> None:
     assert _builds_session(NET), "bot/net.py builds the one session: the check must find it"
+
+
+# The flow's layers (README, "How it works"): a module may import its own package and packages of
+# a lower rank, never a higher one, and never a different package of the same rank. Pure packages
+# hold the decisions (what changed, what it means, when to say it) and import no I/O library, so
+# they test without servers.
+LAYERS = {
+    "bot.domain": 0,
+    "bot.text": 1,
+    "bot.licences": 2,
+    "bot.alerts": 3,
+    "bot.detect": 4,
+    "bot.config": 5,
+    "bot.logs": 5,
+    "bot.cpu": 5,
+    "bot.net": 6,
+    "bot.store": 7,
+    "bot.sources": 8,
+    "bot.check": 9,
+    "bot.evidence": 9,
+    "bot.deliver": 10,
+    "bot.commands": 11,
+    "bot.service": 12,
+    "bot.runtime": 13,
+    "adapters": 14,
+    "bot.cli": 15,
+}
+PURE = ("bot.domain", "bot.text", "bot.licences", "bot.alerts", "bot.detect")
+IO_LIBRARIES = ("aiohttp", "sqlalchemy", "alembic", "huggingface_hub", "socket", "urllib.request")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _all_modules() -> dict[str, Path]:
+    paths = sorted((ROOT / "bot").rglob("*.py")) + sorted((ROOT / "adapters").glob("*.py"))
+    return {_module_name(p): p for p in paths if "migrations" not in p.parts}
+
+
+MODULES = _all_modules()
+
+
+def _layer(module: str) -> str | None:
+    """The layer ``module`` belongs to: the longest key of LAYERS it is or lies under."""
+    found = [k for k in LAYERS if module == k or module.startswith(k + ".")]
+    return max(found, key=len) if found else None
+
+
+def _project_imports(module: str) -> set[str]:
+    """Project modules ``module`` imports anywhere in its body (function-level and
+    TYPE_CHECKING imports included: a cycle hidden in a function is still a cycle)."""
+    out: set[str] = set()
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name in MODULES)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            # ``from bot.x import y`` where bot.x.y is a module imports that module
+            subs = {f"{node.module}.{a.name}" for a in node.names} & MODULES.keys()
+            if len(subs) == len(node.names):
+                out.update(subs)
+            elif node.module in MODULES:
+                out.add(node.module)
+    out.discard(module)
+    out.discard("bot")  # the package itself holds only __version__
+    return out
+
+
+def test_every_module_belongs_to_a_layer() -> None:
+    homeless = sorted(m for m in MODULES if m not in ("bot", "adapters") and _layer(m) is None)
+    assert homeless == [], f"add these to LAYERS (or move them into a package): {homeless}"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES), ids=str)
+def test_a_module_imports_only_its_own_layer_or_lower(module: str) -> None:
+    own = _layer(module)
+    if own is None:
+        return
+    bad = []
+    for dep in sorted(_project_imports(module)):
+        theirs = _layer(dep)
+        if theirs is None or theirs == own:
+            continue
+        if LAYERS[theirs] >= LAYERS[own]:
+            bad.append(f"{dep} ({theirs}, rank {LAYERS[theirs]})")
+    assert bad == [], f"{module} ({own}, rank {LAYERS[own]}) imports upward or sideways: {bad}"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith(PURE)), ids=str)
+def test_pure_packages_import_no_io_library(module: str) -> None:
+    bad = sorted(
+        n for n in _imports(MODULES[module]) if n in IO_LIBRARIES or n.startswith(IO_LIBRARIES)
+    )
+    assert bad == [], f"{module} is in a pure package but imports {bad}"
+
+
+def test_there_are_no_import_cycles() -> None:
+    graph = {m: _project_imports(m) for m in MODULES}
+    cycles: list[list[str]] = []
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    stack: list[str] = []
+
+    def visit(m: str) -> None:
+        state[m] = 1
+        stack.append(m)
+        for dep in sorted(graph[m]):
+            if state.get(dep) == 1:
+                cycles.append([*stack[stack.index(dep) :], dep])
+            elif dep not in state:
+                visit(dep)
+        stack.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+    assert cycles == [], "import cycles: " + "; ".join(" → ".join(c) for c in cycles)
