@@ -1,6 +1,6 @@
 """When an alert goes out: now, in the channel's next digest, or when its quiet hours end. Pure.
 
-The checker decides *who* hears about a change (:func:`bot.check.checker.route`: mutes, minimum
+Who hears about a change is :func:`bot.alerts.audience.audience` (mutes, minimum
 severity); this module decides *when*, from the subscription's digest mode and the channel's
 settings. Everything takes ``now`` as an argument so the clock stays injectable, and every
 local time is computed with :mod:`zoneinfo`, so a digest at 09:00 Europe/Rome stays at 09:00

@@ -1,8 +1,14 @@
 """The imperative shell of a check: fetch → normalise → detect → ONE transaction.
 
-Everything that decides is pure and lives elsewhere (sources' ``detect``, :mod:`bot.alerts.compose`,
-:mod:`bot.check.schedule`); this module only moves data between the source, the store and the
-outbox, and turns every failure into a recorded value so one bad target never stops a tick.
+Everything that decides is pure and lives elsewhere (sources' ``detect``, the watch's health in
+:mod:`bot.detect.health`, who hears of an alert in :mod:`bot.alerts.audience` and when in
+:mod:`bot.alerts.timing`, :mod:`bot.alerts.compose`, :mod:`bot.check.schedule`); this module only
+moves data between the source, the store and the outbox, and turns every failure into a recorded
+value so one bad target never stops a tick.
+
+A claimed batch is a :class:`_Batch` of its own (what its checks read, loaded once; the quiet
+checks it records at its end; the leases it renews), so batches that run at the same time on one
+Checker (the scheduler's tick, a check a Hub webhook asked for) never share one.
 """
 
 from __future__ import annotations
@@ -14,14 +20,26 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from bot.alerts.compose import alert_for, health_change
+from bot.alerts.audience import audience
+from bot.alerts.compose import alert_for
 from bot.alerts.timing import ChannelPrefs, decide
 from bot.check.schedule import next_check_after_failure, next_check_after_success
 from bot.config import Settings
+from bot.detect.health import (
+    Answered,
+    Failed,
+    Health,
+    Rules,
+    Step,
+    Vanished,
+    Verdict,
+    step,
+    view_health,
+)
 from bot.detect.history import History
 from bot.domain.errors import SourceError
 from bot.domain.model import (
@@ -31,14 +49,12 @@ from bot.domain.model import (
     Gone,
     NotModified,
     Observation,
-    Severity,
     Validators,
 )
 from bot.sources.base import Source, StreamSource, Views, ViewSource
 from bot.store import NewDelivery, QuietCheck, SnapshotRow, Store, SubscriptionRow, TargetRow
-from bot.store.checks import CheckContext, CheckRecord, FailureRecord
+from bot.store.checks import CheckRecord, FailureRecord
 from bot.store.claims import LeaseLost
-from bot.store.held import channel_prefs
 from bot.store.threads import GroupCommit, call, keep_renewed
 
 log = logging.getLogger(__name__)
@@ -81,22 +97,41 @@ class CycleResult:
         )
 
 
-def route(
-    severity: Severity, subs: Sequence[SubscriptionRow], now: datetime, *, health: bool = False
-) -> list[str]:
-    """Channels that should hear about a change of ``severity``. Pure.
+@dataclass(slots=True)
+class _Batch:
+    """One claimed batch of checks, created by :meth:`Checker.check_targets` and never shared.
 
-    Health alerts ignore the minimum severity: a watch that went blind must be heard of.
+    It holds what its checks read, loaded once for all of them (subscriptions by target, their
+    channels' settings), the targets whose leases it renews while they run, and the quiet checks
+    (nothing found, nothing owed) it records together at its end.
     """
-    channels: list[str] = []
-    for sub in subs:
-        if sub.muted_until is not None and sub.muted_until > now:
-            continue
-        if not health and severity.rank < Severity(sub.min_severity).rank:
-            continue
-        if sub.channel not in channels:
-            channels.append(sub.channel)
-    return channels
+
+    subscriptions: Mapping[int, list[SubscriptionRow]]
+    prefs: Mapping[str, ChannelPrefs]
+    in_flight: set[int]  # claimed and not yet recorded: their leases are renewed
+    quiet: list[QuietCheck] = field(default_factory=list)
+
+    def check_of(self, target: TargetRow) -> _Check:
+        return _Check(target, tuple(self.subscriptions.get(target.id, ())), self)
+
+    def quiet_pending(self, target_id: int) -> bool:
+        return any(q.target_id == target_id for q in self.quiet)
+
+
+@dataclass(frozen=True, slots=True)
+class _Check:
+    """One target's check, with what it reads: its subscriptions (taken from the batch once)."""
+
+    target: TargetRow
+    subs: tuple[SubscriptionRow, ...]
+    batch: _Batch
+
+    @property
+    def health(self) -> Health:
+        t = self.target
+        return Health(
+            t.failures, t.last_error_reason, t.health_alerted, t.gone_streak, t.last_checked_at
+        )
 
 
 class Checker:
@@ -115,17 +150,12 @@ class Checker:
         self.clock = clock
         self.owner = owner
         self.rng = rng or random.Random()
+        self.rules = Rules(settings.health_after_failures, settings.gone_confirmations)
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._lease = timedelta(seconds=settings.lease_seconds)
-        self._quiet: list[QuietCheck] = []  # recorded together at the end of a batch
         # Claimed, but the database went away before the outcome was recorded: handed back at
-        # the next tick instead of staying leased for the whole lease period.
+        # the next tick (of any batch) instead of staying leased for the whole lease period.
         self._unrecorded: set[int] = set()
-        # Claimed and not yet recorded: their leases are renewed while the checks run.
-        self._in_flight: set[int] = set()
-        # What each claimed target's check reads (snapshot, subscriptions), loaded per batch.
-        self._context: dict[int, CheckContext] = {}
-        self._prefs: dict[str, ChannelPrefs] = {}  # fresh for each batch's channels
         # Checks that found something (or failed) are recorded together as they finish, each
         # fenced on its own (a group commit; see GroupCommit and Store.record_many).
         self._writer: GroupCommit[CheckRecord | FailureRecord, bool] = GroupCommit(
@@ -168,45 +198,43 @@ class Checker:
         )
         return CycleResult(await self.check_targets(batch), busy=len(target_ids) - len(batch))
 
-    async def check_targets(self, batch: Sequence[TargetRow]) -> list[CheckOutcome]:
-        self._in_flight.update(t.id for t in batch)
+    async def check_targets(self, targets: Sequence[TargetRow]) -> list[CheckOutcome]:
+        """Check claimed ``targets`` as one batch: what they read is loaded once (subscriptions,
+        channel settings), their leases are renewed while they run, and the quiet ones are
+        recorded together at the end."""
         try:
-            context = await call(self.store.prefetch, batch)
+            context = await call(self.store.prefetch, targets)
         except sa.exc.SQLAlchemyError:
-            self._in_flight.difference_update(t.id for t in batch)
-            self._unrecorded.update(t.id for t in batch)
+            self._unrecorded.update(t.id for t in targets)
             raise
-        self._prefs.update(context.prefs)
-        self._context.update((t.id, context) for t in batch)
+        batch = _Batch(context.subscriptions, context.prefs, {t.id for t in targets})
         renewer = asyncio.create_task(
             keep_renewed(
                 self._lease.total_seconds(),
-                lambda: self._in_flight,
+                lambda: batch.in_flight,
                 lambda ids: self.store.renew_targets(ids, self.owner, self.clock(), self._lease),
                 "check",
             )
         )
         try:
             results = await asyncio.gather(
-                *(self._guarded(t) for t in batch), return_exceptions=True
+                *(self._guarded(batch.check_of(t)) for t in targets), return_exceptions=True
             )
+        except BaseException:  # cancelled: the quiet checks are not recorded; hand them back
+            self._unrecorded.update(q.target_id for q in batch.quiet)
+            raise
         finally:
             renewer.cancel()
             await asyncio.gather(renewer, return_exceptions=True)
-            for t in batch:
-                self._context.pop(t.id, None)
         # Quiet checks (304 / same bytes, nothing owed) share one transaction: they only move a
         # schedule. Checks that found something were recorded already.
-        quiet, self._quiet = self._quiet, []
         try:
-            await call(self.store.record_quiet, quiet, owner=self.owner)
+            await call(self.store.record_quiet, batch.quiet, owner=self.owner)
         except sa.exc.SQLAlchemyError:
-            self._unrecorded.update(q.target_id for q in quiet)
+            self._unrecorded.update(q.target_id for q in batch.quiet)
             raise
-        finally:
-            self._in_flight.difference_update(q.target_id for q in quiet)
         failed = [
-            (t, r) for t, r in zip(batch, results, strict=True) if isinstance(r, BaseException)
+            (t, r) for t, r in zip(targets, results, strict=True) if isinstance(r, BaseException)
         ]
         if failed:  # only database errors get here (_guarded turns the rest into outcomes)
             self._unrecorded.update(t.id for t, _r in failed)
@@ -218,12 +246,13 @@ class Checker:
             await call(self.store.release_targets, set(self._unrecorded), self.owner)
             self._unrecorded.clear()
 
-    async def _guarded(self, target: TargetRow) -> CheckOutcome:
+    async def _guarded(self, c: _Check) -> CheckOutcome:
+        target = c.target
         try:
             async with self._slots:
                 started = time.perf_counter()
                 try:
-                    outcome = await self.check_one(target)
+                    outcome = await self._check(c)
                     return replace(outcome, seconds=time.perf_counter() - started)
                 except sa.exc.SQLAlchemyError:
                     raise  # the database is down: nothing can be recorded; the tick is retried
@@ -232,7 +261,7 @@ class Checker:
                 except Exception as e:  # a bug must cost one target one check, never the tick
                     log.exception("check crashed target=%s", target.ref)
                     return await self._failed(
-                        target, "internal", f"internal error: {type(e).__name__}"
+                        c, Failed("internal", f"internal error: {type(e).__name__}")
                     )
         except LeaseLost:
             log.warning(
@@ -244,29 +273,29 @@ class Checker:
             self._unrecorded.add(target.id)
             return CheckOutcome(target.ref, CheckStatus.LOST)
         finally:
-            if not any(q.target_id == target.id for q in self._quiet):  # recorded at batch end
-                self._in_flight.discard(target.id)
+            if not c.batch.quiet_pending(target.id):  # else recorded, and let go, at batch end
+                c.batch.in_flight.discard(target.id)
 
-    async def check_one(self, target: TargetRow) -> CheckOutcome:
+    async def _check(self, c: _Check) -> CheckOutcome:
+        target = c.target
         source = self.sources.get(target.kind)
         if source is None:
             return await self._failed(
-                target, "unsupported", f"no source for {target.kind}: targets in this version"
+                c, Failed("unsupported", f"no source for {target.kind}: targets in this version")
             )
         ref = target.target_ref
         validators = Validators(target.etag, target.last_modified, target.body_digest)
         try:
             if isinstance(source, ViewSource):  # one fetch, one extraction per view
-                result = await source.fetch_views(
-                    ref, validators, lambda: self._views(target, source)
-                )
+                result = await source.fetch_views(ref, validators, lambda: self._views(c, source))
             else:
                 result = await source.fetch(ref, validators, target.options)
         except SourceError as e:
-            return await self._failed(target, e.reason, str(e), e.retry_after)
+            return await self._failed(c, Failed(e.reason, str(e)), e.retry_after)
         now = self.clock()
         if isinstance(result, NotModified):
-            recovery = await self._recovery(target, now)
+            health = step(c.health, Answered(), self.rules, now)
+            recovery = await self._recovery(c, health, now)
             if recovery:  # the "recovered" message goes out in the same transaction
                 await self._record(
                     target,
@@ -282,52 +311,64 @@ class Checker:
                 )
             else:
                 v = result.validators
-                self._quiet.append(
+                c.batch.quiet.append(
                     QuietCheck(target.id, now, self._next_ok(now), v.etag, v.last_modified)
                 )
             return CheckOutcome(target.ref, CheckStatus.NOT_MODIFIED)
         prev = await self._latest(target)
         if isinstance(result, Gone):
-            if prev is None or not prev.facts.get("exists", True):
-                if prev is not None:  # still gone: nothing new to say
-                    await self._record(
-                        target,
-                        CheckRecord(
-                            target.id,
-                            now,
-                            self._next_ok(now),
-                            None,
-                            queue=tuple(await self._recovery(target, now)),
-                            expected_snapshot=target.latest_snapshot_id,
-                        ),
-                    )
-                    return CheckOutcome(target.ref, CheckStatus.UNCHANGED, facts=prev.facts)
-                return await self._failed(target, "not-found", result.reason)
-            streak = target.gone_streak + 1
-            if streak < self.settings.gone_confirmations:
-                log.info(
-                    "target answers not-found, confirming before alerting target=%s streak=%d",
-                    target.ref,
-                    streak,
-                )
-                soon = now + timedelta(
-                    seconds=min(self.settings.retry_base, self.settings.check_interval)
-                )
-                await self._record(
+            known_as: Literal["present", "gone"] | None = None
+            if prev is not None:
+                known_as = "present" if prev.facts.get("exists", True) else "gone"
+            health = step(c.health, Vanished(result.reason, known_as), self.rules, now)
+            if health.verdict is Verdict.FAILED:  # never seen: a failure, not a deletion
+                return await self._record_failure(c, health, result.reason, now)
+            if health.verdict is Verdict.UNCONFIRMED:
+                return await self._unconfirmed(c, health, result.reason, now)
+            if health.verdict is Verdict.STILL_GONE:
+                await self._record(  # nothing new to say
                     target,
-                    FailureRecord(
+                    CheckRecord(
                         target.id,
                         now,
-                        soon,
-                        reason="unconfirmed-gone",
-                        message=result.reason,
-                        failures=target.failures,
-                        gone_streak=streak,
+                        self._next_ok(now),
+                        None,
+                        queue=tuple(await self._recovery(c, health, now)),
+                        expected_snapshot=target.latest_snapshot_id,
                     ),
                 )
-                return CheckOutcome(target.ref, CheckStatus.UNCONFIRMED, message=result.reason)
-            result = Observation(facts={"exists": False, "partial": True})
-        return await self._compare(target, source, prev, result, now)
+                facts = prev.facts if prev is not None else None
+                return CheckOutcome(target.ref, CheckStatus.UNCHANGED, facts=facts)
+            result = Observation(facts={"exists": False, "partial": True})  # Verdict.GONE
+        else:
+            health = step(c.health, Answered(), self.rules, now)
+        return await self._compare(c, source, prev, result, health, now)
+
+    async def _unconfirmed(
+        self, c: _Check, health: Step, message: str, now: datetime
+    ) -> CheckOutcome:
+        """ "Not there" once more for a target that existed: asked again soon, said nothing."""
+        target = c.target
+        log.info(
+            "target answers not-found, confirming before alerting target=%s streak=%d",
+            target.ref,
+            health.health.gone_streak,
+        )
+        soon = now + timedelta(seconds=min(self.settings.retry_base, self.settings.check_interval))
+        await self._record(
+            target,
+            FailureRecord(
+                target.id,
+                now,
+                soon,
+                reason=health.health.reason or "",
+                message=message,
+                failures=health.health.failures,
+                gone_streak=health.health.gone_streak,
+                health_alerted=health.health.alerted,
+            ),
+        )
+        return CheckOutcome(target.ref, CheckStatus.UNCONFIRMED, message=message)
 
     async def _record(self, target: TargetRow, record: CheckRecord | FailureRecord) -> None:
         """Record a check with the others finishing now, fenced by our lease (and, for a
@@ -337,19 +378,21 @@ class Checker:
             raise LeaseLost(target.id, self.owner)
 
     async def _latest(self, target: TargetRow) -> SnapshotRow | None:
+        """The target's latest snapshot; a check reads it once, and only after a new answer."""
         if target.latest_snapshot_id is None:
             return None
         return await self._snapshots.submit(target.latest_snapshot_id)
 
-    async def _subscriptions(self, target: TargetRow) -> list[SubscriptionRow]:
-        context = self._context.get(target.id)
-        if context is None:
-            return await call(self.store.subscriptions_for, target.id)
-        return context.subscriptions.get(target.id, [])
-
     async def _compare(
-        self, target: TargetRow, source: Source, prev: Any, obs: Observation, now: datetime
+        self,
+        c: _Check,
+        source: Source,
+        prev: Any,
+        obs: Observation,
+        health: Step,
+        now: datetime,
     ) -> CheckOutcome:
+        target = c.target
         facts = dict(obs.facts)
         if facts.pop("partial", False) and prev is not None:
             facts = {**prev.facts, **facts}
@@ -358,7 +401,7 @@ class Checker:
         obs = Observation(facts=facts, evidence=obs.evidence, validators=obs.validators)
         # What the check had to leave out (a feed cut to its newest entries): said, not hidden.
         note = obs.evidence.get("note") if isinstance(obs.evidence.get("note"), str) else None
-        recovery = await self._recovery(target, now)
+        recovery = await self._recovery(c, health, now)
         next_at = self._next_ok(now)
         expected = target.latest_snapshot_id
         if prev is None:
@@ -391,13 +434,13 @@ class Checker:
         )
         queue = list(recovery)
         if isinstance(source, ViewSource):  # a page: each subscription's own view
-            found, owed = await self._per_view(target, source, prev.facts, obs, history, now)
+            found, owed = await self._per_view(c, source, prev.facts, obs, history, now)
             queue.extend(owed)
         # A diff of big texts is CPU work: off the loop that acks commands (invariant 10).
         elif (found := await asyncio.to_thread(source.detect, prev.facts, facts, history)) and (
             isinstance(source, StreamSource)
         ):
-            queue.extend(await self._per_subscription(target, source, found, facts, now))
+            queue.extend(self._per_subscription(c, source, found, facts, now))
         elif found:
             ref = target.target_ref
             alert = alert_for(
@@ -407,8 +450,7 @@ class Checker:
                 links=source.links(ref, obs.evidence),
                 detected_at=now,
             )
-            subs = await self._subscriptions(target)
-            queue.extend(await self._timed(alert, subs, now))
+            queue.extend(self._timed(c, alert, c.subs, now))
         if found:
             for change in found:
                 log.info(
@@ -434,9 +476,9 @@ class Checker:
             queued=len(queue) - len(recovery),
         )
 
-    async def _per_subscription(
+    def _per_subscription(
         self,
-        target: TargetRow,
+        c: _Check,
         source: StreamSource,
         found: Sequence[Change],
         facts: Mapping[str, Any],
@@ -445,19 +487,18 @@ class Checker:
         """Each subscription's own alerts (its filters, one per item or grouped), from the
         one fetch; muting and minimum severity apply per alert as for other sources."""
         queue: list[NewDelivery] = []
-        for sub in await self._subscriptions(target):
-            for alert in source.announce(target.target_ref, found, facts, sub.options, now):
-                queue.extend(await self._timed(alert, [sub], now))
+        for sub in c.subs:
+            for alert in source.announce(c.target.target_ref, found, facts, sub.options, now):
+                queue.extend(self._timed(c, alert, [sub], now))
         return queue
 
-    async def _views(self, target: TargetRow, source: ViewSource) -> Views:
+    async def _views(self, c: _Check, source: ViewSource) -> Views:
         """The distinct views the target's subscriptions ask for, by key."""
-        subs = await self._subscriptions(target)
-        return {source.view_key(s.options): s.options for s in subs}
+        return {source.view_key(s.options): s.options for s in c.subs}
 
     async def _per_view(
         self,
-        target: TargetRow,
+        c: _Check,
         source: ViewSource,
         prev: Mapping[str, Any],
         obs: Observation,
@@ -467,10 +508,12 @@ class Checker:
         """Each view compared on its own, and each subscription told about its own view
         only (the shape of :meth:`_per_subscription`, grouped by view). A view without a
         previous version is a silent baseline; a view that starts (or stops) failing on its
-        own tells its subscriptions once, while the other views go on."""
+        own tells its subscriptions once (:func:`bot.detect.health.view_health`), while the
+        other views go on."""
         by_view: dict[str, list[SubscriptionRow]] = {}
-        for sub in await self._subscriptions(target):
+        for sub in c.subs:
             by_view.setdefault(source.view_key(sub.options), []).append(sub)
+        target = c.target
         ref = target.target_ref
         label = source.label(ref)
         found: list[Change] = []
@@ -480,16 +523,11 @@ class Checker:
             old, new = source.view_facts(prev, key), source.view_facts(obs.facts, key)
             if new is None:
                 continue  # subscribed while this check ran: its baseline comes next check
-            error = new.get("error")
-            if error and (old is None or not old.get("error")):
-                health = [health_change(True, error["reason"], error["message"], 1, None)]
-            elif old is not None and old.get("error") and not error:
-                health = [health_change(False, old["error"]["reason"], "", 1, None)]
-            else:
-                health = []
+            told = view_health(old, new)
+            health = [told] if told is not None else []
             for change in health:
                 alert = alert_for(target.ref, label, [change], detected_at=now, actions=False)
-                queue.extend(await self._timed(alert, subs, now, health=True))
+                queue.extend(self._timed(c, alert, subs, now, health=True))
             changes: list[Change] = []
             if old is not None:  # None: the first version of this view, a silent baseline
                 view_history = replace(
@@ -504,53 +542,62 @@ class Checker:
                     links=source.links(ref, obs.evidence),
                     detected_at=now,
                 )
-                queue.extend(await self._timed(alert, subs, now))
-            found.extend(replace(c, view=key) for c in [*health, *changes])
+                queue.extend(self._timed(c, alert, subs, now))
+            found.extend(replace(ch, view=key) for ch in [*health, *changes])
         return found, queue
 
-    async def _timed(
-        self, alert: Alert, subs: Sequence[SubscriptionRow], now: datetime, *, health: bool = False
+    def _timed(
+        self,
+        c: _Check,
+        alert: Alert,
+        subs: Sequence[SubscriptionRow],
+        now: datetime,
+        *,
+        health: bool = False,
     ) -> list[NewDelivery]:
-        """Who hears of ``alert`` (:func:`route`) and when (:func:`bot.alerts.timing.decide`: now,
-        in the channel's next digest, or when its quiet hours end)."""
-        heard = [s for s in subs if route(alert.severity, [s], now, health=health)]
-        names = [s.channel for s in heard]
-        if all(name in self._prefs for name in names):  # loaded with the batch
-            prefs: Mapping[str, ChannelPrefs] = self._prefs
-        else:
-            prefs = await call(channel_prefs, self.store, names)
+        """Who hears of ``alert`` (:func:`bot.alerts.audience.audience`) and when
+        (:func:`bot.alerts.timing.decide`: now, in the channel's next digest, or when its quiet
+        hours end), with the channels' settings the batch loaded."""
         queue: list[NewDelivery] = []
-        for sub in heard:
-            timing = decide(alert.severity, sub.options, prefs[sub.channel], now)
+        for sub in audience(alert.severity, subs, now, health=health):
+            timing = decide(alert.severity, sub.options, c.batch.prefs[sub.channel], now)
             due = timing.due if timing.status != "pending" else None
             queue.append(NewDelivery(sub.channel, alert.to_json(), timing.status, due))
         return queue
 
-    async def _recovery(self, target: TargetRow, now: datetime) -> list[NewDelivery]:
-        """The one "watch recovered" message owed after a health alert."""
+    async def _recovery(self, c: _Check, health: Step, now: datetime) -> list[NewDelivery]:
+        """The one "watch recovered" message owed after a health alert, if ``health`` owes it."""
+        target = c.target
         if target.failures and (target.health_alerted or target.failures > 1):
             log.info("target recovered target=%s after_failures=%d", target.ref, target.failures)
-        if not target.health_alerted:
+        if health.recovered is None:
             return []
-        change = health_change(
-            False, target.last_error_reason or "failing", "", target.failures, None
-        )
-        return await self._health_deliveries(target, change, now)
+        return self._health_deliveries(c, health.recovered, now)
 
-    async def _health_deliveries(
-        self, target: TargetRow, change: Change, now: datetime
-    ) -> list[NewDelivery]:
-        source = self.sources.get(target.kind)
-        label = source.label(target.target_ref) if source else target.kind
-        alert = alert_for(target.ref, label, [change], detected_at=now, actions=False)
-        subs = await self._subscriptions(target)
-        return await self._timed(alert, subs, now, health=True)
+    def _health_deliveries(self, c: _Check, change: Change, now: datetime) -> list[NewDelivery]:
+        source = self.sources.get(c.target.kind)
+        label = source.label(c.target.target_ref) if source else c.target.kind
+        alert = alert_for(c.target.ref, label, [change], detected_at=now, actions=False)
+        return self._timed(c, alert, c.subs, now, health=True)
 
     async def _failed(
-        self, target: TargetRow, reason: str, message: str, retry_after: float | None = None
+        self, c: _Check, failure: Failed, retry_after: float | None = None
     ) -> CheckOutcome:
         now = self.clock()
-        failures = target.failures + 1
+        health = step(c.health, failure, self.rules, now)
+        return await self._record_failure(c, health, failure.message, now, retry_after)
+
+    async def _record_failure(
+        self,
+        c: _Check,
+        health: Step,
+        message: str,
+        now: datetime,
+        retry_after: float | None = None,
+    ) -> CheckOutcome:
+        target = c.target
+        after = health.health
+        reason = after.reason or ""
         if target.failures == 0 or reason != target.last_error_reason:
             log.warning(
                 "check failed target=%s reason=%s: %s (retrying with backoff; repeats "
@@ -561,32 +608,25 @@ class Checker:
             )
         else:
             log.debug(
-                "check failed again target=%s reason=%s failures=%d", target.ref, reason, failures
+                "check failed again target=%s reason=%s failures=%d",
+                target.ref,
+                reason,
+                after.failures,
             )
         queue: list[NewDelivery] = []
         found: list[Change] = []
-        alerted = target.health_alerted
-        # Being asked to slow down is the upstream working as designed, not a broken watch.
-        counts_for_health = reason != "rate-limited"
-        if (
-            counts_for_health
-            and failures >= self.settings.health_after_failures
-            and not target.health_alerted
-        ):
-            since = target.last_checked_at if target.failures == 0 else None
-            change = health_change(True, reason, message, failures, since)
-            queue = await self._health_deliveries(target, change, now)
-            found = [change]
-            alerted = True
+        if health.failing is not None:
+            queue = self._health_deliveries(c, health.failing, now)
+            found = [health.failing]
             log.warning(
                 "watch is failing, channels told target=%s failures=%d reason=%s",
                 target.ref,
-                failures,
+                after.failures,
                 reason,
             )
         next_at = next_check_after_failure(
             now,
-            failures,
+            after.failures,
             base=self.settings.retry_base,
             max_backoff=self.settings.max_backoff,
             retry_after=retry_after,
@@ -600,11 +640,11 @@ class Checker:
                 next_at,
                 reason=reason,
                 message=message,
-                failures=failures,
-                gone_streak=0,
+                failures=after.failures,
+                gone_streak=after.gone_streak,
                 found=tuple(found),
                 queue=tuple(queue),
-                health_alerted=alerted,
+                health_alerted=after.alerted,
             ),
         )
         return CheckOutcome(
@@ -622,4 +662,4 @@ class Checker:
         )
 
 
-__all__ = ["CheckOutcome", "Checker", "CycleResult", "route"]
+__all__ = ["CheckOutcome", "Checker", "CycleResult"]
