@@ -113,7 +113,7 @@ def test_one_check(
     before: Health, outcome: Outcome, verdict: Verdict, after: Health, text: str | None
 ) -> None:
     s = step(before, outcome, RULES, NOW)
-    assert (s.verdict, s.health, told(s)) == (verdict, after, text)
+    assert (s.verdict, s.after, told(s)) == (verdict, after, text)
 
 
 def test_a_failure_announced_at_once_says_since_when() -> None:
@@ -124,13 +124,13 @@ def test_a_failure_announced_at_once_says_since_when() -> None:
         "Watch failing — acme/model | the Hub answered HTTP 503 "
         "(1 checks in a row since 2026-01-05 08:00 UTC)"
     )
-    again = step(s.health, HTTP_503, Rules(1, 2), NOW)
+    again = step(s.after, HTTP_503, Rules(1, 2), NOW)
     assert told(again) is None
 
 
 def test_gone_at_once_when_one_confirmation_is_enough() -> None:
     s = step(HEALTHY, Vanished(GONE, "present"), Rules(3, 1), NOW)
-    assert (s.verdict, s.health.gone_streak) == (Verdict.GONE, 0)
+    assert (s.verdict, s.after.gone_streak) == (Verdict.GONE, 0)
 
 
 def test_a_week_of_checks_tells_the_channel_twice() -> None:
@@ -152,7 +152,7 @@ def test_a_week_of_checks_tells_the_channel_twice() -> None:
     health, read = HEALTHY, []
     for outcome in outcomes:
         s = step(health, outcome, RULES, NOW)
-        health = s.health
+        health = s.after
         read.append(told(s))
     failing = "Watch failing — acme/model | the Hub answered HTTP 503 (3 checks in a row)"
     recovered = "Watch recovered — acme/model | checks succeed again after 5 failures"

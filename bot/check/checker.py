@@ -295,7 +295,7 @@ class Checker:
         now = self.clock()
         if isinstance(result, NotModified):
             health = step(c.health, Answered(), self.rules, now)
-            recovery = await self._recovery(c, health, now)
+            recovery = self._recovery(c, health, now)
             if recovery:  # the "recovered" message goes out in the same transaction
                 await self._record(
                     target,
@@ -333,7 +333,7 @@ class Checker:
                         now,
                         self._next_ok(now),
                         None,
-                        queue=tuple(await self._recovery(c, health, now)),
+                        queue=tuple(self._recovery(c, health, now)),
                         expected_snapshot=target.latest_snapshot_id,
                     ),
                 )
@@ -347,12 +347,12 @@ class Checker:
     async def _unconfirmed(
         self, c: _Check, health: Step, message: str, now: datetime
     ) -> CheckOutcome:
-        """ "Not there" once more for a target that existed: asked again soon, said nothing."""
+        """A target that existed is "not there" once more: asked again soon, nothing said."""
         target = c.target
         log.info(
             "target answers not-found, confirming before alerting target=%s streak=%d",
             target.ref,
-            health.health.gone_streak,
+            health.after.gone_streak,
         )
         soon = now + timedelta(seconds=min(self.settings.retry_base, self.settings.check_interval))
         await self._record(
@@ -361,11 +361,11 @@ class Checker:
                 target.id,
                 now,
                 soon,
-                reason=health.health.reason or "",
+                reason=health.after.reason or "",
                 message=message,
-                failures=health.health.failures,
-                gone_streak=health.health.gone_streak,
-                health_alerted=health.health.alerted,
+                failures=health.after.failures,
+                gone_streak=health.after.gone_streak,
+                health_alerted=health.after.alerted,
             ),
         )
         return CheckOutcome(target.ref, CheckStatus.UNCONFIRMED, message=message)
@@ -401,7 +401,7 @@ class Checker:
         obs = Observation(facts=facts, evidence=obs.evidence, validators=obs.validators)
         # What the check had to leave out (a feed cut to its newest entries): said, not hidden.
         note = obs.evidence.get("note") if isinstance(obs.evidence.get("note"), str) else None
-        recovery = await self._recovery(c, health, now)
+        recovery = self._recovery(c, health, now)
         next_at = self._next_ok(now)
         expected = target.latest_snapshot_id
         if prev is None:
@@ -565,7 +565,7 @@ class Checker:
             queue.append(NewDelivery(sub.channel, alert.to_json(), timing.status, due))
         return queue
 
-    async def _recovery(self, c: _Check, health: Step, now: datetime) -> list[NewDelivery]:
+    def _recovery(self, c: _Check, health: Step, now: datetime) -> list[NewDelivery]:
         """The one "watch recovered" message owed after a health alert, if ``health`` owes it."""
         target = c.target
         if target.failures and (target.health_alerted or target.failures > 1):
@@ -596,7 +596,7 @@ class Checker:
         retry_after: float | None = None,
     ) -> CheckOutcome:
         target = c.target
-        after = health.health
+        after = health.after
         reason = after.reason or ""
         if target.failures == 0 or reason != target.last_error_reason:
             log.warning(

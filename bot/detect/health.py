@@ -102,7 +102,7 @@ class Verdict(StrEnum):
 class Step:
     """The outcome of one check for the watch's health."""
 
-    health: Health  # what to store
+    after: Health  # what to store
     verdict: Verdict
     # "Watch failing": sent, and kept in the target's change history.
     failing: Change | None = None
