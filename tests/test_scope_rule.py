@@ -22,7 +22,6 @@ ALLOWED = {
     ("bot/commands/scope.py", "find"): "the scoped lookup itself",
     ("bot/commands/scope.py", "watches"): "the scoped lookup itself",
     ("bot/commands/scope.py", "recent_changes"): "the scoped lookup itself",
-    ("bot/check/checker.py", "*"): "fans a check's alerts out to the target's subscribers",
     (
         "bot/runtime/hub_webhook_handler.py",
         "handle",
