@@ -48,6 +48,9 @@ async def test_the_alert_links_to_a_page_with_the_whole_diff_and_both_versions(
         assert resp.status == 200
         assert_private_headers(resp.headers)
         assert "Side by side" in html and "Inline" in html
+        # Headed by the page's own title, with the watched URL beside it.
+        assert re.search(r"<h1>.*— Pricing</h1>", html, re.S)
+        assert f"<code>page:{w.web.url}/pricing</code>" in html
         assert "<del>$40</del>" in html and "<ins>$55</ins>" in html  # word-level
         assert "Team: $40 per seat per month" in html  # the version before, in full
         assert "Team: $55 per seat per month" in html  # and after

@@ -231,7 +231,12 @@ def version(
     return Version(heading, taken_at, identified, "\n".join(lines(facts)), safe)
 
 
-def name_of(ref: str) -> str:
+def name_of(ref: str, facts: Mapping[str, object] | None = None) -> str:
+    """What a reader calls the target: a page by its own ``<title>`` when the version shown
+    has one (a reader knows "Pricing — Acme", not a long URL), else the reference."""
+    title = facts.get("title") if facts else None
+    if isinstance(title, str) and title.strip():
+        return " ".join(title.split())[:120]
     return display_name(ref)
 
 

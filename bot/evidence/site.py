@@ -190,6 +190,7 @@ class EvidenceSite:
 
         old_facts = self._facts(source, loaded.before, loaded.view)
         new_facts = self._facts(source, loaded.after, loaded.view)
+        name = pages.name_of(target.ref, new_facts or old_facts)
         lines = source.lines if source else (lambda f: [str(f)])
         describe = source.describe if source else (lambda f: "")
         ref = target.target_ref
