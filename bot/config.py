@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     )
     default_channel: str = Field("console", validation_alias=_env("POLICYBOT_DEFAULT_CHANNEL"))
     watchlist: str | None = Field(None, validation_alias=_env("POLICYBOT_WATCHLIST"))
+    # The language of alerts where neither the channel's workspace nor its platform says one
+    # (issue 16): "en" or "it"; an unknown one falls back to English.
+    default_language: str = Field("en", validation_alias=_env("POLICYBOT_DEFAULT_LANGUAGE"))
 
     hf_endpoint: str = Field("https://huggingface.co", validation_alias=_env("HF_ENDPOINT"))
     hf_token: SecretStr | None = Field(None, validation_alias=_env("HF_TOKEN"))

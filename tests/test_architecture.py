@@ -98,27 +98,28 @@ def test_the_session_check_sees_a_session() -> None:
 # hold the decisions (what changed, what it means, when to say it) and import no I/O library, so
 # they test without servers.
 LAYERS = {
-    "bot.domain": 0,
-    "bot.text": 1,
-    "bot.licences": 2,
-    "bot.alerts": 3,
-    "bot.detect": 4,
-    "bot.config": 5,
-    "bot.logs": 5,
-    "bot.cpu": 5,
-    "bot.net": 6,
-    "bot.store": 7,
-    "bot.sources": 8,
-    "bot.check": 9,
-    "bot.evidence": 9,
-    "bot.deliver": 10,
-    "bot.commands": 11,
-    "bot.service": 12,
-    "bot.runtime": 13,
-    "adapters": 14,
-    "bot.cli": 15,
+    "bot.i18n": 0,
+    "bot.domain": 1,
+    "bot.text": 2,
+    "bot.licences": 3,
+    "bot.alerts": 4,
+    "bot.detect": 5,
+    "bot.config": 6,
+    "bot.logs": 6,
+    "bot.cpu": 6,
+    "bot.net": 7,
+    "bot.store": 8,
+    "bot.sources": 9,
+    "bot.check": 10,
+    "bot.evidence": 10,
+    "bot.deliver": 11,
+    "bot.commands": 12,
+    "bot.service": 13,
+    "bot.runtime": 14,
+    "adapters": 15,
+    "bot.cli": 16,
 }
-PURE = ("bot.domain", "bot.text", "bot.licences", "bot.alerts", "bot.detect")
+PURE = ("bot.i18n", "bot.domain", "bot.text", "bot.licences", "bot.alerts", "bot.detect")
 IO_LIBRARIES = ("aiohttp", "sqlalchemy", "alembic", "huggingface_hub", "socket", "urllib.request")
 
 

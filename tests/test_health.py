@@ -122,7 +122,7 @@ def test_a_failure_announced_at_once_says_since_when() -> None:
     s = step(HEALTHY, HTTP_503, Rules(1, 2), NOW)
     assert told(s) == (
         "Watch failing — acme/model | the Hub answered HTTP 503 "
-        "(1 checks in a row since 2026-01-05 08:00 UTC)"
+        "(1 check in a row since 2026-01-05 08:00 UTC)"
     )
     again = step(s.after, HTTP_503, Rules(1, 2), NOW)
     assert told(again) is None

@@ -14,20 +14,29 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.domain.model import Action, Alert, Change, ChangeKind, Link, Severity
+from bot.i18n import joined, msg, nmsg
 
 EXCERPT_MAX_LINES = 30
 
 _HEADLINES = {
-    ChangeKind.LICENCE: "Licence changed",
-    ChangeKind.ACCESS: "Access changed",
-    ChangeKind.CONTENT: "Content changed",
-    ChangeKind.ENTRY: "New entry",
-    ChangeKind.HEALTH: "Watch health",
+    ChangeKind.LICENCE: msg("Licence changed"),
+    ChangeKind.ACCESS: msg("Access changed"),
+    ChangeKind.CONTENT: msg("Content changed"),
+    ChangeKind.ENTRY: msg("New entry"),
+    ChangeKind.HEALTH: msg("Watch health"),
 }
 _FIELD_NAMES = {
-    ChangeKind.LICENCE: "Licence",
-    ChangeKind.ACCESS: "Access",
-    ChangeKind.CONTENT: "Content",
+    ChangeKind.LICENCE: msg("Licence"),
+    ChangeKind.ACCESS: msg("Access"),
+    ChangeKind.CONTENT: msg("Content"),
+}
+# What changed, as the headline of several kinds at once says it ("Licence and access changed")
+_LEADING = {**_FIELD_NAMES, ChangeKind.ENTRY: msg("Entry")}
+_FOLLOWING = {
+    ChangeKind.LICENCE: msg("licence"),
+    ChangeKind.ACCESS: msg("access"),
+    ChangeKind.CONTENT: msg("content"),
+    ChangeKind.ENTRY: msg("entry"),
 }
 
 
@@ -52,21 +61,22 @@ def alert_for(
     lines: list[str] = []
     fields: list[tuple[str, str]] = []
     for change in ordered:
-        lines.append(
-            change.summary
-            if change.kind is not ChangeKind.HEALTH
-            else change.summary.split(":", 1)[-1].strip()
-        )
+        if change.kind is ChangeKind.HEALTH:  # the headline says failing/recovered
+            lines.append(change.detail or change.summary)
+            continue
+        lines.append(change.summary)
         lines.extend(change.points)  # the numbers, above the raw diff (the excerpt)
         if change.detail and change.kind is not ChangeKind.CONTENT:
             lines.append(change.detail)
         name = _FIELD_NAMES.get(change.kind)
         if name and change.before is not None and change.after is not None:
-            fields.append((name, f"{change.before} → {change.after}"))
+            fields.append(
+                (name, msg("{before} → {after}", before=change.before, after=change.after))
+            )
     excerpt = next((c.detail for c in ordered if c.kind is ChangeKind.CONTENT and c.detail), None)
     all_links = list(links) + [lk for c in ordered for lk in c.links]
     return Alert(
-        title=f"{headline} — {_named(target, ordered)}",
+        title=msg("{headline} — {target}", headline=headline, target=_named(target, ordered)),
         severity=top_severity(ordered),
         target=target,
         source_label=source_label,
@@ -83,7 +93,7 @@ def _headline(ordered: Sequence[Change]) -> str:
     """ "Licence changed", "Licence reverted", "Licence and access changed", "Watch failing"."""
     main = ordered[0]
     if main.kind is ChangeKind.HEALTH:
-        return main.summary.split(":", 1)[0]
+        return msg("Watch recovered") if main.after == "ok" else msg("Watch failing")
     # Info-level companions (e.g. the text diff that comes with a licence change) do not
     # change what the alert is about.
     relevant = [c for c in ordered if c.severity.rank > Severity.INFO.rank] or list(ordered)
@@ -93,13 +103,16 @@ def _headline(ordered: Sequence[Change]) -> str:
         kinds.insert(0, ChangeKind.LICENCE)
         lic = next(c for c in relevant if c.kind is ChangeKind.LICENCE)
         if len(kinds) == 1 and lic.detail and "reverted" in lic.detail:
-            return "Licence reverted"
+            return msg("Licence reverted")
     if kinds == [ChangeKind.ACCESS] and all(is_move(c) for c in relevant):
-        return "Moved"
+        return msg("Moved")
     if len(kinds) == 1:
         return _HEADLINES[kinds[0]]
-    names = [_FIELD_NAMES.get(k, k.value).lower() for k in kinds]
-    return f"{names[0].capitalize()} and {', '.join(names[1:])} changed"
+    return msg(
+        "{first} and {others} changed",
+        first=_LEADING[kinds[0]],
+        others=joined(", ", [_FOLLOWING[k] for k in kinds[1:]]),
+    )
 
 
 def is_move(change: Change) -> bool:
@@ -120,9 +133,9 @@ def _named(target: str, changes: Sequence[Change]) -> str:
 
 def default_actions(target: str) -> tuple[Action, ...]:
     return (
-        Action("unwatch", "Unwatch", target),
-        Action("mute", "Mute 7 days", target),
-        Action("diff", "Show diff", target),
+        Action("unwatch", msg("Unwatch"), target),
+        Action("mute", msg("Mute 7 days"), target),
+        Action("diff", msg("Show diff"), target),
     )
 
 
@@ -131,8 +144,10 @@ def display_name(target: str) -> str:
     kind, _, locator = target.partition(":")
     if kind == "hf":
         head, _, rest = locator.partition("/")
-        if head in ("datasets", "spaces") and rest:
-            return f"{rest} ({head[:-1]})"
+        if head == "datasets" and rest:
+            return msg("{name} (dataset)", name=rest)
+        if head == "spaces" and rest:
+            return msg("{name} (space)", name=rest)
         return locator
     if kind == "github":
         return locator
@@ -192,18 +207,40 @@ def health_change(
 ) -> Change:
     """The one alert a channel gets when a watch starts failing, and the one when it recovers."""
     if failing:
-        when = f" since {since:%Y-%m-%d %H:%M} UTC" if since else ""
+        line = (
+            nmsg(
+                "{message} ({n} check in a row since {since} UTC)",
+                "{message} ({n} checks in a row since {since} UTC)",
+                failures,
+                message=message,
+                since=since,
+            )
+            if since
+            else nmsg(
+                "{message} ({n} check in a row)",
+                "{message} ({n} checks in a row)",
+                failures,
+                message=message,
+            )
+        )
         return Change(
             ChangeKind.HEALTH,
             Severity.WARNING,
-            f"Watch failing: {message} ({failures} checks in a row{when})",
+            msg("Watch failing: {line}", line=line),
             before="ok",
             after=reason,
+            detail=line,
         )
+    line = nmsg(
+        "checks succeed again after {n} failure",
+        "checks succeed again after {n} failures",
+        failures,
+    )
     return Change(
         ChangeKind.HEALTH,
         Severity.INFO,
-        f"Watch recovered: checks succeed again after {failures} failures",
+        msg("Watch recovered: {line}", line=line),
         before=reason,
         after="ok",
+        detail=line,
     )

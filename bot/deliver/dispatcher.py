@@ -8,7 +8,8 @@ a delivery posts nothing and cannot mark it sent or retried. Store calls run in 
 (:mod:`bot.store.threads`) so database waits never freeze the event loop. Per channel,
 deliveries go out in the order they were queued: when one must wait (429, 5xx), the later ones
 in that channel wait behind it. A channel that is gone is disabled with one log line instead of
-a retry storm.
+a retry storm. Each alert is rendered in its channel's language (its workspace's setting,
+else ``POLICYBOT_DEFAULT_LANGUAGE``) right before it is posted.
 """
 
 from __future__ import annotations
@@ -21,14 +22,17 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from bot.alerts.localize import localized
 from bot.check.schedule import delivery_backoff
 from bot.config import Settings
 from bot.domain.errors import ChannelGone, DeliveryError
 from bot.domain.model import Alert, Link
 from bot.domain.refs import parse_channel
 from bot.evidence.mint import evidence_url, signer_for
+from bot.i18n import msg, pick_language
 from bot.store import DeliveryRow, Store
 from bot.store.held import release_due
+from bot.store.tenants import channel_language
 from bot.store.threads import call, keep_renewed
 
 log = logging.getLogger(__name__)
@@ -124,6 +128,9 @@ class Dispatcher:
     ) -> None:
         address = parse_channel(channel)
         adapter = self.adapters.get(address.platform)
+        lang = pick_language(
+            await call(channel_language, self.store, channel), self.settings.default_language
+        )
         for index, row in enumerate(rows):
             if adapter is None:
                 await self._no_adapter(channel, address.platform, rows[index:], result)
@@ -144,6 +151,7 @@ class Dispatcher:
                 return
             try:
                 alert = await self._with_evidence(row, Alert.from_json(row.payload))
+                alert = localized(alert, lang)  # the messages in this channel's language
                 reply_to = (
                     await call(self.store.thread_parent, row.target_id, channel)
                     if alert.threaded and row.target_id is not None
@@ -196,7 +204,7 @@ class Dispatcher:
         url = await call(evidence_url, self.store, self._signer, row, self.clock())
         if url is None:
             return alert
-        return replace(alert, evidence_url=url, links=(Link("Evidence", url), *alert.links))
+        return replace(alert, evidence_url=url, links=(Link(msg("Evidence"), url), *alert.links))
 
     async def _release(self, rows: list[DeliveryRow]) -> None:
         ids = [r.id for r in rows]

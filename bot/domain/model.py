@@ -1,6 +1,8 @@
 """Neutral domain types shared by sources, detection, rendering, store and adapters.
 
-Standard library only: every other layer translates to and from these.
+Standard library and :mod:`bot.i18n` only: every other layer translates to and from these.
+Texts of ours in them are :class:`~bot.i18n.Msg` values (strings that read as English and can
+be rendered in another language); upstream text is a plain ``str``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
+
+from bot.i18n import from_data, to_data
 
 
 class Severity(StrEnum):
@@ -181,18 +185,24 @@ class Alert:
     # The alert's evidence page (bot.evidence), minted per delivery for its channel; None
     # without POLICYBOT_PUBLIC_URL. Adapters make "Show diff" open it.
     evidence_url: str | None = None
+    # The language its texts were rendered in (bot.alerts.localize), for the adapter's own
+    # words around them; never stored: the outbox keeps the messages, not a language.
+    language: str = "en"
 
     def to_json(self) -> dict[str, Any]:
+        """As JSON data; each text of ours is kept as its message id and parameters."""
         return {
-            "title": self.title,
+            "title": to_data(self.title),
             "severity": self.severity.value,
             "target": self.target,
-            "source_label": self.source_label,
-            "lines": list(self.lines),
-            "fields": [list(f) for f in self.fields],
+            "source_label": to_data(self.source_label),
+            "lines": [to_data(line) for line in self.lines],
+            "fields": [[to_data(k), to_data(v)] for k, v in self.fields],
             "excerpt": self.excerpt,
-            "links": [{"label": lk.label, "url": lk.url} for lk in self.links],
-            "actions": [{"kind": a.kind, "label": a.label, "value": a.value} for a in self.actions],
+            "links": [{"label": to_data(lk.label), "url": lk.url} for lk in self.links],
+            "actions": [
+                {"kind": a.kind, "label": to_data(a.label), "value": a.value} for a in self.actions
+            ],
             "detected_at": self.detected_at.isoformat() if self.detected_at else None,
             "threaded": self.threaded,
             **({"evidence_url": self.evidence_url} if self.evidence_url else {}),
@@ -200,18 +210,21 @@ class Alert:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Alert:
+        """The inverse of :meth:`to_json`; rows queued before messages were kept as data hold
+        plain English strings, read back as they are."""
         detected = data.get("detected_at")
         return cls(
-            title=data["title"],
+            title=from_data(data["title"]),
             severity=Severity(data["severity"]),
             target=data["target"],
-            source_label=data.get("source_label", ""),
-            lines=tuple(data.get("lines", ())),
-            fields=tuple((str(k), str(v)) for k, v in data.get("fields", ())),
+            source_label=from_data(data.get("source_label", "")),
+            lines=tuple(from_data(line) for line in data.get("lines", ())),
+            fields=tuple((from_data(k), from_data(v)) for k, v in data.get("fields", ())),
             excerpt=data.get("excerpt"),
-            links=tuple(Link(lk["label"], lk["url"]) for lk in data.get("links", ())),
+            links=tuple(Link(from_data(lk["label"]), lk["url"]) for lk in data.get("links", ())),
             actions=tuple(
-                Action(a["kind"], a["label"], a["value"]) for a in data.get("actions", ())
+                Action(a["kind"], from_data(a["label"]), a["value"])
+                for a in data.get("actions", ())
             ),
             detected_at=datetime.fromisoformat(detected) if detected else None,
             threaded=bool(data.get("threaded", True)),

@@ -274,6 +274,22 @@ def note_channel_workspace(store: HasEngine, channel: str, workspace: str) -> No
                 c.execute(channels.insert().values(channel=channel, workspace=workspace))
 
 
+def channel_language(store: HasEngine, channel: str) -> str | None:
+    """The language set for ``channel``'s workspace (``/policy settings language``), if any:
+    the workspace its name carries, else the one its chat commands came from."""
+    with store.engine.connect() as c:
+        known = c.execute(
+            sa.select(channels.c.workspace).where(channels.c.channel == channel)
+        ).scalar()
+        workspace = workspace_of(channel) or known
+        if workspace is None:
+            return None
+        language: str | None = c.execute(
+            sa.select(workspaces.c.language).where(workspaces.c.workspace == workspace)
+        ).scalar()
+    return language
+
+
 def digest_default(settings: WorkspaceSettings) -> tuple[time, str] | None:
     if not settings.digest_at:
         return None
@@ -288,6 +304,7 @@ __all__ = [
     "Installation",
     "WorkspaceSettings",
     "adopt_legacy_slack",
+    "channel_language",
     "consume_state",
     "digest_default",
     "find_installation",
