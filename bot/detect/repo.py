@@ -17,13 +17,16 @@ from typing import TypeVar
 
 from bot.domain.facts import RepoFacts
 from bot.domain.model import Change, ChangeKind, Severity
+from bot.i18n import joined, msg, nmsg
 from bot.licences.classify import (
     OPEN_CATEGORIES,
     Direction,
     LicenceSet,
+    category_text,
     classify_hub,
     consequence,
     direction,
+    direction_text,
     known_after,
 )
 
@@ -47,27 +50,39 @@ def licence_set(facts: RepoFacts) -> LicenceSet:
 def access_state(facts: RepoFacts) -> str:
     """One word-ish label for who can reach the repo: ordered from open to closed."""
     if not facts.get("exists", True):
-        return "unreachable"
+        return _ACCESS_STATES["unreachable"]
     if facts.get("disabled"):
-        return "disabled"
+        return _ACCESS_STATES["disabled"]
     if facts.get("private"):
-        return "private"
+        return _ACCESS_STATES["private"]
     gated = facts.get("gated")
     if gated in ("manual", "auto"):
-        return f"gated ({gated})"
+        return _ACCESS_STATES[f"gated ({gated})"]
     if facts.get("archived"):
-        return "archived"
-    return "public"
+        return _ACCESS_STATES["archived"]
+    return _ACCESS_STATES["public"]
 
 
-_ACCESS_MEANING = {
-    "unreachable": "deleted, or made private (not found twice in a row)",
-    "disabled": "disabled by the platform: files can no longer be downloaded",
-    "private": "now private: only members can see it",
-    "gated (manual)": "now gated: downloads need a request approved by the authors",
-    "gated (auto)": "now gated: downloads need accepting the authors' terms",
-    "archived": "archived: read-only, no further updates",
+# The states, each reading as its English name (compared and stored as such) and translated
+# where a reader sees it.
+_ACCESS_STATES = {
+    "unreachable": msg("unreachable"),
+    "disabled": msg("disabled"),
+    "private": msg("private"),
+    "gated (manual)": msg("gated (manual)"),
+    "gated (auto)": msg("gated (auto)"),
+    "archived": msg("archived"),
+    "public": msg("public"),
 }
+_ACCESS_MEANING = {
+    "unreachable": msg("deleted, or made private (not found twice in a row)"),
+    "disabled": msg("disabled by the platform: files can no longer be downloaded"),
+    "private": msg("now private: only members can see it"),
+    "gated (manual)": msg("now gated: downloads need a request approved by the authors"),
+    "gated (auto)": msg("now gated: downloads need accepting the authors' terms"),
+    "archived": msg("archived: read-only, no further updates"),
+}
+_GATE_MODES = {"manual": msg("manual"), "auto": msg("auto")}
 _ACCESS_SEVERITY = {
     "unreachable": Severity.CRITICAL,
     "disabled": Severity.CRITICAL,
@@ -101,7 +116,7 @@ def detect_repo(
             Change(
                 ChangeKind.ACCESS,
                 Severity.NOTICE,
-                f"moved: {prev['id']} is now {new['id']}",
+                msg("moved: {old} is now {new}", old=prev["id"], new=new["id"]),
                 before=prev["id"],
                 after=new["id"],
             )
@@ -124,14 +139,19 @@ def _licence_change(
         return []
     way = direction(before, after)
     severity = _LICENCE_SEVERITY[way]
-    said = way.value
+    said = direction_text(way)
     known = known_after(before, after)
     if known is not None:  # from a custom/unknown licence: ranked by what is known now
         severity = Severity.NOTICE if known in OPEN_CATEGORIES else Severity.WARNING
-        said = f"now {known}"
-    summary = f"{before.describe()} → {after.describe()} · {said}"
+        said = msg("now {category}", category=category_text(known))
+    summary = msg(
+        "{before} → {after} · {direction}",
+        before=before.describe(),
+        after=after.describe(),
+        direction=said,
+    )
     meaning = consequence(before, after)
-    detail_lines = [meaning] if meaning else []
+    detail_lines: list[str] = [meaning] if meaning else []
     if (
         earlier is not None
         and "licence" in earlier
@@ -139,9 +159,9 @@ def _licence_change(
     ):
         if prev_since is not None and now is not None:
             days = max(0, (now - prev_since).days)
-            detail_lines.append(f"reverted after {days} day{'s' if days != 1 else ''}")
+            detail_lines.append(nmsg("reverted after {n} day", "reverted after {n} days", days))
         else:
-            detail_lines.append("reverted to the earlier licence")
+            detail_lines.append(msg("reverted to the earlier licence"))
     return [
         Change(
             ChangeKind.LICENCE,
@@ -149,7 +169,7 @@ def _licence_change(
             summary,
             before=before.describe(),
             after=after.describe(),
-            detail="; ".join(detail_lines) or None,
+            detail=joined("; ", detail_lines) if detail_lines else None,
         )
     ]
 
@@ -167,21 +187,22 @@ def _access_change(prev: RepoFacts, new: RepoFacts) -> list[Change]:
         return []
     if after == "public":
         closed = before in ("unreachable", "disabled", "private")
-        meaning = "restored: reachable again" if closed else "no longer gated"
+        meaning = msg("restored: reachable again") if closed else msg("no longer gated")
         severity = Severity.NOTICE
     else:
         meaning = _ACCESS_MEANING[after]
         severity = _ACCESS_SEVERITY[after]
         if before.startswith("gated") and after.startswith("gated"):
             severity = Severity.NOTICE
-            meaning = f"gating changed to {after.removeprefix('gated ').strip('()')} approval"
+            mode = _GATE_MODES[after.removeprefix("gated ").strip("()")]
+            meaning = msg("gating changed to {mode} approval", mode=mode)
         elif after == "archived" and before in ("unreachable", "disabled", "private"):
-            meaning = "restored: reachable again (archived)"
+            meaning = msg("restored: reachable again (archived)")
     return [
         Change(
             ChangeKind.ACCESS,
             severity,
-            f"{before} → {after}: {meaning}",
+            msg("{before} → {after}: {meaning}", before=before, after=after, meaning=meaning),
             before=before,
             after=after,
         )

@@ -24,6 +24,7 @@ from enum import StrEnum
 from functools import cache
 from importlib.resources import files
 
+from bot.i18n import joined, msg
 from bot.licences.tables import HUB_ALIASES, HUB_DECIDED, TITLE_PATTERNS
 
 
@@ -73,11 +74,41 @@ _NO_STATEMENT = frozenset({"", "unknown", "noassertion", "none"})
 _SCANCODE_REF = "licenseref-scancode-"
 
 
+def category_text(category: Category) -> str:
+    """A category as the reader's language says it ("permissive", "permissiva")."""
+    return _CATEGORY_TEXT[category]
+
+
+def direction_text(way: Direction) -> str:
+    """A direction as the reader's language says it ("more restrictive")."""
+    return _DIRECTION_TEXT[way]
+
+
 class Direction(StrEnum):
     MORE_RESTRICTIVE = "more restrictive"
     LESS_RESTRICTIVE = "less restrictive"
     LATERAL = "lateral"
     UNKNOWN = "unknown"
+
+
+_CATEGORY_TEXT = {
+    Category.PUBLIC_DOMAIN: msg("public domain"),
+    Category.PERMISSIVE: msg("permissive"),
+    Category.WEAK_COPYLEFT: msg("weak copyleft"),
+    Category.COPYLEFT: msg("copyleft"),
+    Category.FREE_RESTRICTED: msg("free-restricted"),
+    Category.PROPRIETARY_FREE: msg("proprietary-free"),
+    Category.SOURCE_AVAILABLE: msg("source-available"),
+    Category.NON_COMMERCIAL: msg("non-commercial"),
+    Category.COMMERCIAL: msg("commercial"),
+    Category.UNKNOWN: msg("unknown"),
+}
+_DIRECTION_TEXT = {
+    Direction.MORE_RESTRICTIVE: msg("more restrictive"),
+    Direction.LESS_RESTRICTIVE: msg("less restrictive"),
+    Direction.LATERAL: msg("lateral"),
+    Direction.UNKNOWN: msg("unknown"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,11 +133,13 @@ class Licence:
 
     def describe(self) -> str:
         if self.category is Category.UNKNOWN and self.label.casefold() in _NO_STATEMENT:
-            return "unknown"
+            return msg("unknown")
         if self.category is Category.UNKNOWN and self.name:  # its own terms, under a name
             custom = self.label.casefold().startswith("custom licence")
-            return self.label if custom else f"{self.label} (custom)"
-        return f"{self.label} ({self.category})"
+            return self.label if custom else msg("{licence} (custom)", licence=self.label)
+        return msg(
+            "{licence} ({category})", licence=self.label, category=category_text(self.category)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +169,12 @@ class LicenceSet:
 
     @property
     def label(self) -> str:
-        return " + ".join(lic.label for lic in self.licences) or "none declared"
+        return " + ".join(lic.label for lic in self.licences) or msg("none declared")
 
     def describe(self) -> str:
-        return " + ".join(lic.describe() for lic in self.licences) or "none declared"
+        if not self.licences:
+            return msg("none declared")
+        return joined(" + ", [lic.describe() for lic in self.licences])
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,11 +329,11 @@ def direction(before: LicenceSet, after: LicenceSet) -> Direction:
 
 
 _RESTRICTED_USE = {
-    Category.NON_COMMERCIAL: "commercial use now restricted",
-    Category.SOURCE_AVAILABLE: "commercial use now restricted",
-    Category.PROPRIETARY_FREE: "commercial use now restricted",
-    Category.FREE_RESTRICTED: "new restrictions on how it may be used",
-    Category.COMMERCIAL: "now under a commercial licence",
+    Category.NON_COMMERCIAL: msg("commercial use now restricted"),
+    Category.SOURCE_AVAILABLE: msg("commercial use now restricted"),
+    Category.PROPRIETARY_FREE: msg("commercial use now restricted"),
+    Category.FREE_RESTRICTED: msg("new restrictions on how it may be used"),
+    Category.COMMERCIAL: msg("now under a commercial licence"),
 }
 
 
@@ -316,22 +351,22 @@ def known_after(before: LicenceSet, after: LicenceSet) -> Category | None:
 # Ranked from a licence we cannot rank: only a floor this low is good news whatever came before.
 OPEN_CATEGORIES = frozenset({Category.PUBLIC_DOMAIN, Category.PERMISSIVE})
 _NOW = {
-    Category.WEAK_COPYLEFT: "copyleft obligations apply",
-    Category.COPYLEFT: "copyleft obligations apply",
-    Category.FREE_RESTRICTED: "restrictions on how it may be used",
-    Category.PROPRIETARY_FREE: "use restrictions apply",
-    Category.SOURCE_AVAILABLE: "commercial use restricted",
-    Category.NON_COMMERCIAL: "commercial use restricted",
-    Category.COMMERCIAL: "under a commercial licence",
+    Category.WEAK_COPYLEFT: msg("copyleft obligations apply"),
+    Category.COPYLEFT: msg("copyleft obligations apply"),
+    Category.FREE_RESTRICTED: msg("restrictions on how it may be used"),
+    Category.PROPRIETARY_FREE: msg("use restrictions apply"),
+    Category.SOURCE_AVAILABLE: msg("commercial use restricted"),
+    Category.NON_COMMERCIAL: msg("commercial use restricted"),
+    Category.COMMERCIAL: msg("under a commercial licence"),
 }
 
 
 def consequence(before: LicenceSet, after: LicenceSet) -> str | None:
     """The one plain-English implication of a licence change, or None when nothing is clear."""
     if before.licences and not after.licences:
-        return "licence removed: default copyright applies (all rights reserved)"
+        return msg("licence removed: default copyright applies (all rights reserved)")
     if after.licences and not before.licences:
-        return "a licence is now declared"
+        return msg("a licence is now declared")
     known = known_after(before, after)
     if known is not None:  # the summary says "now <category>"; this, what that implies
         return _NOW.get(known)
@@ -341,13 +376,13 @@ def consequence(before: LicenceSet, after: LicenceSet) -> str | None:
     if new >= 4 and old <= 3:
         return _RESTRICTED_USE[after.category]
     if new in (2, 3) and old <= 1:
-        return "copyleft obligations added"
+        return msg("copyleft obligations added")
     if new == 3 and old == 2:
-        return "stronger copyleft obligations"
+        return msg("stronger copyleft obligations")
     if new <= 1 and old >= 2:
-        return "now public domain" if new == 0 else "now permissive"
+        return msg("now public domain") if new == 0 else msg("now permissive")
     if new in (2, 3) and old >= 4:
-        return "use restrictions lifted; copyleft obligations apply"
+        return msg("use restrictions lifted; copyleft obligations apply")
     return None
 
 
@@ -475,7 +510,8 @@ def name_text(text: str, path: str | None = None) -> Licence:
     if named is not None:
         return named
     heading = first_heading(text) or path or "LICENSE"
-    return Licence(heading, f"custom licence “{heading}”", None, None, Category.UNKNOWN, heading)
+    named_as = msg("custom licence “{heading}”", heading=heading)
+    return Licence(heading, named_as, None, None, Category.UNKNOWN, heading)
 
 
 def _either(raw: str, choices: list[Licence]) -> Licence:
