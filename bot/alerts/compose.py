@@ -40,6 +40,19 @@ _FOLLOWING = {
 }
 
 
+_SEVERITY_TEXT = {
+    Severity.INFO: msg("info"),
+    Severity.NOTICE: msg("notice"),
+    Severity.WARNING: msg("warning"),
+    Severity.CRITICAL: msg("critical"),
+}
+
+
+def severity_text(severity: Severity) -> str:
+    """A severity as the reader's language says it ("critical", "critico")."""
+    return _SEVERITY_TEXT[severity]
+
+
 def top_severity(changes: Sequence[Change]) -> Severity:
     return max((c.severity for c in changes), key=lambda s: s.rank, default=Severity.INFO)
 

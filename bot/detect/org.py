@@ -16,11 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from bot.alerts.compose import top_severity
+from bot.alerts.compose import severity_text, top_severity
 from bot.detect.history import History
 from bot.detect.repo import access_state, detect_repo, licence_set
 from bot.domain.facts import OrgFacts, RepoFacts
 from bot.domain.model import Change, ChangeKind, Severity
+from bot.i18n import joined, msg, nmsg
 from bot.licences.classify import LicenceSet
 
 NAMES_SHOWN = 5  # names listed in a grouped line before "and N more"
@@ -31,6 +32,10 @@ def repo_label(key: str) -> str:
     kind, sep, name = key.partition(":")
     if not sep:
         return key
+    if kind == "dataset":
+        return msg("{name} (dataset)", name=name)
+    if kind == "space":
+        return msg("{name} (space)", name=name)
     return name if kind == "model" else f"{name} ({kind})"
 
 
@@ -40,7 +45,7 @@ def describe_repo_brief(
     """``apache-2.0, gated (manual)``: what a new repo in the listing looks like."""
     access = access_state(facts)
     state = licences(facts).describe()
-    return state if access == "public" else f"{state}, {access}"
+    return state if access == "public" else joined(", ", [state, access])
 
 
 def detect_org(
@@ -57,8 +62,10 @@ def detect_org(
             Change(
                 ChangeKind.ACCESS,
                 Severity.CRITICAL,
-                "no repositories listed any more: the account was deleted or renamed, or "
-                "everything was made private",
+                msg(
+                    "no repositories listed any more: the account was deleted or renamed, or "
+                    "everything was made private"
+                ),
                 before="listed",
                 after="unreachable",
             )
@@ -73,16 +80,23 @@ def detect_org(
         label = repo_label(key)
         for change in detect_repo(old_repos[key], new_repos[key], licences=licences):
             named = Change(
-                change.kind, change.severity, f"{label}: {change.summary}", detail=change.detail
+                change.kind,
+                change.severity,
+                msg("{repo}: {change}", repo=label, change=change.summary),
+                detail=change.detail,
             )
-            short = f"{label} → {change.after}" if change.after else label
+            short = joined(" → ", [label, change.after]) if change.after else label
             (licence if change.kind is ChangeKind.LICENCE else access).append((named, short))
     new_lines = [
         (
             Change(
                 ChangeKind.ACCESS,
                 Severity.NOTICE,
-                f"new: {repo_label(k)} ({describe_repo_brief(new_repos[k], licences)})",
+                msg(
+                    "new: {repo} ({state})",
+                    repo=repo_label(k),
+                    state=describe_repo_brief(new_repos[k], licences),
+                ),
             ),
             repo_label(k),
         )
@@ -93,45 +107,72 @@ def detect_org(
             Change(
                 ChangeKind.ACCESS,
                 Severity.WARNING,
-                f"no longer listed: {repo_label(k)} (deleted, made private or renamed)",
+                msg(
+                    "no longer listed: {repo} (deleted, made private or renamed)",
+                    repo=repo_label(k),
+                ),
             ),
             repo_label(k),
         )
         for k in removed
     ]
     found: list[Change] = []
-    found += _group(licence, group_over, "licence changes", ChangeKind.LICENCE)
-    found += _group(access, group_over, "access changes", ChangeKind.ACCESS)
-    found += _group(new_lines, group_over, "new repositories", ChangeKind.ACCESS)
-    found += _group(gone_lines, group_over, "repositories no longer listed", ChangeKind.ACCESS)
+    found += _group(licence, group_over, _licence_changes, ChangeKind.LICENCE)
+    found += _group(access, group_over, _access_changes, ChangeKind.ACCESS)
+    found += _group(new_lines, group_over, _new_repos, ChangeKind.ACCESS)
+    found += _group(gone_lines, group_over, _gone_repos, ChangeKind.ACCESS)
     if not was and now:
-        found.append(Change(ChangeKind.ACCESS, Severity.NOTICE, "repositories are listed again"))
+        found.append(
+            Change(ChangeKind.ACCESS, Severity.NOTICE, msg("repositories are listed again"))
+        )
     return found
 
 
+def _licence_changes(n: int) -> str:
+    return nmsg("{n} licence change", "{n} licence changes", n)
+
+
+def _access_changes(n: int) -> str:
+    return nmsg("{n} access change", "{n} access changes", n)
+
+
+def _new_repos(n: int) -> str:
+    return nmsg("{n} new repository", "{n} new repositories", n)
+
+
+def _gone_repos(n: int) -> str:
+    return nmsg("{n} repository no longer listed", "{n} repositories no longer listed", n)
+
+
 def _group(
-    items: list[tuple[Change, str]], group_over: int, noun: str, kind: ChangeKind
+    items: list[tuple[Change, str]],
+    group_over: int,
+    counted: Callable[[int], str],
+    kind: ChangeKind,
 ) -> list[Change]:
     """Up to ``group_over`` changes stay one line each; more become one line with a count,
     the severities tallied and the first few named in short (``org/x → CC-BY-NC-4.0``)."""
     changes = [c for c, _ in items]
     if len(changes) <= group_over:
         return changes
-    shown = "; ".join(short for _, short in items[:NAMES_SHOWN])
+    shown = joined("; ", [short for _, short in items[:NAMES_SHOWN]])
     more = len(items) - NAMES_SHOWN
     tally: dict[Severity, int] = {}
     for c in changes:
         tally[c.severity] = tally.get(c.severity, 0) + 1
-    weights = ", ".join(
-        f"{n} {s.value}" for s, n in sorted(tally.items(), key=lambda kv: -kv[0].rank)
+    weights = joined(
+        ", ",
+        [
+            msg("{n} {severity}", n=n, severity=severity_text(s))
+            for s, n in sorted(tally.items(), key=lambda kv: -kv[0].rank)
+        ],
     )
-    return [
-        Change(
-            kind,
-            top_severity(changes),
-            f"{len(changes)} {noun} ({weights}): {shown}" + (f"; and {more} more" if more else ""),
-        )
-    ]
+    said = msg(
+        "{count} ({weights}): {names}", count=counted(len(changes)), weights=weights, names=shown
+    )
+    if more:
+        said = msg("{listed}; and {n} more", listed=said, n=more)
+    return [Change(kind, top_severity(changes), said)]
 
 
 def describe_org(facts: OrgFacts, licences: Callable[[RepoFacts], LicenceSet] = licence_set) -> str:

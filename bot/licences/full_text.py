@@ -29,6 +29,7 @@ from enum import StrEnum
 from typing import Final
 
 from bot.domain.model import Change, ChangeKind, Severity
+from bot.i18n import joined, msg
 from bot.text.diff import compare_key, diff_lines, paragraphs, summarise
 
 RULES_VERSION: Final = 2
@@ -272,24 +273,39 @@ def text_change(
     counts = summarise(diff, flags=False)
     if relicensed:
         return Change(
-            ChangeKind.CONTENT, Severity.INFO, f"Licence text{where}: {counts}", detail=diff.text
+            ChangeKind.CONTENT,
+            Severity.INFO,
+            msg("Licence text{where}: {counts}", where=where, counts=counts),
+            detail=diff.text,
         )
     if verdict.materiality is Materiality.COSMETIC:
-        what = []
+        what: list[str] = []
         if verdict.holders:
-            what.append(f"copyright holder {verdict.holders[0]} → {verdict.holders[1]}")
+            old, new = verdict.holders
+            what.append(msg("copyright holder {old} → {new}", old=old, new=new))
         if verdict.title:
-            what.append(f"title line “{verdict.title}” edited")
+            what.append(msg("title line “{title}” edited", title=verdict.title))
         return Change(
             ChangeKind.CONTENT,
             Severity.INFO,
-            f"Licence text edited, still {still}{where}: {'; '.join(what) or counts}",
+            msg(
+                "Licence text edited, still {licence}{where}: {what}",
+                licence=still,
+                where=where,
+                what=joined("; ", what) if what else counts,
+            ),
             detail=diff.text,
         )
-    figures = f" · {'; '.join(verdict.figures)}" if verdict.figures else ""
+    figures = f" · {'; '.join(verdict.figures)}" if verdict.figures else ""  # upstream numbers
     return Change(
         ChangeKind.CONTENT,
         Severity.NOTICE,
-        f"Licence text changed, still {still}{where}: {counts}{figures}",
+        msg(
+            "Licence text changed, still {licence}{where}: {counts}{figures}",
+            licence=still,
+            where=where,
+            counts=counts,
+            figures=figures,
+        ),
         detail=diff.text,
     )

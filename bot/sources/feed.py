@@ -35,6 +35,7 @@ from bot.domain.model import (
     TargetRef,
     Validators,
 )
+from bot.i18n import msg
 from bot.net import HttpClient, Response, status_error
 from bot.text import feed_entries as feeds
 from bot.text.sniff import HEAD_BYTES, Sniffed, sniff
@@ -69,10 +70,10 @@ class FeedSource:
     # -- Source ----------------------------------------------------------------------
 
     def label(self, ref: TargetRef) -> str:
-        return "feed"
+        return msg("feed")
 
     def links(self, ref: TargetRef, evidence: Mapping[str, Any]) -> list[Link]:
-        return [Link("Feed", ref.locator)]
+        return [Link(msg("Feed"), ref.locator)]
 
     async def fetch(
         self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
@@ -124,7 +125,7 @@ class FeedSource:
                 Change(
                     ChangeKind.ENTRY,
                     Severity.INFO,
-                    f"Feed rewritten: all {len(fresh)} entries have ids never seen before",
+                    msg("Feed rewritten: all {n} entries have ids never seen before", n=len(fresh)),
                     before=f"{len(feeds.entries_of(prev))} entries",
                     after=REWRITE,
                 )
@@ -133,10 +134,10 @@ class FeedSource:
             Change(
                 ChangeKind.ENTRY,
                 Severity.INFO,
-                f"New entry: {e.display_title}",
+                msg("New entry: {title}", title=e.display_title),
                 after=e.key,
                 detail=e.summary or None,
-                links=(Link("Read", e.link),) if e.link else (),
+                links=(Link(msg("Read"), e.link),) if e.link else (),
             )
             for e in fresh
         ]

@@ -41,6 +41,7 @@ from bot.domain.model import (
     TargetRef,
     Validators,
 )
+from bot.i18n import msg
 from bot.licences.classify import LicenceSet, classify_hub, name_text
 from bot.licences.full_text import RULES_KEY, RULES_VERSION, text_change
 from bot.net import Fetched, Guard, HttpClient, Limits, retry_after_seconds, status_error
@@ -75,14 +76,17 @@ class GitHubSource:
         self._http = HttpClient(Guard(allow_private=True), limits)
 
     def label(self, ref: TargetRef) -> str:
-        return "GitHub repository"
+        return msg("GitHub repository")
 
     def links(self, ref: TargetRef, evidence: Mapping[str, Any]) -> list[Link]:
         out = [
-            Link("Repository", str(evidence.get("html_url") or f"https://github.com/{ref.locator}"))
+            Link(
+                msg("Repository"),
+                str(evidence.get("html_url") or f"https://github.com/{ref.locator}"),
+            )
         ]
         if evidence.get("licence_url"):
-            out.append(Link("Licence file", str(evidence["licence_url"])))
+            out.append(Link(msg("Licence file"), str(evidence["licence_url"])))
         return out
 
     async def fetch(
@@ -210,7 +214,9 @@ def _text_change(prev: GithubFacts, new: GithubFacts, relicensed: bool) -> Chang
         return None
     old_path, new_path = _licence_path(prev), _licence_path(new)
     moved = (
-        f" (file {old_path} → {new_path})" if old_path and new_path and old_path != new_path else ""
+        msg(" (file {old} → {new})", old=old_path, new=new_path)
+        if old_path and new_path and old_path != new_path
+        else ""
     )
     return text_change(
         str(prev["licence_text"] or ""),

@@ -20,6 +20,7 @@ from bot.detect.org import OrgSourceBase
 from bot.domain.errors import FailureReason, SourceError
 from bot.domain.facts import OrgFacts, RepoFacts
 from bot.domain.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
+from bot.i18n import msg
 from bot.sources.github import GitHubSource
 
 _NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?')
@@ -35,10 +36,10 @@ class GitHubOrgSource(OrgSourceBase):
         self.group_over = group_over
 
     def label(self, ref: TargetRef) -> str:
-        return "GitHub organisation"
+        return msg("GitHub organisation")
 
     def links(self, ref: TargetRef, evidence: Mapping[str, Any]) -> list[Link]:
-        return [Link("Organisation", f"https://github.com/{ref.locator}")]
+        return [Link(msg("Organisation"), f"https://github.com/{ref.locator}")]
 
     async def fetch(
         self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]

@@ -49,6 +49,7 @@ from bot.domain.model import (
     Validators,
 )
 from bot.domain.refs import hf_repo
+from bot.i18n import msg
 from bot.licences.classify import Category, classify_hub, name_text
 from bot.licences.full_text import RULES_KEY, RULES_VERSION, text_change
 from bot.net import parse_retry_after
@@ -67,6 +68,14 @@ _LICENCE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
 _VALIDATOR = "licence-file@"  # stored validator: the sha the licence file was read at
 NOT_READABLE = "licence file not readable without access"
 MAX_LICENCE_BYTES = 1_000_000
+
+
+# What a reader calls each kind of Hub repo (the alert's source label).
+_HUB_LABELS = {
+    "model": msg("Hugging Face model"),
+    "dataset": msg("Hugging Face dataset"),
+    "space": msg("Hugging Face space"),
+}
 
 
 class HubSource:
@@ -89,16 +98,16 @@ class HubSource:
         self._slots = asyncio.Semaphore(concurrency)
 
     def label(self, ref: TargetRef) -> str:
-        return f"Hugging Face {hf_repo(ref)[0]}"
+        return _HUB_LABELS.get(hf_repo(ref)[0]) or f"Hugging Face {hf_repo(ref)[0]}"
 
     def links(self, ref: TargetRef, evidence: Mapping[str, Any]) -> list[Link]:
         page = f"{self.endpoint}/{ref.locator}"
-        out = [Link("Repository", page)]
+        out = [Link(msg("Repository"), page)]
         sha = evidence.get("sha")
         if sha:
-            out.append(Link(f"Commit {str(sha)[:8]}", f"{page}/commit/{sha}"))
+            out.append(Link(msg("Commit {sha}", sha=str(sha)[:8]), f"{page}/commit/{sha}"))
         if evidence.get("licence_file_url"):
-            out.append(Link("Licence file", str(evidence["licence_file_url"])))
+            out.append(Link(msg("Licence file"), str(evidence["licence_file_url"])))
         return out
 
     async def fetch(
@@ -326,7 +335,11 @@ def licence_file_change(prev: HubFacts, new: HubFacts, relicensed: bool) -> Chan
     old_ok, cur_ok = old.get("status") == "ok", cur.get("status") == "ok"
     old_path, new_path = old.get("path"), cur.get("path")
     if old_ok and cur_ok:
-        moved = f" (file {old_path} → {new_path})" if old_path != new_path else ""
+        moved = (
+            msg(" (file {old} → {new})", old=str(old_path), new=str(new_path))
+            if old_path != new_path
+            else ""
+        )
         old_text, new_text = str(old.get("text") or ""), str(cur.get("text") or "")
         was, now = name_text(old_text, old_path), name_text(new_text, new_path)
         change = text_change(
@@ -342,15 +355,26 @@ def licence_file_change(prev: HubFacts, new: HubFacts, relicensed: bool) -> Chan
         return Change(
             ChangeKind.CONTENT,
             Severity.NOTICE,
-            f"Licence file {new_path} now reads as {now.describe()}, was {was.describe()}",
+            msg(
+                "Licence file {path} now reads as {now}, was {was}",
+                path=str(new_path),
+                now=now.describe(),
+                was=was.describe(),
+            ),
             detail=change.detail,
         )
     if old_ok and cur.get("status") == "missing":
-        return Change(ChangeKind.CONTENT, Severity.NOTICE, f"Licence file {old_path} removed")
+        return Change(
+            ChangeKind.CONTENT,
+            Severity.NOTICE,
+            msg("Licence file {path} removed", path=str(old_path)),
+        )
     if cur_ok and old.get("status") == "missing":
         named = name_text(str(cur.get("text") or ""), new_path).describe()
         return Change(
-            ChangeKind.CONTENT, Severity.NOTICE, f"Licence file {new_path} added: {named}"
+            ChangeKind.CONTENT,
+            Severity.NOTICE,
+            msg("Licence file {path} added: {licence}", path=str(new_path), licence=named),
         )
     return None
 

@@ -21,6 +21,7 @@ from bot.detect.org import OrgSourceBase
 from bot.domain.errors import FailureReason, SourceError
 from bot.domain.facts import OrgFacts, RepoFacts
 from bot.domain.model import FetchResult, Gone, Link, Observation, TargetRef, Validators
+from bot.i18n import msg
 from bot.sources.hub import converted_errors
 
 # Spaces cannot be expanded to ``gated`` (platform-facts 1.1): a space is listed as ungated.
@@ -44,10 +45,10 @@ class HubOrgSource(OrgSourceBase):
         self._pool = ThreadPoolExecutor(max_workers=3, thread_name_prefix="hub-org")
 
     def label(self, ref: TargetRef) -> str:
-        return "Hugging Face organisation"
+        return msg("Hugging Face organisation")
 
     def links(self, ref: TargetRef, evidence: Mapping[str, Any]) -> list[Link]:
-        return [Link("Organisation", f"{self.endpoint}/{ref.locator}")]
+        return [Link(msg("Organisation"), f"{self.endpoint}/{ref.locator}")]
 
     async def fetch(
         self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]

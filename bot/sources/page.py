@@ -40,6 +40,7 @@ from bot.domain.model import (
     TargetRef,
     Validators,
 )
+from bot.i18n import msg
 from bot.net import Fetched, HttpClient, status_error
 from bot.sources.base import Views
 from bot.text.diff import diff_lines, pricing_points, same_text, severity_of, summarise
@@ -71,10 +72,10 @@ class PageSource:
         self._diff_max_lines = settings.diff_max_lines
 
     def label(self, ref: TargetRef) -> str:
-        return "web page"
+        return msg("web page")
 
     def links(self, ref: TargetRef, evidence: Mapping[str, Any]) -> list[Link]:
-        return [Link("Page", str(evidence.get("url") or ref.locator))]
+        return [Link(msg("Page"), str(evidence.get("url") or ref.locator))]
 
     async def fetch(
         self, ref: TargetRef, validators: Validators, options: Mapping[str, Any]
@@ -154,13 +155,13 @@ class PageSource:
         points = pricing_points(diff)
         shown = [str(p) for p in points[:MAX_POINTS]]
         if len(points) > MAX_POINTS:
-            shown.append(f"… and {len(points) - MAX_POINTS} more in the diff below")
+            shown.append(msg("… and {n} more in the diff below", n=len(points) - MAX_POINTS))
         title = new.get("title")
         return [
             Change(
                 ChangeKind.CONTENT,
                 severity_of(diff, points),
-                f"Page text changed: {summarise(diff, points=points)}",
+                msg("Page text changed: {what}", what=summarise(diff, points=points)),
                 detail=diff.text,
                 subject=title if isinstance(title, str) and title else None,
                 points=tuple(shown),

@@ -24,8 +24,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.model import Severity
+from bot.i18n import joined, msg, nmsg
 from bot.text.html_text import normalise_line
-from bot.text.pricing import Point, kinds_of, points_of
+from bot.text.pricing import Kind, Point, kinds_of, points_of
 
 SHORT_LINE = 160  # characters: up to this, both lines are shown whole with words marked
 LONG_WINDOW = 12  # words of context around a change inside a long line
@@ -307,28 +308,39 @@ def severity_of(diff: TextDiff, points: Sequence[Point] | None = None) -> Severi
     return Severity.WARNING if found else Severity.NOTICE
 
 
+_KIND_TEXT = {
+    Kind.PRICE: msg("price"),
+    Kind.PERCENTAGE: msg("percentage"),
+    Kind.QUOTA: msg("quota"),
+    Kind.PLAN: msg("plan"),
+}
+
+
 def flags_of(diff: TextDiff, points: Sequence[Point] | None = None) -> list[str]:
     """Which kinds of pricing fact changed ("price", "quota" …), for the alert's summary."""
     found = pricing_points(diff) if points is None else points
-    return [str(kind) for kind in kinds_of(found)]
+    return [_KIND_TEXT[kind] for kind in kinds_of(found)]
 
 
 def summarise(diff: TextDiff, *, flags: bool = True, points: Sequence[Point] | None = None) -> str:
     """ "2 lines changed, 1 line added · price and quota changed"."""
     parts = []
-    for count, word in (
-        (diff.changed, "changed"),
-        (diff.added, "added"),
-        (diff.removed, "removed"),
-    ):
-        if count:
-            parts.append(f"{count} line{'s' if count != 1 else ''} {word}")
-    text = ", ".join(parts) or "no change"
+    if diff.changed:
+        parts.append(nmsg("{n} line changed", "{n} lines changed", diff.changed))
+    if diff.added:
+        parts.append(nmsg("{n} line added", "{n} lines added", diff.added))
+    if diff.removed:
+        parts.append(nmsg("{n} line removed", "{n} lines removed", diff.removed))
+    text = joined(", ", parts) if parts else msg("no change")
     found = flags_of(diff, points) if flags else []
     if not found:
         return text
-    said = found[0] if len(found) == 1 else f"{', '.join(found[:-1])} and {found[-1]}"
-    return f"{text} · {said} changed"
+    said = (
+        found[0]
+        if len(found) == 1
+        else msg("{some} and {last}", some=joined(", ", found[:-1]), last=found[-1])
+    )
+    return msg("{counts} · {what} changed", counts=text, what=said)
 
 
 def _pair(olds: list[str], news: list[str]) -> tuple[list[tuple[int, int]], list[int], list[int]]:
