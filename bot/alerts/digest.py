@@ -12,9 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.alerts.compose import severity_text
 from bot.domain.model import Alert
+from bot.i18n import joined, msg, nmsg
 
 MAX_LINES_PER_TARGET = 5  # more than that reads as "… and N more"
+_BULLET = "  • "
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,11 +31,16 @@ class HeldItem:
 
 def digest_title(items: Sequence[HeldItem]) -> str:
     targets = len({i.alert.target for i in items})
-    kind = "Digest" if any(i.reason == "digest" for i in items) else "While quiet hours lasted"
-    n = len(items)
-    return (
-        f"{kind}: {n} change{'s' if n != 1 else ''} on {targets} "
-        f"target{'s' if targets != 1 else ''}"
+    kind = (
+        msg("Digest")
+        if any(i.reason == "digest" for i in items)
+        else msg("While quiet hours lasted")
+    )
+    return msg(
+        "{kind}: {changes} on {targets}",
+        kind=kind,
+        changes=nmsg("{n} change", "{n} changes", len(items)),
+        targets=nmsg("{n} target", "{n} targets", targets),
     )
 
 
@@ -47,21 +55,32 @@ def assemble(items: Sequence[HeldItem], now: datetime) -> Alert:
     lines: list[str] = []
     for target, group in groups.items():
         worst = max((i.alert.severity for i in group), key=lambda s: s.rank)
-        count = f"{len(group)} change{'s' if len(group) != 1 else ''}"
-        lines.append(f"{target} — {count} (worst: {worst.value})")
+        lines.append(
+            msg(
+                "{target} — {changes} (worst: {severity})",
+                target=target,
+                changes=nmsg("{n} change", "{n} changes", len(group)),
+                severity=severity_text(worst),
+            )
+        )
         for item in group[:MAX_LINES_PER_TARGET]:
             summary = item.alert.lines[0] if item.alert.lines else item.alert.title
-            lines.append(
-                f"  • {item.held_at:%Y-%m-%d %H:%M} UTC · {item.alert.severity.value} · "
-                f"{item.alert.title}: {summary}"
+            said = msg(
+                "{at} UTC · {severity} · {title}: {summary}",
+                at=item.held_at,
+                severity=severity_text(item.alert.severity),
+                title=item.alert.title,
+                summary=summary,
             )
+            lines.append(joined("", [_BULLET, said]))
         if len(group) > MAX_LINES_PER_TARGET:
-            lines.append(f"  • … and {len(group) - MAX_LINES_PER_TARGET} more (see history)")
+            more = msg("… and {n} more (see history)", n=len(group) - MAX_LINES_PER_TARGET)
+            lines.append(joined("", [_BULLET, more]))
     return Alert(
         title=digest_title(ordered),
         severity=max((i.alert.severity for i in ordered), key=lambda s: s.rank),
         target="digest",
-        source_label="policybot digest",
+        source_label=msg("policybot digest"),
         lines=tuple(lines),
         detected_at=now,
         threaded=False,  # about several targets: it answers no single thread
