@@ -13,6 +13,7 @@ from typing import TextIO
 
 from bot.alerts.compose import title_and_source
 from bot.domain.model import Alert, Severity
+from bot.i18n import msg, render
 
 _MARK = {
     Severity.CRITICAL: "[CRITICAL]",
@@ -44,7 +45,8 @@ def render_text(alert: Alert) -> str:
         body += ["  " + line for line in alert.excerpt.splitlines()]
     body += [f"  {link.label}: {link.url}" for link in alert.links]
     if alert.detected_at:
-        body.append(f"  detected {alert.detected_at:%Y-%m-%d %H:%M} UTC")
+        detected = msg("detected {at} UTC", at=alert.detected_at)
+        body.append(f"  {render(detected, alert.language)}")
     return printable("\n".join([head, *body]))
 
 

@@ -17,8 +17,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.alerts.compose import severity_text
 from bot.commands.grammar import Reply
 from bot.domain.model import Alert, Link, Severity
+from bot.i18n import msg, nmsg, render
 from bot.net import safe_link
 
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits
@@ -135,15 +137,16 @@ def target_digest(target: str) -> str:
 def alert_message(alert: Alert) -> DiscordMessage:
     """The embed, buttons and (when the excerpt had to be cut) the excerpt as a file."""
     title = clip(escape(alert.title), TITLE_MAX)
+    severity = render(severity_text(alert.severity), alert.language)
     footer = clip(
-        " · ".join(p for p in (alert.source_label, alert.severity.value, "policybot") if p),
+        " · ".join(p for p in (alert.source_label, severity, "policybot") if p),
         FOOTER_MAX,
     )
     fields = _fields(alert, EMBED_TOTAL_MAX - len(title) - len(footer) - 500)
     text = "\n".join(escape(line) for line in alert.lines)
     fixed = len(title) + len(footer) + sum(len(f["name"]) + len(f["value"]) for f in fields)
     description, attachment = _description(
-        text, alert.excerpt, min(DESCRIPTION_MAX, EMBED_TOTAL_MAX - fixed)
+        text, alert.excerpt, min(DESCRIPTION_MAX, EMBED_TOTAL_MAX - fixed), alert.language
     )
     embed: dict[str, Any] = {
         "type": "rich",
@@ -164,6 +167,7 @@ def alert_message(alert: Alert) -> DiscordMessage:
 
 def _fields(alert: Alert, budget: int) -> list[dict[str, Any]]:
     """Fact fields then evidence links, at most 25 and within ``budget`` characters."""
+    lang = alert.language
     fields: list[dict[str, Any]] = [
         {
             "name": clip(escape(name), FIELD_NAME_MAX) or _ZWSP,
@@ -174,7 +178,8 @@ def _fields(alert: Alert, budget: int) -> list[dict[str, Any]]:
     ]
     evidence = _links_value(alert.links)
     if evidence:
-        fields.append({"name": "Evidence", "value": evidence, "inline": False})
+        name = render(msg("Evidence"), lang)
+        fields.append({"name": name, "value": evidence, "inline": False})
     kept: list[dict[str, Any]] = []
     used = 0
     for field in fields[: FIELDS_MAX - 1]:
@@ -184,8 +189,9 @@ def _fields(alert: Alert, budget: int) -> list[dict[str, Any]]:
         kept.append(field)
         used += cost
     if len(kept) < len(fields):
-        note = f"{len(fields) - len(kept)} more fields not shown"
-        kept.append({"name": "More", "value": note, "inline": False})
+        left = len(fields) - len(kept)
+        note = render(nmsg("{n} more field not shown", "{n} more fields not shown", left), lang)
+        kept.append({"name": render(msg("More"), lang), "value": note, "inline": False})
     return kept
 
 
@@ -211,7 +217,9 @@ def _safe_url(url: str) -> str:
     return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29").replace("<", "%3C")
 
 
-def _description(text: str, excerpt: str | None, room: int) -> tuple[str, Attachment | None]:
+def _description(
+    text: str, excerpt: str | None, room: int, lang: str = "en"
+) -> tuple[str, Attachment | None]:
     """What changed (lines first), then the excerpt in a diff block, cut to ``room``."""
     text = clip(text, max(room, 0))
     if not excerpt:
@@ -220,21 +228,24 @@ def _description(text: str, excerpt: str | None, room: int) -> tuple[str, Attach
     if len(whole) <= room:
         return whole, None
     total = len(excerpt.splitlines())
-    spare = room - len(text) - 2 - len(code_block("")) - _note_room(total)
+    spare = room - len(text) - 2 - len(code_block("")) - _note_room(total, lang)
     body, left_out = cut_lines(excerpt, spare) if spare >= 40 else ("", total)
-    parts = (text, code_block(body) if body else "", _more(left_out))
+    parts = (text, code_block(body) if body else "", _more(left_out, lang))
     return "\n".join(p for p in parts if p), Attachment(EXCERPT_FILENAME, excerpt.encode())
 
 
-def _more(lines: int) -> str:
+def _more(lines: int, lang: str = "en") -> str:
     """The note under a cut excerpt (0 lines left out: the one long line itself was cut)."""
     if lines == 0:
-        return f"… cut here; the whole diff is in {EXCERPT_FILENAME}"
-    return f"… {lines} more line{'s' if lines != 1 else ''} in {EXCERPT_FILENAME}"
+        return render(msg("… cut here; the whole diff is in {file}", file=EXCERPT_FILENAME), lang)
+    said = nmsg(
+        "… {n} more line in {file}", "… {n} more lines in {file}", lines, file=EXCERPT_FILENAME
+    )
+    return render(said, lang)
 
 
-def _note_room(total_lines: int) -> int:
-    return max(len(_more(0)), len(_more(total_lines)))
+def _note_room(total_lines: int, lang: str = "en") -> int:
+    return max(len(_more(0, lang)), len(_more(total_lines, lang)))
 
 
 def _components(alert: Alert) -> list[dict[str, Any]]:

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot.alerts.compose import title_and_source
+from bot.alerts.compose import severity_text, title_and_source
 from bot.commands.grammar import Reply
 from bot.domain.model import Alert, Severity
+from bot.i18n import msg, nmsg, render
 from bot.net import safe_link
 
 HEADER_MAX = 150
@@ -125,8 +126,8 @@ def fit_lines(lines: Sequence[str], limit: int, *, code: bool = False) -> tuple[
     return "\n".join(kept), 0
 
 
-def more_lines(count: int) -> str:
-    return f"… {count} more line{'s' if count != 1 else ''}"
+def more_lines(count: int, lang: str = "en") -> str:
+    return render(nmsg("… {n} more line", "… {n} more lines", count), lang)
 
 
 def safe_url(url: str) -> str | None:
@@ -203,7 +204,8 @@ def alert_message(alert: Alert, *, buttons: bool = True) -> SlackMessage:
             },
         }
     ]
-    head = f"*{alert.severity.value.capitalize()}* · {fit(alert.source_label, 200)}"
+    severity = render(severity_text(alert.severity), alert.language).capitalize()
+    head = f"*{severity}* · {fit(alert.source_label, 200)}"
     body, omitted = fit_lines(alert.lines, ALERT_BUDGET["summary"] - len(head) - 40)
     summary = head + ("\n" + body if body else "")
     if omitted:
@@ -218,7 +220,7 @@ def alert_message(alert: Alert, *, buttons: bool = True) -> SlackMessage:
     tail = _alert_tail(alert, buttons)
     used = _size(blocks) + _size(tail)
     if alert.excerpt:
-        blocks.extend(_excerpt(alert.excerpt, MESSAGE_CHARS_MAX - used))
+        blocks.extend(_excerpt(alert.excerpt, MESSAGE_CHARS_MAX - used, alert.language))
     blocks.extend(tail)
 
     first = alert.lines[0] if alert.lines else alert.source_label
@@ -245,7 +247,7 @@ def _field(name: str, value: str, limit: int) -> str:
     return f"*{label}*\n{fit(value, limit - len(label) - 3)}"
 
 
-def _excerpt(excerpt: str, budget: int) -> list[Block]:
+def _excerpt(excerpt: str, budget: int, lang: str) -> list[Block]:
     lines = excerpt.splitlines()
     already_cut = 0
     if lines and (match := _MORE_LINES.match(lines[-1].strip())):
@@ -253,12 +255,13 @@ def _excerpt(excerpt: str, budget: int) -> list[Block]:
         lines = lines[:-1]
     room = min(SECTION_MAX, budget - 120)
     if room < 200 or not lines:
-        note = "_Diff excerpt left out (message size); use *Show diff*._"
+        note = render(msg("_Diff excerpt left out (message size); use *Show diff*._"), lang)
         return [context(note)] if lines else []
     text, omitted = code_block(lines, room)
     blocks = [section(text)]
     if omitted + already_cut:
-        blocks.append(context(f"_{more_lines(omitted + already_cut)} · *Show diff* for all_"))
+        more = msg("{lines} · *Show diff* for all", lines=more_lines(omitted + already_cut, lang))
+        blocks.append(context(f"_{render(more, lang)}_"))
     return blocks
 
 
@@ -267,7 +270,8 @@ def _alert_tail(alert: Alert, buttons: bool) -> list[Block]:
     budget = ALERT_BUDGET["context"]
     meta = f"`{fit(alert.target, 300)}`"
     if alert.detected_at:
-        meta += f" · detected {alert.detected_at:%Y-%m-%d %H:%M} UTC"
+        detected = msg("detected {at} UTC", at=alert.detected_at)
+        meta += f" · {render(detected, alert.language)}"
     elements = [meta]
     budget -= len(meta)
     left = len(alert.links)
@@ -281,7 +285,7 @@ def _alert_tail(alert: Alert, buttons: bool) -> list[Block]:
         budget -= len(piece)
         left -= 1
     if left:
-        elements.append(f"+{left} more link{'s' if left != 1 else ''}")
+        elements.append(render(nmsg("+{n} more link", "+{n} more links", left), alert.language))
     tail: list[Block] = [context(*elements)]
     if buttons:
         row: list[Block] = []
