@@ -228,7 +228,7 @@ async def test_a_feed_of_thousands_of_entries_is_one_grouped_message(
     sent, text = await later(bot)
     assert sent == 1
     assert "New entries: 100" in text
-    assert "The feed lists 2000 entries; only the newest 100 are tracked." in text
+    assert "The feed lists 2,000 entries; only the newest 100 are tracked." in text
     assert await later(bot) == (0, "")
 
 

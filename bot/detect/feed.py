@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from bot.alerts.compose import default_actions
 from bot.domain.model import Alert, Link, Severity
+from bot.i18n import msg, nmsg
 from bot.text.feed_entries import Entry, cap, format_date
 
 GROUP_LIST_MAX = 10  # titles listed in a grouped alert
@@ -107,11 +108,11 @@ def entry_alert(
     fields: list[tuple[str, str]] = []
     published = format_date(entry.published)
     if published:
-        fields.append(("Published", published))
+        fields.append((msg("Published"), published))
     if matched:
-        fields.append(("Keywords", ", ".join(matched)))
-    links = [Link("Read", entry.link)] if entry.link else []
-    links.append(Link("Feed", info.url))
+        fields.append((msg("Keywords"), ", ".join(matched)))
+    links = [Link(msg("Read"), entry.link)] if entry.link else []
+    links.append(Link(msg("Feed"), info.url))
     return Alert(
         title=entry.display_title,
         severity=severity,
@@ -135,32 +136,41 @@ def grouped_alert(
     detected_at: datetime | None,
 ) -> Alert:
     count = len(picked)
-    noun = "entry" if count == 1 else "entries"
     lines: list[str] = []
     if rewrite:
-        title = f"Feed rewritten: {count} {noun} look new at once"
+        title = nmsg(
+            "Feed rewritten: {n} entry looks new at once",
+            "Feed rewritten: {n} entries look new at once",
+            count,
+        )
         lines.append(
-            "Every entry of the feed now has an identity never seen before (the feed was "
-            "rewritten or moved), so they are announced together once and treated as seen."
+            msg(
+                "Every entry of the feed now has an identity never seen before (the feed was "
+                "rewritten or moved), so they are announced together once and treated as seen."
+            )
         )
     else:
-        title = f"{count} new {noun}"
+        title = nmsg("{n} new entry", "{n} new entries", count)
     for entry, _hits in picked[:GROUP_LIST_MAX]:
         date = format_date(entry.published)
         lines.append(cap(entry.display_title, 120) + (f" ({date[:10]})" if date else ""))
     if count > GROUP_LIST_MAX:
-        lines.append(f"… and {count - GROUP_LIST_MAX} more")
+        lines.append(msg("… and {n} more", n=count - GROUP_LIST_MAX))
     if info.total > info.kept > 0:
         lines.append(
-            f"The feed lists {info.total} entries; only the newest {info.kept} are tracked."
+            msg(
+                "The feed lists {total} entries; only the newest {kept} are tracked.",
+                total=info.total,
+                kept=info.kept,
+            )
         )
-    fields = [("New entries", str(count))]
+    fields = [(msg("New entries"), str(count))]
     matched = list(dict.fromkeys(word for _e, hits in picked for word in hits))
     if matched:
-        fields.append(("Keywords", ", ".join(matched)))
-    links = [Link("Feed", info.url)]
+        fields.append((msg("Keywords"), ", ".join(matched)))
+    links = [Link(msg("Feed"), info.url)]
     if info.site and info.site != info.url:
-        links.append(Link("Site", info.site))
+        links.append(Link(msg("Site"), info.site))
     return Alert(
         title=title,
         severity=severity,
