@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 import aiohttp
 import pytest
 
-from bot.store import tenants
+from bot.store import NewDelivery, tenants
 from tests.conftest import Clock
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET, FakeSlack, sign
@@ -270,3 +270,62 @@ async def test_workspace_default_severity_and_digest_time_apply_unless_the_chann
 
     answer = await command(tbot, slack, A, CHAN_A, "settings colour blue")
     assert "unknown setting 'colour'" in answer
+
+
+async def test_one_change_reaches_each_workspace_in_its_own_language(
+    tbot: SlackBot, slack: FakeSlack, hub: FakeHub
+) -> None:
+    """Issue 16: the outbox keeps the alert's messages; each channel gets them in its
+    workspace's language, buttons included, while upstream text (the licence ids) stays."""
+    await install(tbot, slack, A)
+    await install(tbot, slack, B)
+    await command(tbot, slack, A, CHAN_A, "settings language it")
+    hub.set_repo(REPO, license="apache-2.0")
+    await command(tbot, slack, A, CHAN_A, f"watch hf:{REPO}")
+    await command(tbot, slack, B, CHAN_B, f"watch hf:{REPO}")
+
+    hub.set_repo(REPO, license="cc-by-nc-4.0")
+    tbot.clock.advance(hours=2)
+    await tbot.cycle()
+    [italian] = slack.messages(CHAN_A)
+    [english] = slack.messages(CHAN_B)
+    it_text, en_text = italian.all_text(), english.all_text()
+    assert "Licenza cambiata — acme/model" in it_text, it_text
+    assert "Apache-2.0 (permissiva) → CC-BY-NC-4.0 (non commerciale) · più restrittiva" in it_text
+    assert "uso commerciale ora limitato" in it_text
+    assert "Mostra differenze" in it_text and "rilevato il" in it_text
+    assert "Licence changed" not in it_text and "restrictive" not in it_text
+    assert "Licence changed — acme/model" in en_text, en_text
+    assert "Apache-2.0 (permissive) → CC-BY-NC-4.0 (non-commercial) · more restrictive" in en_text
+    assert "commercial use now restricted" in en_text and "Show diff" in en_text
+
+
+async def test_an_alert_queued_before_translation_delivers_unchanged(
+    tbot: SlackBot, slack: FakeSlack, hub: FakeHub
+) -> None:
+    """An outbox row written by an older version holds plain English strings: an Italian
+    workspace gets it exactly as it was written (nothing to translate, nothing lost)."""
+    await install(tbot, slack, A)
+    await command(tbot, slack, A, CHAN_A, "settings language it")
+    hub.set_repo(REPO, license="mit")
+    await command(tbot, slack, A, CHAN_A, f"watch hf:{REPO}")
+    [(_sub, target)] = tbot.store.list_watches(f"slack:{A}/{CHAN_A}")
+    old = {
+        "title": "Licence changed — acme/model",
+        "severity": "critical",
+        "target": f"hf:{REPO}",
+        "source_label": "Hugging Face model",
+        "lines": ["MIT (permissive) → GPL-3.0 (copyleft) · more restrictive"],
+        "fields": [["Licence", "MIT (permissive) → GPL-3.0 (copyleft)"]],
+        "excerpt": None,
+        "links": [{"label": "Repository", "url": "https://huggingface.co/acme/model"}],
+        "actions": [{"kind": "diff", "label": "Show diff", "value": f"hf:{REPO}"}],
+        "detected_at": "2026-01-05T10:00:00+00:00",
+        "threaded": True,
+    }
+    tbot.store.queue_deliveries(target.id, tbot.clock(), [NewDelivery(f"slack:{A}/{CHAN_A}", old)])
+    await tbot.service.dispatcher.flush()
+    [alert] = slack.messages(CHAN_A)
+    text = alert.all_text()
+    for said in (old["title"], old["lines"][0], "Licence*\nMIT (permissive) → GPL", "Show diff"):
+        assert said in text, (said, text)
