@@ -349,7 +349,8 @@ def reply_message(reply: Reply) -> SlackMessage:
         text, omitted = code_block(code_lines, min(SECTION_MAX, code_room + max(0, budget)))
         blocks.append(section(text))
         if omitted:
-            blocks.append(context(f"_{more_lines(omitted)} (of {len(code_lines)}) not shown_"))
+            said = msg("{lines} (of {n}) not shown", lines=more_lines(omitted), n=len(code_lines))
+            blocks.append(context(f"_{render(said, 'en')}_"))
     first = reply.lines[0] if reply.lines else ""
     return SlackMessage(fit(first, FALLBACK_MAX), tuple(blocks[:BLOCKS_MAX]))
 

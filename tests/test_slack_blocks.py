@@ -190,7 +190,7 @@ def test_a_long_diff_reply_is_cut_and_says_how_much() -> None:
     message = reply_message(Reply(("hf:acme/x: last two versions",), code="\n".join(diff)))
     assert block_problems(list(message.blocks)) == []
     shown = code_lines(list(message.blocks))
-    assert f"… {len(diff) - len(shown)} more lines (of {len(diff)}) not shown" in all_text(
+    assert f"… {len(diff) - len(shown):,} more lines (of {len(diff):,}) not shown" in all_text(
         message.blocks
     )
     assert message.text == "hf:acme/x: last two versions"

@@ -175,7 +175,7 @@ def title_and_source(alert: Alert) -> tuple[str, str]:
     type once: ``Licence changed — org/x (Hugging Face dataset)``, not
     ``… org/x (dataset) (Hugging Face dataset)``."""
     kind = _KIND_SUFFIX.search(alert.title)
-    if kind and alert.source_label.endswith(kind.group(1)):
+    if kind and kind.group(1) in alert.source_label.split():  # "dataset Hugging Face" too
         return alert.title[: kind.start()], alert.source_label
     return alert.title, alert.source_label
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from bot.alerts.compose import severity_text, top_severity
+from bot.alerts.compose import top_severity
 from bot.detect.history import History
 from bot.detect.repo import access_state, detect_repo, licence_set
 from bot.domain.facts import OrgFacts, RepoFacts
@@ -66,8 +66,8 @@ def detect_org(
                     "no repositories listed any more: the account was deleted or renamed, or "
                     "everything was made private"
                 ),
-                before="listed",
-                after="unreachable",
+                before=msg("listed"),
+                after=access_state({"exists": False}),
             )
         ]
     old_repos: Mapping[str, RepoFacts] = prev.get("repos") or {}
@@ -128,6 +128,17 @@ def detect_org(
     return found
 
 
+def _counted(severity: Severity, n: int) -> str:
+    """``3 critical``: a count of changes of one severity, agreeing with the count."""
+    if severity is Severity.CRITICAL:
+        return nmsg("{n} critical", "{n} critical", n)
+    if severity is Severity.WARNING:
+        return nmsg("{n} warning", "{n} warning", n)
+    if severity is Severity.NOTICE:
+        return nmsg("{n} notice", "{n} notice", n)
+    return nmsg("{n} info", "{n} info", n)
+
+
 def _licence_changes(n: int) -> str:
     return nmsg("{n} licence change", "{n} licence changes", n)
 
@@ -162,10 +173,7 @@ def _group(
         tally[c.severity] = tally.get(c.severity, 0) + 1
     weights = joined(
         ", ",
-        [
-            msg("{n} {severity}", n=n, severity=severity_text(s))
-            for s, n in sorted(tally.items(), key=lambda kv: -kv[0].rank)
-        ],
+        [_counted(s, n) for s, n in sorted(tally.items(), key=lambda kv: -kv[0].rank)],
     )
     said = msg(
         "{count} ({weights}): {names}", count=counted(len(changes)), weights=weights, names=shown

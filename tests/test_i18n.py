@@ -1,0 +1,430 @@
+"""Alerts in the team's language (issue 16): the catalog covers every message id the code can
+produce, every alert kind renders in English and Italian through the real formatters with no
+message left untranslated, messages survive the outbox as data, languages fall back sensibly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import pickle
+import re
+import string
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from adapters import console, discord_embeds, slack_blocks
+from bot.alerts.compose import alert_for, health_change
+from bot.alerts.digest import HeldItem, assemble
+from bot.alerts.localize import localized
+from bot.detect.feed import FeedInfo, entry_alert, grouped_alert
+from bot.detect.health import view_health
+from bot.detect.history import History
+from bot.detect.org import detect_org
+from bot.detect.repo import detect_repo
+from bot.domain.model import Alert, Change, Severity, TargetRef
+from bot.domain.refs import parse_target
+from bot.i18n import Msg, from_data, joined, msg, nmsg, pick_language, render, to_data
+from bot.i18n.catalogs import po_path
+from bot.licences.full_text import text_change
+from bot.sources.feed import FeedSource
+from bot.sources.hub import HubSource, licence_file_change
+from bot.sources.hub_org import HubOrgSource
+from bot.sources.page import PageSource, pack
+from bot.text.feed_entries import Entry
+from tests.conftest import make_settings
+
+ROOT = Path(__file__).resolve().parents[1]
+KEYWORDS = {"msg": None, "nmsg": (1, 2)}  # how the code marks message ids (docs/hosting.md)
+T0 = datetime(2026, 11, 26, 11, 49, tzinfo=UTC)
+
+
+def italian() -> Catalog:
+    with po_path("it").open("rb") as f:
+        return read_po(f, locale="it")
+
+
+def code_ids() -> dict[str | tuple[str, str], str]:
+    """Every message id marked in bot/ and adapters/, with where it is."""
+    found: dict[str | tuple[str, str], str] = {}
+    for top in ("bot", "adapters"):
+        for filename, lineno, message, _comments, _context in extract_from_dir(
+            ROOT / top, method_map=[("**.py", "python")], keywords=KEYWORDS
+        ):
+            key = message if isinstance(message, str) else (message[0], message[1])
+            found.setdefault(key, f"{top}/{filename}:{lineno}")
+    return found
+
+
+def fields_of(text: str) -> set[str]:
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+
+
+# -- the catalog -------------------------------------------------------------------------------
+
+
+def test_the_code_marks_message_ids() -> None:
+    ids = code_ids()
+    assert "Licence changed" in ids and ("{n} change", "{n} changes") in ids, sorted(ids)[:5]
+
+
+def test_every_message_id_has_an_italian_translation_with_the_same_placeholders() -> None:
+    catalog = italian()
+    problems = []
+    for key, where in sorted(code_ids().items(), key=lambda kv: str(kv[0])):
+        singular = key if isinstance(key, str) else key[0]
+        entry = catalog.get(singular)
+        if entry is None or entry.fuzzy:
+            problems.append(f"{where}: {key!r} has no Italian translation")
+            continue
+        forms = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        if isinstance(key, tuple):
+            if entry.id != key:
+                problems.append(f"{where}: {key!r} is not a plural entry in the catalog")
+                continue
+            if len(forms) != catalog.num_plurals:
+                problems.append(f"{where}: {key!r} has {len(forms)} of {catalog.num_plurals} forms")
+        wanted = set().union(*(fields_of(k) for k in ((key,) if isinstance(key, str) else key)))
+        for form in forms:
+            if not form:
+                problems.append(f"{where}: {key!r} has an empty translation")
+            elif fields_of(form) - wanted or (isinstance(key, str) and fields_of(form) != wanted):
+                problems.append(f"{where}: {key!r} → {form!r}: placeholders differ")
+    assert problems == []
+
+
+def test_the_catalog_holds_no_message_the_code_no_longer_says() -> None:
+    ids = {k if isinstance(k, str) else k[0] for k in code_ids()}
+    stale = sorted(
+        str(m.id)
+        for m in italian()
+        if m.id and (m.id if isinstance(m.id, str) else m.id[0]) not in ids
+    )
+    assert stale == [], "remove them (pybabel update does, see docs/hosting.md)"
+
+
+def test_italian_plural_forms_follow_the_count() -> None:
+    assert render(nmsg("{n} change", "{n} changes", 1), "it") == "1 modifica"
+    assert render(nmsg("{n} change", "{n} changes", 2), "it") == "2 modifiche"
+    assert render(nmsg("{n} change", "{n} changes", 0), "it") == "0 modifiche"
+    assert str(nmsg("{n} change", "{n} changes", 1)) == "1 change"
+
+
+# -- messages as strings and as data -----------------------------------------------------------
+
+
+def test_a_message_reads_as_its_english_text_and_keeps_what_it_was_made_of() -> None:
+    said = msg("{before} → {after}", before=msg("public"), after="gated (manual)")
+    assert said == "public → gated (manual)" and isinstance(said, str)
+    assert render(said, "it") == "pubblico → gated (manual)", "a plain str parameter is upstream"
+    for again in (from_data(json.loads(json.dumps(to_data(said)))), copy.deepcopy(said)):
+        assert isinstance(again, Msg) and render(again, "it") == "pubblico → gated (manual)"
+    assert render(pickle.loads(pickle.dumps(said)), "it") == "pubblico → gated (manual)"
+
+
+def test_dates_and_numbers_are_formatted_for_the_locale() -> None:
+    said = msg("detected {at} UTC", at=T0)
+    assert str(said) == "detected 2026-11-26 11:49 UTC"
+    assert render(said, "it") == "rilevato il 26 nov 2026, 11:49 UTC"
+    assert render(from_data(to_data(said)), "it") == render(said, "it")
+    many = msg("… and {n} more", n=12345)
+    assert str(many) == "… and 12,345 more" and render(many, "it") == "… e altri 12.345"
+
+
+def test_a_joined_text_renders_each_part_and_keeps_the_punctuation() -> None:
+    said = joined("; ", [msg("commercial use now restricted"), "upstream; text"])
+    assert str(said) == "commercial use now restricted; upstream; text"
+    assert render(said, "it") == "uso commerciale ora limitato; upstream; text"
+
+
+def test_a_plain_string_renders_as_itself_in_any_language() -> None:
+    assert render("Licence changed — x", "it") == "Licence changed — x"
+    assert type(render(msg("Licence changed"), "en")) is str, "adapters get plain strings"
+
+
+@pytest.mark.parametrize(
+    ("candidates", "expected"),
+    [
+        (("it", "en"), "it"),
+        ((None, "it-IT"), "it"),
+        ((None, "it_CH"), "it"),
+        (("fr", None), "en"),
+        (("fr", "it"), "it"),
+        ((None, None), "en"),
+        (("", "EN-GB"), "en"),
+    ],
+)
+def test_the_first_language_we_speak_wins(
+    candidates: tuple[str | None, ...], expected: str
+) -> None:
+    assert pick_language(*candidates) == expected
+
+
+# -- every alert kind, in both languages, through the real formatters ---------------------------
+
+MIT = """MIT License
+
+Copyright (c) 2024 Acme Corp
+
+Permission is hereby granted, free of charge, to any person obtaining a copy of this software
+and associated documentation files (the "Software"), to deal in the Software without
+restriction, including without limitation the rights to use, copy, modify, merge, publish,
+distribute, sublicense, and/or sell copies of the Software.
+
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND.
+"""
+
+
+def repo(**facts: Any) -> dict[str, Any]:
+    return {"exists": True, "private": False, "gated": False, "disabled": False, **facts}
+
+
+def lic(*ids: str, name: str | None = None) -> dict[str, Any]:
+    return {"ids": list(ids), "name": name}
+
+
+def hub_alert(changes: list[Change], target: str = "hf:acme/model") -> Alert:
+    assert changes, "the fixture must produce a change"
+    label = HubSource("https://huggingface.co", None, 5.0, 1).label(parse_target(target))
+    return alert_for(target, label, changes, detected_at=T0)
+
+
+async def every_alert_kind() -> dict[str, Alert]:
+    """One alert of every kind the bot sends, built by the real detection code."""
+    out: dict[str, Alert] = {}
+    out["licence"] = hub_alert(
+        detect_repo(repo(licence=lic("apache-2.0")), repo(licence=lic("cc-by-nc-4.0")))
+    )
+    out["licence reverted"] = hub_alert(
+        detect_repo(
+            repo(licence=lic("llama2")),
+            repo(licence=lic("mit")),
+            earlier=repo(licence=lic("mit")),
+            prev_since=T0 - timedelta(days=1),
+            now=T0,
+        )
+    )
+    out["licence from custom"] = hub_alert(
+        detect_repo(repo(licence=lic("other", name="yi-license")), repo(licence=lic("apache-2.0")))
+    )
+    out["licence removed"] = hub_alert(detect_repo(repo(licence=lic("mit")), repo(licence=lic())))
+    out["licence and access"] = hub_alert(
+        detect_repo(repo(licence=lic("mit")), repo(licence=lic("gpl-3.0"), gated="manual")),
+        target="hf:datasets/acme/data",
+    )
+    out["gated auto → manual"] = hub_alert(
+        detect_repo(
+            repo(licence=lic("mit"), gated="auto"), repo(licence=lic("mit"), gated="manual")
+        )
+    )
+    out["gone"] = hub_alert(detect_repo(repo(), repo(exists=False)))
+    out["restored"] = hub_alert(detect_repo(repo(private=True), repo()))
+    out["disabled"] = hub_alert(detect_repo(repo(), repo(disabled=True)))
+    out["moved"] = hub_alert(detect_repo(repo(id="acme/old"), repo(id="acme/new")))
+    relicensed_text = text_change(
+        MIT, MIT.replace("Acme Corp", "Acme Inc"), old_rules=None, still="MIT", relicensed=False
+    )
+    assert relicensed_text is not None
+    out["licence text"] = hub_alert([relicensed_text])
+    file_change = licence_file_change(
+        {"licence_file": {"status": "ok", "path": "LICENSE", "text": MIT}},  # type: ignore[typeddict-item]
+        {"licence_file": {"status": "missing", "path": None}},  # type: ignore[typeddict-item]
+        relicensed=False,
+    )
+    assert file_change is not None
+    out["licence file removed"] = hub_alert([file_change])
+
+    page = PageSource(make_settings("sqlite://"))
+    try:
+        history = History(earlier=None, prev_since=None, now=None)
+        old = pack(["Pricing", "Team: $12 per seat / month", "Free: up to 3 projects"])
+        new = pack(["Pricing", "Team: $15 per seat / month", "Free: up to 1 project", "Hi"])
+        changes = page.detect(
+            {**old, "title": "Acme Pricing"}, {**new, "title": "Acme Pricing"}, history
+        )
+    finally:
+        await page.aclose()
+    ref = TargetRef("page", "https://acme.example/pricing")
+    out["page"] = alert_for(str(ref), page.label(ref), changes, detected_at=T0)
+
+    info = FeedInfo(
+        "feed:https://blog.example/feed",
+        "https://blog.example/feed",
+        "Acme Blog",
+        site="https://blog.example/",
+        total=2000,
+        kept=100,
+    )
+    entry = Entry(
+        "e1",
+        "Acme updates its terms",
+        "https://blog.example/terms",
+        "2026-11-25T10:00:00+00:00",
+        "We changed our terms.",
+    )
+    out["feed entry"] = entry_alert(info, entry, ["terms"], Severity.NOTICE, T0)
+    picked = [(Entry(f"e{i}", f"Post {i}", None, None, ""), ["terms"]) for i in range(12)]
+    out["feed grouped"] = grouped_alert(
+        info, picked, Severity.NOTICE, rewrite=False, detected_at=T0
+    )
+    out["feed rewritten"] = grouped_alert(info, picked, Severity.INFO, rewrite=True, detected_at=T0)
+    feeds = FeedSource(make_settings("sqlite://"))
+    try:
+        fresh = feeds.detect(
+            {"entries": []},  # type: ignore[typeddict-item]
+            {"entries": [entry.to_json()]},  # type: ignore[typeddict-item]
+            History(earlier=None, prev_since=None, now=None),
+        )
+    finally:
+        await feeds.aclose()
+    label = feeds.label(TargetRef("feed", info.url))
+    out["feed change"] = alert_for(info.target, label, fresh, detected_at=T0)
+
+    out["health failing since"] = hub_alert([health_change(True, "http", "HTTP 500", 3, T0)])
+    out["health failing once"] = hub_alert([health_change(True, "http", "HTTP 500", 1, None)])
+    blind = view_health({}, {"error": {"reason": "selector", "message": "#main matches nothing"}})
+    assert blind is not None
+    out["health blind"] = hub_alert([blind])
+    out["health recovered"] = hub_alert([health_change(False, "http", "", 1, None)])
+
+    org_old = {"repos": {f"model:acme/m{i}": repo(licence=lic("mit")) for i in range(8)}}
+    org_new = {
+        "repos": {
+            **{f"model:acme/m{i}": repo(licence=lic("cc-by-nc-4.0")) for i in range(7)},
+            "dataset:acme/new": repo(licence=lic("mit"), gated="auto"),
+        }
+    }
+    org_label = HubOrgSource("https://huggingface.co", None, 5.0).label(TargetRef("hf-org", "acme"))
+    out["organisation"] = alert_for(
+        "hf:org/acme",
+        org_label,
+        detect_org(org_old, org_new, group_over=3),
+        detected_at=T0,  # type: ignore[arg-type]
+    )
+    out["organisation gone"] = alert_for(
+        "hf:org/acme",
+        org_label,
+        detect_org(org_old, {"exists": False}, group_over=3),
+        detected_at=T0,  # type: ignore[arg-type]
+    )
+    held = [
+        HeldItem(Alert.from_json(a.to_json()), T0 + timedelta(minutes=i), "digest")
+        for i, a in enumerate([out["licence"], *[out["gone"]] * 6, out["page"]])
+    ]
+    out["digest"] = assemble(held, T0 + timedelta(hours=1))
+    return out
+
+
+def messages_in(alert: Alert) -> Iterator[Msg]:
+    def walk(text: str) -> Iterator[Msg]:
+        if isinstance(text, Msg):
+            yield text
+            for part in text.parts:
+                yield from walk(part)
+            for value in text.params.values():
+                if isinstance(value, str):
+                    yield from walk(value)
+
+    texts = [alert.title, alert.source_label, *alert.lines]
+    texts += [t for f in alert.fields for t in f]
+    texts += [lk.label for lk in alert.links] + [a.label for a in alert.actions]
+    for text in texts:
+        yield from walk(text)
+
+
+def formatted(alert: Alert, lang: str) -> str:
+    """What a reader sees, from each real formatter (console, Slack, Discord)."""
+    said = localized(alert, lang)
+    slack = slack_blocks.alert_message(said)
+    discord = discord_embeds.alert_message(said)
+    return "\n".join(
+        [
+            console.render_text(said),
+            slack.text,
+            json.dumps(slack.blocks, ensure_ascii=False),
+            json.dumps(discord.embed, ensure_ascii=False),
+            json.dumps(discord.components, ensure_ascii=False),
+        ]
+    )
+
+
+def english_giveaways(catalog: Catalog) -> set[str]:
+    """Pieces of English our messages say that their Italian never does: any of them in an
+    Italian alert is a text that escaped translation."""
+    pieces: set[str] = set()
+    for entry in catalog:
+        if not entry.id:
+            continue
+        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        forms = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        for text in ids:
+            for literal, *_ in string.Formatter().parse(text):
+                for piece in re.split(r"[{}():;·→—…,_*+]", literal):
+                    piece = piece.strip()
+                    if len(piece) >= 8 and " " in piece and not any(piece in f for f in forms):
+                        pieces.add(piece)
+    return pieces
+
+
+@pytest.fixture(scope="module")
+def alerts() -> dict[str, Alert]:
+    built = asyncio.run(every_alert_kind())
+    # As the dispatcher sees them: read back from the outbox's JSON.
+    return {k: Alert.from_json(json.loads(json.dumps(a.to_json()))) for k, a in built.items()}
+
+
+KINDS = [
+    "licence",
+    "licence reverted",
+    "licence from custom",
+    "licence removed",
+    "licence and access",
+    "gated auto → manual",
+    "gone",
+    "restored",
+    "disabled",
+    "moved",
+    "licence text",
+    "licence file removed",
+    "page",
+    "feed entry",
+    "feed grouped",
+    "feed rewritten",
+    "feed change",
+    "health failing since",
+    "health failing once",
+    "health blind",
+    "health recovered",
+    "organisation",
+    "organisation gone",
+    "digest",
+]
+
+
+def test_the_list_of_kinds_is_every_kind_built(alerts: dict[str, Alert]) -> None:
+    assert sorted(alerts) == sorted(KINDS)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_alert_kind_is_said_in_italian(alerts: dict[str, Alert], kind: str) -> None:
+    alert = alerts[kind]
+    catalog = italian()
+    untranslated = sorted(
+        {m.id for m in messages_in(alert) if m.sep is None and not catalog.get(m.id)}
+    )
+    assert untranslated == [], f"message ids with no Italian: {untranslated}"
+    english, it = formatted(alert, "en"), formatted(alert, "it")
+    leftovers = sorted(p for p in english_giveaways(catalog) if p in it)
+    assert leftovers == [], f"English left in the Italian {kind} alert: {leftovers}\n{it}"
+    assert localized(alert, "it").title != localized(alert, "en").title or kind.startswith(
+        "feed entry"
+    )
+    assert english == formatted(alert, "en"), "rendering is deterministic"
