@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: setup run test lint format bench clean
+.PHONY: setup run test lint format bench clean messages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,11 @@ lint: setup
 format: setup
 	$(BIN)/ruff format bot adapters tests bench
 	$(BIN)/ruff check --fix bot adapters tests bench
+
+## The message ids in the code, as a template for the catalogs (docs/hosting.md, "Languages").
+messages: setup
+	$(BIN)/pybabel extract --no-default-keywords -k msg -k nmsg:1,2 --no-location \
+		--sort-output -o policybot.pot bot adapters
 
 bench: setup
 	$(BIN)/python bench/hub_check.py --targets 1000
