@@ -31,6 +31,9 @@ from bot.commands import grammar as cmds
 from bot.commands.invocation import Invocation
 from bot.domain.errors import InvalidTarget, UsageError
 from bot.domain.model import Severity
+from bot.i18n import msg
+from bot.i18n.catalogs import translations
+from bot.i18n.languages import DEFAULT_LANGUAGE, normalise
 from bot.service.executor import Service
 
 log = logging.getLogger(__name__)
@@ -194,25 +197,73 @@ async def _watched(
     return _handler(interaction).watched_choices(interaction, current)
 
 
+def _l(text: str) -> app_commands.locale_str:
+    """A command's name or description that Discord shows in the member's language: the
+    :class:`CatalogTranslator` looks its English text (a message id) up in the catalogs."""
+    return app_commands.locale_str(text)
+
+
+class CatalogTranslator(app_commands.Translator):
+    """Italian (and any language with a catalog) names and descriptions of ``/policy``, sent
+    with the commands when they are synced (``name_localizations`` and
+    ``description_localizations``); the group's own name, ``policy``, stays the same
+    everywhere."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        lang = normalise(locale.value)
+        if lang is None or lang == DEFAULT_LANGUAGE:
+            return None
+        said = translations(lang).gettext(string.message)
+        if said == string.message:
+            return None
+        if context.location in _NAMES:  # names: lowercase, no spaces (Discord's rule)
+            said = said.lower().replace(" ", "_")
+        return said
+
+
+_NAMES = (
+    app_commands.TranslationContextLocation.command_name,
+    app_commands.TranslationContextLocation.group_name,
+    app_commands.TranslationContextLocation.parameter_name,
+)
+
+
 class PolicyGroup(app_commands.Group):
     """``/policy …``: one subcommand per command of the shared grammar."""
 
     def __init__(self, default_permissions: discord.Permissions | None) -> None:
         super().__init__(
             name="policy",
-            description="Watch platforms for licence, access and terms changes",
+            description=_l(msg("Watch platforms for licence, access and terms changes")),
             guild_only=True,
             allowed_contexts=app_commands.AppCommandContext(guild=True),
             default_permissions=default_permissions,
         )
 
-    @app_commands.command(description="Watch a target in this channel and take its baseline")
+    @app_commands.command(
+        name=_l(msg("watch")),
+        description=_l(msg("Watch a target in this channel and take its baseline")),
+    )
     @app_commands.describe(
-        target="hf:owner/name, hf:datasets/owner/name, a huggingface.co URL … (several: spaces)",
-        min_severity="only alert at or above this severity",
-        select="pages: CSS selector of the region that matters",
-        ignore="pages: regex of lines to drop",
-        keywords="feeds: comma-separated keywords",
+        target=_l(
+            msg("hf:owner/name, hf:datasets/owner/name, a huggingface.co URL … (several: spaces)")
+        ),
+        min_severity=_l(msg("only alert at or above this severity")),
+        select=_l(msg("pages: CSS selector of the region that matters")),
+        ignore=_l(msg("pages: regex of lines to drop")),
+        keywords=_l(msg("feeds: comma-separated keywords")),
+    )
+    @app_commands.rename(
+        target=_l(msg("target")),
+        min_severity=_l(msg("min_severity")),
+        select=_l(msg("select")),
+        ignore=_l(msg("ignore")),
+        keywords=_l(msg("keywords")),
     )
     async def watch(
         self,
@@ -233,18 +284,26 @@ class PolicyGroup(app_commands.Group):
         )
         await _handler(interaction).run(interaction, command, fetches=True, private=False)
 
-    @app_commands.command(description="Stop watching a target in this channel")
-    @app_commands.describe(target="a watched target, or #id from /policy list")
+    @app_commands.command(
+        name=_l(msg("unwatch")), description=_l(msg("Stop watching a target in this channel"))
+    )
+    @app_commands.describe(target=_l(msg("a watched target, or #id from /policy list")))
+    @app_commands.rename(target=_l(msg("target")))
     @app_commands.autocomplete(target=_watched)
     async def unwatch(self, interaction: discord.Interaction[Any], target: str) -> None:
         await _handler(interaction).run(interaction, cmds.Unwatch(target))
 
-    @app_commands.command(name="list", description="List this channel's watches")
+    @app_commands.command(name=_l(msg("list")), description=_l(msg("List this channel's watches")))
     async def list_(self, interaction: discord.Interaction[Any]) -> None:
         await _handler(interaction).run(interaction, cmds.ListWatches())
 
-    @app_commands.command(description="Recorded changes, newest first")
-    @app_commands.describe(target="a watched target (default: everything)", limit="how many")
+    @app_commands.command(
+        name=_l(msg("history")), description=_l(msg("Recorded changes, newest first"))
+    )
+    @app_commands.describe(
+        target=_l(msg("a watched target (default: everything)")), limit=_l(msg("how many"))
+    )
+    @app_commands.rename(target=_l(msg("target")), limit=_l(msg("limit")))
     @app_commands.autocomplete(target=_watched)
     async def history(
         self,
@@ -254,18 +313,30 @@ class PolicyGroup(app_commands.Group):
     ) -> None:
         await _handler(interaction).run(interaction, cmds.History(target, limit))
 
-    @app_commands.command(description="What differs between a target's last two versions")
+    @app_commands.command(
+        name=_l(msg("diff")),
+        description=_l(msg("What differs between a target's last two versions")),
+    )
+    @app_commands.rename(target=_l(msg("target")))
     @app_commands.autocomplete(target=_watched)
     async def diff(self, interaction: discord.Interaction[Any], target: str) -> None:
         await _handler(interaction).run(interaction, cmds.Diff(target))
 
-    @app_commands.command(description="Check now (one target, or all of this channel's)")
+    @app_commands.command(
+        name=_l(msg("check")),
+        description=_l(msg("Check now (one target, or all of this channel's)")),
+    )
+    @app_commands.rename(target=_l(msg("target")))
     @app_commands.autocomplete(target=_watched)
     async def check(self, interaction: discord.Interaction[Any], target: str | None = None) -> None:
         command = cmds.Check((target,) if target else ())
         await _handler(interaction).run(interaction, command, fetches=True)
 
-    @app_commands.command(description="Mute a watch in this channel for a while (0 unmutes)")
+    @app_commands.command(
+        name=_l(msg("mute")),
+        description=_l(msg("Mute a watch in this channel for a while (0 unmutes)")),
+    )
+    @app_commands.rename(target=_l(msg("target")), days=_l(msg("days")))
     @app_commands.autocomplete(target=_watched)
     async def mute(
         self,
@@ -275,11 +346,15 @@ class PolicyGroup(app_commands.Group):
     ) -> None:
         await _handler(interaction).run(interaction, cmds.Mute(target, days))
 
-    @app_commands.command(description="This server's settings (channels override them)")
-    @app_commands.describe(
-        setting="who may change watches, default minimum severity, digest time, language",
-        value="everyone|managers|admins · info…critical · HH:MM [Europe/Rome] · en|it",
+    @app_commands.command(
+        name=_l(msg("settings")),
+        description=_l(msg("This server's settings (channels override them)")),
     )
+    @app_commands.describe(
+        setting=_l(msg("who may change watches, default minimum severity, digest time, language")),
+        value=_l(msg("everyone|managers|admins · info…critical · HH:MM [Europe/Rome] · en|it")),
+    )
+    @app_commands.rename(setting=_l(msg("setting")), value=_l(msg("value")))
     async def settings(
         self,
         interaction: discord.Interaction[Any],
@@ -295,7 +370,7 @@ class PolicyGroup(app_commands.Group):
             return
         await _handler(interaction).run(interaction, command)
 
-    @app_commands.command(name="help", description="How to use /policy")
+    @app_commands.command(name=_l(msg("help")), description=_l(msg("How to use /policy")))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:
         await _handler(interaction).run(interaction, cmds.Help())
 
@@ -352,6 +427,7 @@ class PolicyClient(discord.Client):
         DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
         if not self._sync:
             return
+        await self.tree.set_translator(CatalogTranslator())
         try:
             if self._dev_guild_id is not None:
                 guild = discord.Object(id=self._dev_guild_id)

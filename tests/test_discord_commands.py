@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -62,6 +63,26 @@ async def test_the_synced_command_is_one_group_with_typed_options(
     for name in ("unwatch", "history", "diff", "check", "mute"):
         target = next(o for o in subs[name]["options"] if o["name"] == "target")
         assert target["autocomplete"] is True, name
+
+
+async def test_the_synced_commands_carry_italian_names_and_descriptions(
+    listening: DiscordBot, discord_fake: FakeDiscord
+) -> None:
+    """Issue 16: Discord shows /policy in the member's language from the localisations sent at
+    sync; interactions still name the options in English, so nothing else changes."""
+    [policy] = discord_fake.commands[None]
+    assert policy["name"] == "policy" and "it" not in (policy.get("name_localizations") or {})
+    assert policy["description_localizations"]["it"].startswith("Controlla le piattaforme")
+    subs = {o["name"]: o for o in policy["options"]}
+    assert subs["watch"]["name_localizations"]["it"] == "segui"
+    assert subs["list"]["name_localizations"]["it"] == "elenco"
+    assert subs["watch"]["description_localizations"]["it"].startswith("Segui un obiettivo")
+    options = {o["name"]: o for o in subs["watch"]["options"]}
+    assert options["min_severity"]["name_localizations"]["it"] == "gravità_minima"
+    assert options["target"]["description_localizations"]["it"].startswith("hf:proprietario")
+    for sub in subs.values():  # Discord's rule for names in every locale
+        for name in (sub["name"], *(sub.get("name_localizations") or {}).values()):
+            assert re.fullmatch(r"[-_\w]{1,32}", name) and name == name.lower(), name
 
 
 async def test_slash_watch_defers_then_answers_with_the_baseline(
