@@ -65,6 +65,10 @@ class CommandHandler:
         if guild is not None:
             chosen = self.service.tenants.settings_now(f"discord:{guild}")
             who = chosen.who_may_change
+            # The server's community language: its alerts' language unless it sets one.
+            locale = interaction.guild_locale.value if interaction.guild_locale else None
+            if locale and locale != chosen.locale:
+                self.service.tenants.note_locale_now(f"discord:{guild}", locale)
         permission = _WHO_PERMISSION.get(who or "", self.permission)
         may_change = True
         if who != "everyone" and permission is not None:

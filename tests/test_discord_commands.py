@@ -132,6 +132,40 @@ async def test_whole_flow_command_change_embed_button_unwatched(
     assert (await listening.cycle()).sent == 0, "unwatched: nothing more arrives"
 
 
+async def test_a_server_whose_locale_is_italian_gets_its_alerts_in_italian(
+    listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
+) -> None:
+    """Issue 16: a server that set no language gets its community language (guild_locale,
+    learnt from its commands); ``/policy settings language`` still wins over it."""
+    discord_fake.guild_locale = "it"
+    channel = discord_fake.add_channel()
+    hub.set_repo(REPO, license="apache-2.0")
+    record = await discord_fake.interact(
+        discord_fake.slash("watch", channel_id=channel, target=f"hf:{REPO}")
+    )
+    await discord_fake.wait_for_message(record)
+
+    hub.set_repo(REPO, license="cc-by-nc-4.0")
+    listening.clock.advance(hours=2)
+    assert (await listening.cycle()).sent == 1
+    [alert] = [p for p in discord_fake.messages(channel) if p.via == "bot"]
+    assert alert.embed["title"] == "Licenza cambiata — acme/model"
+    assert "uso commerciale ora limitato" in alert.embed["description"]
+    assert alert.embed["footer"]["text"] == "modello Hugging Face · critico · policybot"
+    labels = [c["label"] for row in alert.payload["components"] for c in row["components"]]
+    assert labels == ["Smetti di seguire", "Silenzia 7 giorni", "Mostra differenze"]
+
+    record = await discord_fake.interact(
+        discord_fake.slash("settings", channel_id=channel, setting="language", value="en")
+    )
+    await discord_fake.wait_for_message(record)
+    hub.set_repo(REPO, license="mit")
+    listening.clock.advance(hours=2)
+    assert (await listening.cycle()).sent == 1
+    alert = [p for p in discord_fake.messages(channel) if p.via == "bot"][-1]
+    assert alert.embed["title"] == "Licence changed — acme/model", "the setting wins"
+
+
 async def test_mute_and_diff_buttons(
     listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
 ) -> None:

@@ -9,7 +9,7 @@ a delivery posts nothing and cannot mark it sent or retried. Store calls run in 
 deliveries go out in the order they were queued: when one must wait (429, 5xx), the later ones
 in that channel wait behind it. A channel that is gone is disabled with one log line instead of
 a retry storm. Each alert is rendered in its channel's language (its workspace's setting,
-else ``POLICYBOT_DEFAULT_LANGUAGE``) right before it is posted.
+else its platform's locale, else ``POLICYBOT_DEFAULT_LANGUAGE``) right before it is posted.
 """
 
 from __future__ import annotations
@@ -128,9 +128,8 @@ class Dispatcher:
     ) -> None:
         address = parse_channel(channel)
         adapter = self.adapters.get(address.platform)
-        lang = pick_language(
-            await call(channel_language, self.store, channel), self.settings.default_language
-        )
+        setting, locale = await call(channel_language, self.store, channel)
+        lang = pick_language(setting, locale, self.settings.default_language)
         for index, row in enumerate(rows):
             if adapter is None:
                 await self._no_adapter(channel, address.platform, rows[index:], result)

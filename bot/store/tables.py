@@ -226,5 +226,6 @@ workspaces = sa.Table(
     sa.Column("min_severity", sa.String(16)),  # default for new watches
     sa.Column("digest_at", sa.String(5)),  # default digest time, local to digest_tz
     sa.Column("digest_tz", sa.String(64)),
-    sa.Column("language", sa.String(16)),  # stored for the translation work (issue 16, part 3)
+    sa.Column("language", sa.String(16)),  # /policy settings language: alerts' language
+    sa.Column("locale", sa.String(16)),  # what the platform says (Discord guild_locale)
 )

@@ -62,6 +62,9 @@ class WorkspaceSettings:
     digest_at: str | None = None
     digest_tz: str | None = None
     language: str | None = None
+    # Not chosen by anyone: the locale the platform reports (a Discord server's guild_locale),
+    # used when ``language`` is not set.
+    locale: str | None = None
 
     def describe(self) -> str:
         digest = (
@@ -74,9 +77,12 @@ class WorkspaceSettings:
                 f"who may change watches: {self.who_may_change or 'not set (operator default)'}",
                 f"default minimum severity: {self.min_severity or 'info'}",
                 f"default digest time: {digest}",
-                f"language: {self.language or 'en'}",
+                f"language: {self.language or self._unset_language()}",
             ]
         )
+
+    def _unset_language(self) -> str:
+        return f"not set (the server's locale, {self.locale})" if self.locale else "en"
 
 
 # -- channel names ---------------------------------------------------------------------------
@@ -246,6 +252,7 @@ def workspace_settings(store: HasEngine, workspace: str) -> WorkspaceSettings:
         digest_at=m["digest_at"],
         digest_tz=m["digest_tz"],
         language=m["language"],
+        locale=m["locale"],
     )
 
 
@@ -274,20 +281,23 @@ def note_channel_workspace(store: HasEngine, channel: str, workspace: str) -> No
                 c.execute(channels.insert().values(channel=channel, workspace=workspace))
 
 
-def channel_language(store: HasEngine, channel: str) -> str | None:
-    """The language set for ``channel``'s workspace (``/policy settings language``), if any:
-    the workspace its name carries, else the one its chat commands came from."""
+def channel_language(store: HasEngine, channel: str) -> tuple[str | None, str | None]:
+    """What ``channel``'s workspace says about its language: its setting (``/policy settings
+    language``) and its platform's locale, each None when unknown. The workspace is the one
+    the channel's name carries, else the one its chat commands came from."""
     with store.engine.connect() as c:
         known = c.execute(
             sa.select(channels.c.workspace).where(channels.c.channel == channel)
         ).scalar()
         workspace = workspace_of(channel) or known
         if workspace is None:
-            return None
-        language: str | None = c.execute(
-            sa.select(workspaces.c.language).where(workspaces.c.workspace == workspace)
-        ).scalar()
-    return language
+            return None, None
+        row = c.execute(
+            sa.select(workspaces.c.language, workspaces.c.locale).where(
+                workspaces.c.workspace == workspace
+            )
+        ).first()
+    return (row.language, row.locale) if row is not None else (None, None)
 
 
 def digest_default(settings: WorkspaceSettings) -> tuple[time, str] | None:
@@ -332,6 +342,11 @@ class Tenants:
     def settings_now(self, workspace: str) -> WorkspaceSettings:
         """For callers that cannot await (discord.py builds Invocations synchronously)."""
         return workspace_settings(self._store, workspace)
+
+    def note_locale_now(self, workspace: str, locale: str) -> None:
+        """Remember the locale the platform reports for ``workspace`` (callers check first
+        that it changed, so a command costs no write)."""
+        set_workspace_settings(self._store, workspace, locale=locale)
 
     async def settings(self, workspace: str) -> WorkspaceSettings:
         return await _call(workspace_settings, self._store, workspace)

@@ -156,6 +156,7 @@ class FakeDiscord(LocalServer):
         self.posted: list[Posted] = []
         self.requests: list[tuple[str, str]] = []  # (method, path) in order
         self.commands: dict[str | None, list[JSONDict]] = {}  # guild id (None: global) → list
+        self.guild_locale = "en-US"  # the server's community language (interactions carry it)
         self.interactions: dict[str, Interaction] = {}
         self.identified = asyncio.Event()
         self.identify_payloads: list[JSONDict] = []
@@ -273,8 +274,8 @@ class FakeDiscord(LocalServer):
             "token": "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(120),
             "version": 1,
             "guild_id": self.guild_id,
-            "guild": {"id": self.guild_id, "locale": "en-US", "features": []},
-            "guild_locale": "en-US",
+            "guild": {"id": self.guild_id, "locale": self.guild_locale, "features": []},
+            "guild_locale": self.guild_locale,
             "channel_id": channel_id,
             "channel": {
                 "id": channel_id,
