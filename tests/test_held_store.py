@@ -45,7 +45,7 @@ def test_held_alerts_wait_then_become_one_digest_per_channel(store: Store) -> No
     assert release_due(store, DUE) == 2
     assert release_due(store, DUE) == 0, "released once"
     rows = store.claim_deliveries(DUE, "me", timedelta(minutes=1), 10)
-    assert sorted((r.channel, r.payload["title"]) for r in rows) == [
+    assert sorted((r.channel, Alert.from_json(r.payload).title) for r in rows) == [
         ("console", "Digest: 2 changes on 2 targets"),
         ("slack:C1", "Digest: 1 change on 1 target"),
     ]
@@ -57,7 +57,10 @@ def test_one_alert_held_by_quiet_hours_goes_out_as_it_was(store: Store) -> None:
     _hold(store, "acme/a", "console", status="quiet")
     assert release_due(store, DUE) == 1
     (row,) = store.claim_deliveries(DUE, "me", timedelta(minutes=1), 10)
-    assert row.payload["title"] == "Access changed — acme/a" and row.target_id is not None
+    assert (
+        Alert.from_json(row.payload).title == "Access changed — acme/a"
+        and row.target_id is not None
+    )
 
 
 def test_a_gone_channel_drops_its_held_alerts_too(store: Store) -> None:
@@ -98,7 +101,7 @@ def test_two_replicas_releasing_at_once_queue_one_digest(pg_url: str) -> None:
             t.join(30)
         pending = first.claim_deliveries(DUE, "me", timedelta(minutes=1), 50)
         assert sum(results) == len(pending)
-        digested = sum(int(r.payload["title"].split()[1]) for r in pending)
+        digested = sum(int(Alert.from_json(r.payload).title.split()[1]) for r in pending)
         assert digested == 20, "every held alert is in exactly one digest"
     finally:
         first.close()

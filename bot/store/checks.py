@@ -384,10 +384,11 @@ class CheckQueries(StoreBase):
                         "detected_at": now,
                         "kind": ch.kind.value,
                         "severity": ch.severity.value,
-                        "summary": ch.summary,
-                        "before": ch.before,
-                        "after": ch.after,
-                        "detail": ch.detail,
+                        # History keeps the English text (bot.i18n messages read as it)
+                        "summary": str(ch.summary),
+                        "before": _plain(ch.before),
+                        "after": _plain(ch.after),
+                        "detail": _plain(ch.detail),
                         "view": ch.view,
                     }
                     for ch in found
@@ -466,3 +467,8 @@ def _fenced(target_id: int, owner: str | None, now: datetime) -> sa.ColumnElemen
     return sa.and_(
         targets.c.id == target_id, targets.c.lease_owner == owner, targets.c.lease_until >= now
     )
+
+
+def _plain(text: str | None) -> str | None:
+    """A message as the plain string a database driver expects (its English text)."""
+    return None if text is None else str(text)
