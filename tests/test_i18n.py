@@ -11,6 +11,7 @@ import json
 import pickle
 import re
 import string
+import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,6 +110,17 @@ def test_the_catalog_holds_no_message_the_code_no_longer_says() -> None:
         if m.id and (m.id if isinstance(m.id, str) else m.id[0]) not in ids
     )
     assert stale == [], "remove them (pybabel update does, see docs/hosting.md)"
+
+
+def test_the_catalogs_ship_with_the_package() -> None:
+    """They are read from the installed package at run time: the package data must hold them."""
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["bot.i18n"]
+    catalogs = sorted((ROOT / "bot" / "i18n").rglob("*.po"))
+    assert catalogs, "no catalog found"
+    for po in catalogs:
+        relative = po.relative_to(ROOT / "bot" / "i18n")
+        assert any(relative.match(g) for g in globs), f"{relative} is not in the package data"
 
 
 def test_italian_plural_forms_follow_the_count() -> None:

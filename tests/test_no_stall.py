@@ -150,7 +150,7 @@ def test_many_changed_lines_are_listed_only_in_part() -> None:
     old = [f"old line {i}" for i in range(5000)]
     new = [f"new line {i}" for i in range(5000)]
     diff = diff_lines(old, new, max_lines=1000)
-    assert summarise(diff) == "5000 lines added, 5000 lines removed"
+    assert summarise(diff) == "5,000 lines added, 5,000 lines removed"  # locale numbers
     assert "10000 lines changed" in diff.lines[0]
     assert "  … and 4980 more removed" in diff.lines and "  … and 4980 more added" in diff.lines
     assert len(diff.lines) == 1 + 20 + 1 + 20 + 1
