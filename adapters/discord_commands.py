@@ -104,10 +104,7 @@ class CommandHandler:
 
     def _early_refusal(self, command: cmds.Command, inv: Invocation) -> cmds.Reply | None:
         """Refusals and typos are answered at once, privately, before anything is fetched."""
-        changes = isinstance(command, cmds.Watch | cmds.Unwatch | cmds.Mute) or (
-            isinstance(command, cmds.WorkspaceSettings) and command.key is not None
-        )
-        if changes and not inv.may_change:
+        if cmds.needs(command).changes_watches and not inv.may_change:
             return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
         if isinstance(command, cmds.Watch):
             problems = self.service.watch_problems(command)

@@ -40,8 +40,6 @@ log = logging.getLogger(__name__)
 
 WORKING = "Working on it…"
 _FAILED = "Sorry, that failed inside policybot; the error was logged for the operator."
-_CHANGES = (cmds.Watch, cmds.Unwatch, cmds.Mute, cmds.Digest, cmds.Quiet, cmds.WorkspaceSettings)
-_FETCHES = (cmds.Watch, cmds.Check)
 
 Ack = Callable[..., Awaitable[Any]]
 
@@ -174,13 +172,14 @@ class SlackCommands:
         except UsageError as e:
             await ack(**payload(cmds.Reply((str(e),), ok=False)))
             return
+        needs = cmds.needs(parsed)
         needs_role = False
-        if isinstance(parsed, _CHANGES):
+        if needs.changes_watches:
             permission = await self._permission(team)
             needs_role = (
                 isinstance(permission, str) or permission.static(user) is None
             ) and self.roles.cached(user, team) is None
-        if not isinstance(parsed, _FETCHES) and not needs_role:
+        if not needs.fetches and not needs_role:
             await ack(**payload(await self.run(parsed, channel, user, team, client)))
             return
         await ack(text=WORKING, response_type="ephemeral")
@@ -242,7 +241,7 @@ class SlackCommands:
         client: AsyncWebClient | None = None,
     ) -> Invocation:
         may, refusal = True, ""
-        if isinstance(command, _CHANGES):
+        if cmds.needs(command).changes_watches:
             may, refusal = await self.may_change(user, team, channel, client)
         return Invocation(
             channel=tenants.slack_channel(team if self.many else None, channel),

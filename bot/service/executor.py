@@ -80,16 +80,7 @@ class Service(WatchListCommands):
         return await self.execute(command, inv)
 
     async def execute(self, command: cmds.Command, inv: Invocation) -> cmds.Reply:
-        changes_watches = isinstance(
-            command,
-            cmds.Watch
-            | cmds.Unwatch
-            | cmds.Mute
-            | cmds.Digest
-            | cmds.Quiet
-            | cmds.WorkspaceSettings,
-        ) and not _shows_only(command)
-        if changes_watches and not inv.may_change:
+        if cmds.needs(command).changes_watches and not inv.may_change:
             return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
         try:
             match command:
@@ -378,7 +369,7 @@ class Service(WatchListCommands):
         """``digest`` and ``quiet``: a channel's digest time and quiet hours (or show them)."""
         channel = self._channel(command.to, inv)
         prefs = channel_prefs(self.store, [channel])[channel]
-        if _shows_only(command):
+        if cmds.shows_only(command):
             return cmds.Reply((f"{channel}: {prefs.describe()}.",))
         if isinstance(command, cmds.Digest):
             assert command.at is not None
@@ -582,17 +573,6 @@ def _own_facts(
     if key is None or not isinstance(source, ViewSource):
         return facts
     return source.view_facts(facts, key)
-
-
-def _shows_only(command: cmds.Command) -> bool:
-    """``digest`` or ``quiet`` with nothing to set only shows the channel's settings."""
-    if isinstance(command, cmds.Digest):
-        return command.at is None
-    if isinstance(command, cmds.Quiet):
-        return command.window is None
-    if isinstance(command, cmds.WorkspaceSettings):
-        return command.key is None
-    return False
 
 
 def _ago(now: datetime, then: datetime | None) -> str:
