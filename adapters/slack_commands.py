@@ -185,8 +185,6 @@ class SlackCommands:
         await ack(text=WORKING, response_type="ephemeral")
         reply = await self.run(parsed, channel, user, team, client)
         await self._respond(respond, payload(reply))
-        if isinstance(parsed, cmds.Check):
-            await self.service.dispatcher.flush()  # what the check found goes out now
 
     async def on_button(
         self,
@@ -227,6 +225,8 @@ class SlackCommands:
         command may see (invariant 9); a crash becomes a short apology, logged."""
         try:
             inv = await self.invocation(command, channel, user, team, client)
+            if isinstance(command, cmds.Check):  # what the check found goes out now
+                return await self.service.check_now(command.refs, inv)
             return await self.service.execute(command, inv)
         except Exception:
             log.exception("Slack command failed channel=%s user=%s", channel, user)

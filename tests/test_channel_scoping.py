@@ -176,14 +176,14 @@ async def test_discord_channel_b_cannot_unwatch_or_mute_a_watch(
         (
             "ignore",
             "([unclosed",
-            "✗ --ignore '([unclosed' is not a valid regex: unterminated character set at "
+            "watch: --ignore '([unclosed' is not a valid regex: unterminated character set at "
             "position 1",
         ),
         (
             "select",
             "main[",
-            "✗ --select 'main[' is not a valid CSS selector: Malformed attribute selector at "
-            "position 4",
+            "watch: --select 'main[' is not a valid CSS selector: Malformed attribute selector "
+            "at position 4",
         ),
     ],
 )
@@ -204,7 +204,10 @@ async def test_discord_invalid_regex_or_selector_is_refused_and_nothing_stored(
     )
     assert record.callback is not None and record.callback["type"] == MESSAGE, "no defer"
     assert record.callback["data"]["flags"] == 64, "only the typist sees the mistake"
-    assert record.callback["data"]["content"] == f"{message}\nNothing was watched."
+    # The grammar's own words, as when typed in Slack or on the CLI (bot.commands.grammar).
+    # (Discord's markdown escaping shows the usage's "|" as "\\|".)
+    content = record.callback["data"]["content"]
+    assert content.startswith(f"{message}\nUsage: watch <target>"), content
     assert (
         dbot.store.list_watches() == [] and dbot.store.get_target(f"page:{web.url}/pricing") is None
     )

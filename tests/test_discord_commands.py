@@ -46,7 +46,19 @@ async def test_the_synced_command_is_one_group_with_typed_options(
     assert (policy["contexts"], policy["dm_permission"]) == ([0], False), "servers only"
     subs = {o["name"]: o for o in policy["options"]}
     assert sorted(subs) == sorted(
-        ["watch", "unwatch", "list", "history", "diff", "check", "mute", "settings", "help"]
+        [
+            "watch",
+            "unwatch",
+            "list",
+            "history",
+            "diff",
+            "check",
+            "mute",
+            "digest",
+            "quiet",
+            "settings",
+            "help",
+        ]
     )
     assert all(s["type"] == 1 for s in subs.values())
     options = {o["name"]: o for o in subs["watch"]["options"]}

@@ -23,8 +23,8 @@ ALLOWED = {
     ("bot/commands/scope.py", "watches"): "the scoped lookup itself",
     ("bot/commands/scope.py", "recent_changes"): "the scoped lookup itself",
     (
-        "bot/runtime/hub_webhook_handler.py",
-        "handle",
+        "bot/service/executor.py",
+        "stored_target_ids",
     ): "the Hub's webhook names a target, no channel asks",
     ("bot/service/executor.py", "_watch_one"): "re-reads the row the watch itself just wrote",
     ("bot/service/executor.py", "_backfill"): "finds the subscription the watch itself just wrote",
