@@ -42,7 +42,7 @@ ALLOWED = {
 }
 # Command handlers that name no target (their channel is the asker's, see Service._channel).
 # _workspace_settings: a workspace's defaults name no target and read no subscription.
-NO_TARGET = {"_watch", "_presets", "_delivery_settings", "_workspace_settings"}
+NO_TARGET = {"_watch", "_delivery_settings", "_workspace_settings"}
 
 
 def _functions(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -26,6 +26,7 @@ from bot.commands import grammar as cmds
 from bot.commands.invocation import Invocation
 from bot.commands.scope import Scope
 from bot.commands.validation import check_target, check_view, option_problems
+from bot.commands.watchlist import WatchEntry
 from bot.config import Settings
 from bot.deliver.dispatcher import Adapter, Dispatcher, DispatchResult
 from bot.domain.errors import InvalidTarget, SourceError, UsageError
@@ -33,11 +34,7 @@ from bot.domain.model import Severity, TargetRef
 from bot.domain.refs import parse_channel, parse_target, preset_name
 from bot.net import Guard, check_url, check_webhook_url
 from bot.service.progress import Report, silent
-from bot.service.watch_lists import (
-    WatchListCommands,
-    subscription_options,
-    view_options,
-)
+from bot.service.watch_lists import WatchLists, subscription_options, view_options
 from bot.sources.base import Sniffer, Source, StreamSource, ViewSource
 from bot.store import NewDelivery, SnapshotRow, Store, SubscriptionRow, TargetRow, tenants
 from bot.store.held import channel_prefs, held_count, set_digest_time, set_quiet
@@ -60,7 +57,7 @@ class Listener(Protocol):
         """Serve until cancelled."""
 
 
-class Service(WatchListCommands):
+class Service:
     def __init__(
         self,
         settings: Settings,
@@ -78,6 +75,7 @@ class Service(WatchListCommands):
         self.dispatcher = Dispatcher(store, adapters, settings, clock, owner)
         self._hub_hosts = frozenset({_host(settings.hf_endpoint)})
         self.tenants = tenants.Tenants(store)  # workspaces, for the chat adapters
+        self.watch_lists = WatchLists(settings, store, clock, self.parse_ref)
 
     async def aclose(self) -> None:
         """Close the sources, the adapters that hold HTTP sessions, and the store."""
@@ -120,7 +118,7 @@ class Service(WatchListCommands):
                 case cmds.Mute():
                     return await call(self._mute, command, inv)
                 case cmds.Presets():
-                    return self._presets(command)
+                    return self.watch_lists.presets(command)
                 case cmds.Digest() | cmds.Quiet():
                     return await call(self._delivery_settings, command, inv)
                 case cmds.WorkspaceSettings():
@@ -152,7 +150,7 @@ class Service(WatchListCommands):
             try:
                 name = preset_name(text)
                 if name is not None:
-                    preset_lines, good = self._watch_preset(name, channel, command, inv)
+                    preset_lines, good = self.watch_lists.watch_preset(name, channel, command, inv)
                     lines.extend(preset_lines)
                     ok = ok and good
                     continue
@@ -454,6 +452,29 @@ class Service(WatchListCommands):
         return reply
 
     # -- used by the CLI, the scheduler and the ops endpoints -----------------------------
+
+    @property
+    def progress(self) -> Report:
+        """Hears (done, total) while a watch list or preset is applied; the CLI draws a bar."""
+        return self.watch_lists.progress
+
+    @progress.setter
+    def progress(self, report: Report) -> None:
+        self.watch_lists.progress = report
+
+    def apply_watchlist(
+        self,
+        entries: Sequence[WatchEntry],
+        created_by: str = "watchlist",
+        problems: Sequence[str] = (),
+        progress: Report | None = None,
+    ) -> list[str]:
+        """:meth:`WatchLists.apply_watchlist`: every entry subscribed, or none."""
+        return self.watch_lists.apply_watchlist(entries, created_by, problems, progress)
+
+    def export_watchlist(self, channel: str | None = None) -> list[WatchEntry]:
+        """:meth:`WatchLists.export_watchlist`: the subscriptions as watch entries."""
+        return self.watch_lists.export_watchlist(channel)
 
     @property
     def owner(self) -> str:
