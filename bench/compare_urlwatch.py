@@ -425,8 +425,8 @@ from bot.config import load_settings
 async def main():
     service = build_service(load_settings())
     try:
-        result = await service.checker.check_due()
-        sent = await service.dispatcher.flush()
+        result = await service.check_due()
+        sent = await service.flush_deliveries()
         print(result.summary(), f"; {sent.sent} delivered", file=sys.stderr)
     finally:
         await service.aclose()

@@ -226,7 +226,7 @@ async def run(opts: argparse.Namespace, upstream: str) -> None:
             store.subscribe(target.id, ALERTS, clock(), created_by="bench")
 
         began = time.perf_counter()
-        first = await service.checker.check_due()
+        first = await service.check_due()
         print(f"baseline cycle: {first.summary()} in {time.perf_counter() - began:.1f} s")
 
         listening = asyncio.create_task(adapter.listen(service))
@@ -244,7 +244,7 @@ async def run(opts: argparse.Namespace, upstream: str) -> None:
         )
         await asyncio.sleep(0.05)
         began = time.perf_counter()
-        result = await service.checker.check_due()
+        result = await service.check_due()
         cycle_s = time.perf_counter() - began
         done.set()
         stop.set()
@@ -256,7 +256,7 @@ async def run(opts: argparse.Namespace, upstream: str) -> None:
             .latency
             for i in ids
         ]
-        sent = await service.dispatcher.flush()
+        sent = await service.flush_deliveries()
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
         await service.aclose()
