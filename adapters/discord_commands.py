@@ -175,13 +175,10 @@ class CommandHandler:
             reply = cmds.Reply(("That watch no longer exists in this channel.",), ok=False)
             await self.respond(interaction, reply)
             return
-        command: cmds.Command
-        if action == "unwatch":
-            command = cmds.Unwatch(ref)
-        elif action == "mute":
-            command = cmds.Mute(ref, 7.0)
-        else:
-            command = cmds.Diff(ref)
+        command = cmds.button_command(action, ref)
+        if command is None:  # the custom_id template admits only the three
+            await self.respond(interaction, cmds.Reply(("Unknown button.",), ok=False))
+            return
         await self.run(interaction, command)
 
     def _resolve(self, interaction: discord.Interaction[Any], target: str) -> str | None:

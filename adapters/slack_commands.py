@@ -200,14 +200,8 @@ class SlackCommands:
         channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
         user = body["user"]["id"]
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
-        command: cmds.Command
-        if kind == "unwatch":
-            command = cmds.Unwatch(ref)
-        elif kind == "mute":
-            command = cmds.Mute(ref, 7.0)
-        elif kind == "diff":
-            command = cmds.Diff(ref)
-        else:
+        command = cmds.button_command(kind or "", ref)
+        if command is None:
             return
         reply = await self.run(command, channel, user, team, client)
         answer = payload(reply, ephemeral=kind == "diff")

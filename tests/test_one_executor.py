@@ -13,6 +13,7 @@ Real parts throughout: the fake Slack, the fake Discord gateway, the fake Hub, t
 
 from __future__ import annotations
 
+import re
 import shlex
 import typing
 from collections.abc import AsyncIterator
@@ -20,6 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.discord_embeds import CUSTOM_ID_TEMPLATE
+from adapters.slack_blocks import ACTION_KINDS
 from bot.commands import grammar as cmds
 from bot.commands.invocation import Invocation
 from tests.clihelp import cli_env, policybot
@@ -58,6 +61,20 @@ def test_the_needs_table_covers_every_command() -> None:
     assert cmds.needs(cmds.parse("quiet off")).changes_watches
     fetching = {kind for kind, need in cmds.NEEDS.items() if need.fetches}
     assert fetching == {cmds.Watch, cmds.Check}
+
+
+def test_both_platforms_buttons_mean_the_grammars_commands() -> None:
+    found = re.search(r"\(\?P<action>([^)]*)\)", CUSTOM_ID_TEMPLATE)
+    assert found is not None
+    discord = set(found.group(1).split("|"))
+    assert discord == set(ACTION_KINDS), "the same three buttons on both platforms"
+    meant = {kind: cmds.button_command(kind, f"hf:{REPO}") for kind in ACTION_KINDS}
+    assert meant == {
+        "unwatch": cmds.Unwatch(f"hf:{REPO}"),
+        "mute": cmds.Mute(f"hf:{REPO}", 7.0),
+        "diff": cmds.Diff(f"hf:{REPO}"),
+    }
+    assert cmds.button_command("delete", f"hf:{REPO}") is None
 
 
 # ------------------------------------------------------------------------------ Discord

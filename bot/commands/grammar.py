@@ -342,6 +342,18 @@ def watch_command(
     return command
 
 
+def button_command(action: str, ref: str) -> Unwatch | Mute | Diff | None:
+    """What an alert's button means (Slack and Discord carry the same three): ``unwatch``,
+    ``mute`` (7 days) or ``diff`` of ``ref``; None for an action that is not one of them."""
+    if action == "unwatch":
+        return Unwatch(ref)
+    if action == "mute":
+        return Mute(ref, 7.0)
+    if action == "diff":
+        return Diff(ref)
+    return None
+
+
 def mute_command(ref: str, duration: str | None = None, *, to: str | None = None) -> Mute:
     """``mute <target> [7d]``."""
     command = _checked(
