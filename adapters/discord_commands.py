@@ -308,8 +308,12 @@ class PolicyGroup(app_commands.Group):
         tz: str | None = None,
         weekday: str | None = None,
     ) -> None:
-        words = [w for w in (at, tz, weekday) if w]
-        await _handler(interaction).build_and_run(interaction, lambda: cmds.digest_command(words))
+        await _handler(interaction).build_and_run(
+            interaction,
+            lambda: cmds.digest_command(
+                cmds.slotted_words("digest", (("at", at), ("tz", tz), ("weekday", weekday)))
+            ),
+        )
 
     @app_commands.command(description="This channel's quiet hours (nothing: show them)")
     @app_commands.describe(window="HH:MM-HH:MM, or off", tz="a time zone like Europe/Rome")
@@ -319,8 +323,12 @@ class PolicyGroup(app_commands.Group):
         window: str | None = None,
         tz: str | None = None,
     ) -> None:
-        words = [w for w in (window, tz) if w]
-        await _handler(interaction).build_and_run(interaction, lambda: cmds.quiet_command(words))
+        await _handler(interaction).build_and_run(
+            interaction,
+            lambda: cmds.quiet_command(
+                cmds.slotted_words("quiet", (("window", window), ("tz", tz)))
+            ),
+        )
 
     @app_commands.command(description="This server's settings (channels override them)")
     @app_commands.describe(

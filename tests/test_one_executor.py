@@ -25,6 +25,7 @@ from adapters.discord_embeds import CUSTOM_ID_TEMPLATE
 from adapters.slack_blocks import ACTION_KINDS
 from bot.commands import grammar as cmds
 from bot.commands.invocation import Invocation
+from bot.domain.errors import UsageError
 from tests.clihelp import cli_env, policybot
 from tests.conftest import Bot, Clock, make_settings
 from tests.discord_harness import DiscordBot
@@ -270,3 +271,25 @@ async def test_the_cli_refuses_with_the_chat_grammars_words(
     ran = await policybot(env, *words, cwd=tmp_path)
     assert (ran.code, ran.err) == (2, f"error: {chat.text}\n")
     assert hub.count(f"/api/models/{REPO}") == 0, "refused before anything is fetched"
+
+
+@pytest.mark.parametrize(
+    ("name", "slots", "said"),
+    [
+        ("digest", (("at", None), ("tz", "Europe/Rome"), ("weekday", None)), "tz needs at"),
+        ("digest", (("at", "09:00"), ("tz", None), ("weekday", "mon")), "weekday needs tz"),
+        ("quiet", (("window", None), ("tz", "Europe/Rome")), "tz needs window"),
+    ],
+)
+def test_a_named_option_without_the_one_before_it_is_refused_by_name(
+    name: str, slots: tuple[tuple[str, str | None], ...], said: str
+) -> None:
+    """Discord's options are named but the grammar reads words by position: a time zone given
+    without a time must not be read as the time."""
+    with pytest.raises(UsageError, match=said):
+        cmds.slotted_words(name, slots)
+
+
+def test_named_options_given_in_order_are_the_commands_words() -> None:
+    words = cmds.slotted_words("digest", (("at", "9:30"), ("tz", "Europe/Rome"), ("weekday", None)))
+    assert cmds.digest_command(words) == cmds.parse("digest 9:30 Europe/Rome")

@@ -370,6 +370,26 @@ def digest_command(when: Sequence[str] = (), *, to: str | None = None) -> Digest
     return command
 
 
+def slotted_words(name: str, slots: Sequence[tuple[str, str | None]]) -> list[str]:
+    """Named options (Discord's ``at``/``tz``/``weekday``) as the positional words of ``name``.
+
+    The grammar reads words by position, so a slot given while an earlier one is missing (a
+    time zone without a time) would be read as the earlier one; say what is missing instead."""
+    words: list[str] = []
+    missing: str | None = None
+    for slot, value in slots:
+        if not value:
+            missing = missing or slot
+        elif missing is not None:
+            raise UsageError(
+                f"{name}: {slot} needs {missing} too (give nothing to see the settings)"
+                f"\nUsage: {USAGE[name]}"
+            )
+        else:
+            words.append(value)
+    return words
+
+
 def quiet_command(window: Sequence[str] = (), *, to: str | None = None) -> Quiet:
     """``quiet [HH:MM-HH:MM [Europe/Rome] | off]``; nothing shows the channel's settings."""
     command = _checked("quiet", list(window), _options(to=to))
