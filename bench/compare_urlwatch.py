@@ -263,7 +263,7 @@ def bench_urlwatch(python: Path, base: str, n: int) -> tuple[Run, Run, str]:
         ]
         warm, _, _ = timed(cmd, env, cwd=tmp)
         before = upstream_stats(base)
-        measured, out, err = median_run(cmd, env, cwd=tmp)
+        measured, out, _err = median_run(cmd, env, cwd=tmp)
         last = (out.strip().splitlines() or [""])[-1]
         return warm, measured, f"{answered(base, before)} in {REPEAT} runs; {last}"
 

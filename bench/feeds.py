@@ -22,11 +22,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import load_settings  # noqa: E402
-from bot.domain.model import TargetRef, Validators  # noqa: E402
-from bot.sources.feed import FeedSource  # noqa: E402
-from bot.text import feed_entries as feeds  # noqa: E402
-from tests.fakes.feedserver import FeedServer, item, rss  # noqa: E402
+from bot.config import load_settings
+from bot.domain.model import TargetRef, Validators
+from bot.sources.feed import FeedSource
+from bot.text import feed_entries as feeds
+from tests.fakes.feedserver import FeedServer, item, rss
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "feeds" / "real"
 

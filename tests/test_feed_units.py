@@ -41,7 +41,7 @@ def test_items_without_guid_are_identified_by_link() -> None:
     assert len(hn.entries) == 7
     assert [e.key for e in hn.entries] == [e.link for e in hn.entries]
     pypi = parse_file("real", "pypi.recent-updates.2014-08.rss091.xml")
-    assert [e.key for e in pypi.entries][0] == "http://pypi.python.org/pypi/pycoin/0.50"
+    assert next(e.key for e in pypi.entries) == "http://pypi.python.org/pypi/pycoin/0.50"
 
 
 def test_atom_ids_are_the_identity() -> None:

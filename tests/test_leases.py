@@ -8,6 +8,7 @@ PostgreSQL, in one event loop; ``tests/test_replicas.py`` runs them as processes
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sys
 import time
 from collections import Counter
@@ -127,7 +128,7 @@ def test_a_batch_records_every_target_but_the_one_whose_lease_was_taken(store: S
             Observation(facts={"v": i}),
             queue=queue,
             expected_snapshot=claimed[i].latest_snapshot_id,
-        )  # fmt: skip
+        )
         for i in ids[:2]
     ]
     records.append(
@@ -139,7 +140,7 @@ def test_a_batch_records_every_target_but_the_one_whose_lease_was_taken(store: S
             message="slow",
             failures=1,
             queue=queue,
-        )  # fmt: skip
+        )
     )
     assert store.record_many(records, owner="a") == [True, False, True]
     assert [s.facts for s in store.snapshots_of(ids[0])] == [{"v": ids[0]}]
@@ -333,5 +334,5 @@ async def test_the_loop_keeps_serving_while_another_process_holds_the_sqlite_wri
     finally:
         ticker.cancel()
         await asyncio.wait_for(holder.wait(), 20)
-    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     assert max(gaps) < 1.0, "the loop never stopped for the database"

@@ -113,7 +113,7 @@ async def test_resolver_refuses_loopback_names_and_dns_failures() -> None:
     try:
         with pytest.raises(UnsafeAddress, match="loopback address"):
             await resolver.resolve("localhost", 80)
-        with pytest.raises(LookupFailed, match="DNS lookup failed for no-such-host.invalid"):
+        with pytest.raises(LookupFailed, match=r"DNS lookup failed for no-such-host\.invalid"):
             await resolver.resolve("no-such-host.invalid", 80)
     finally:
         await resolver.close()

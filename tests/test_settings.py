@@ -147,7 +147,7 @@ def test_overrides_in_code_use_field_names() -> None:
     settings = load_settings(hf_token="t", database_url="sqlite:///x.db", discord_dev_guild_id=5)
     assert _plain(settings.hf_token) == "t" and settings.database_url == "sqlite:///x.db"
     assert settings.discord_dev_guild_id == 5
-    with pytest.raises(ConfigError, match="^invalid configuration: http_port: "):
+    with pytest.raises(ConfigError, match=r"^invalid configuration: http_port: "):
         load_settings(http_port="eighty")
 
 

@@ -36,7 +36,7 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import WSMsgType, web
 
@@ -167,7 +167,7 @@ class FakeDiscord(LocalServer):
 
     # ------------------------------------------------------------------ lifecycle
 
-    runner_options = {"handler_cancellation": True}
+    runner_options: ClassVar[dict[str, Any]] = {"handler_cancellation": True}
 
     def build_app(self) -> web.Application:
         app = web.Application()
@@ -740,7 +740,7 @@ class FakeDiscord(LocalServer):
         record = self._interaction(request.match_info["token"])
         if record is None or record.original is None:
             return _error(404, "Unknown Message", 10008)
-        payload, files = await self._read_message_request(request)
+        payload, _files = await self._read_message_request(request)
         record.original = {**record.original, **payload, "_loading": False}
         record.changed.set()
         return _json(record.original)
