@@ -356,8 +356,8 @@ def bench_read_cycles(
         for cycle in ("first sight", "all changed"):
             if cycle == "all changed":
                 bump_all(up.url)
-            for who, side in sides:
-                run, note = side.cycle()
+            for who, one in sides:
+                run, note = one.cycle()
                 rows.append((cycle, who, run, note))
     return rows
 

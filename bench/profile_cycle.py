@@ -20,9 +20,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compare_urlwatch import ROOT, PolicybotSide, UpstreamProcess, bump_all
+from bench.compare_urlwatch import ROOT, PolicybotSide, UpstreamProcess, bump_all
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ from bot.store import Store
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import FakeSlack
+from tests.fakes.web import FakeWeb
 from tests.pgcluster import Cluster, why_unavailable
 
 PG_URL = os.environ.get("POLICYBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -139,6 +140,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture
 async def hub() -> AsyncIterator[FakeHub]:
     async with FakeHub() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[FakeWeb]:
+    """A fake site for page watches (a test module with a different site defines its own)."""
+    async with FakeWeb() as fake:
         yield fake
 
 

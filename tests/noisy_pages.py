@@ -14,6 +14,7 @@ import hashlib
 import json
 import random
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 TESTIMONIALS = [
@@ -63,7 +64,7 @@ def _plan(state: State, name: str, price: str) -> State:
 
 
 # Each real change, applied on top of the ones before it: (label, change, expected severity).
-REAL_CHANGES = [
+REAL_CHANGES: list[tuple[str, Callable[[State], State], str]] = [
     ("price", lambda s: _plan(s, "Pro", "$25 per seat per month"), "warning"),
     (
         "plan removed",

@@ -120,7 +120,7 @@ def test_a_batch_records_every_target_but_the_one_whose_lease_was_taken(store: S
     [theirs] = store.claim_due(later, "b", LEASE, 10)
     assert theirs.id == ids[1]
     queue = (NewDelivery("console", _alert(1)),)
-    records = [
+    records: list[CheckRecord | FailureRecord] = [
         CheckRecord(
             i,
             later,
@@ -145,7 +145,7 @@ def test_a_batch_records_every_target_but_the_one_whose_lease_was_taken(store: S
     assert store.record_many(records, owner="a") == [True, False, True]
     assert [s.facts for s in store.snapshots_of(ids[0])] == [{"v": ids[0]}]
     assert store.snapshots_of(ids[1]) == [], "nothing of the taken target's check was written"
-    assert sorted(d.target_id for d in store.deliveries_for()) == [ids[0], ids[2]]
+    assert sorted(d.target_id or 0 for d in store.deliveries_for()) == [ids[0], ids[2]]
     taken = store.get_target_by_id(ids[1])
     assert taken is not None and taken.last_checked_at is None
     assert store.renew_targets([ids[1]], "b", later, LEASE) == {ids[1]}, "b still holds it"
