@@ -138,6 +138,14 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    """An open store on each database (store tests)."""
+    s = Store.open(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
 async def hub() -> AsyncIterator[FakeHub]:
     async with FakeHub() as fake:
         yield fake

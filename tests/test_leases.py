@@ -12,7 +12,7 @@ import itertools
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,13 +37,6 @@ LEASE = timedelta(seconds=60)
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store.open(db_url)
-    yield s
-    s.close()
 
 
 def _watched(store: Store, name: str = "acme/x") -> int:
