@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIELDS = sorted(Settings.model_fields)
 # Names that look like settings but configure the test suite, not the bot.
 NOT_SETTINGS = {"POLICYBOT_TEST_CORPUS", "POLICYBOT_TEST_PG_URL"}
+TEXT_SUFFIXES = {".py", ".md", ".toml", ".yml", ".html", ".txt"}
 
 # A value each field accepts that differs from its default, as written in the environment,
 # and what the field holds afterwards. Fields whose type says enough are derived below.
@@ -157,9 +158,16 @@ def test_env_example_names_exactly_the_variables_the_settings_read() -> None:
     assert documented == {env_name(f) for f in FIELDS}
 
 
-def test_every_policybot_variable_the_docs_name_is_a_setting() -> None:
+def test_every_policybot_variable_the_docs_or_code_name_is_a_setting() -> None:
+    """A name in a message, a doc or a benchmark's environment that nothing reads would send
+    people (or the benchmark) after a knob that does not exist."""
     texts = [ROOT / "README.md", ROOT / "Dockerfile", *sorted((ROOT / "docs").iterdir())]
-    named: set[str] = set()
+    for folder in ("bot", "adapters", "bench", "examples"):
+        texts += [p for p in sorted((ROOT / folder).rglob("*.*")) if p.suffix in TEXT_SUFFIXES]
+    texts.remove(ROOT / "bot" / "config.py")  # its comments name examples of wrong names
+    named: dict[str, Path] = {}
     for path in texts:
-        named |= set(re.findall(r"\bPOLICYBOT_[A-Z0-9_]*[A-Z0-9]", path.read_text("utf-8")))
-    assert named - NOT_SETTINGS <= {env_name(f) for f in FIELDS}
+        for name in re.findall(r"\bPOLICYBOT_[A-Z0-9_]*[A-Z0-9]", path.read_text("utf-8")):
+            named.setdefault(name, path)
+    unknown = {n: str(p.relative_to(ROOT)) for n, p in named.items() if n not in NOT_SETTINGS}
+    assert {n: p for n, p in unknown.items() if n not in {env_name(f) for f in FIELDS}} == {}
