@@ -236,7 +236,8 @@ async def run(opts: argparse.Namespace, upstream: str) -> None:
         ).close()
         clock.now += timedelta(seconds=settings.check_interval + 1)
 
-        stop, lags = asyncio.Event(), []
+        stop = asyncio.Event()
+        lags: list[float] = []
         done = threading.Event()
         ticking = asyncio.create_task(ticker(stop, lags))
         sender = asyncio.create_task(

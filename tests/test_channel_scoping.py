@@ -28,12 +28,6 @@ V2 = "<html><body><main><h1>Pricing</h1><p>Pro: $25 per month</p></main></body><
 DEFERRED, MESSAGE = 5, 4
 
 
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
-
-
 def page_ref(web: FakeWeb) -> str:
     return f"page:{web.url}/pricing?token={SECRET}"
 
@@ -197,10 +191,9 @@ async def test_discord_invalid_regex_or_selector_is_refused_and_nothing_stored(
 ) -> None:
     b = discord_fake.add_channel()
     web.set_page("/pricing", V1)
+    options: dict[str, Any] = {option: value}
     record = await discord_fake.interact(
-        discord_fake.slash(
-            "watch", channel_id=b, target=f"page:{web.url}/pricing", **{option: value}
-        )
+        discord_fake.slash("watch", channel_id=b, target=f"page:{web.url}/pricing", **options)
     )
     assert record.callback is not None and record.callback["type"] == MESSAGE, "no defer"
     assert record.callback["data"]["flags"] == 64, "only the typist sees the mistake"

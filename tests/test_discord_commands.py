@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -190,7 +191,7 @@ async def test_server_settings_decide_who_may_change_watches(
 ) -> None:
     channel = discord_fake.add_channel()
     hub.set_repo(REPO, license="mit")
-    member = {"channel_id": channel, "permissions": MEMBER_PERMISSIONS}
+    member: dict[str, Any] = {"channel_id": channel, "permissions": MEMBER_PERMISSIONS}
     refused = await discord_fake.interact(
         discord_fake.slash("settings", **member, setting="who", value="everyone")
     )

@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 
 from bot.store import tenants
+from bot.store.tables import slack_installations
 from tests.conftest import Clock
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET, FakeSlack, sign
@@ -211,7 +212,7 @@ async def test_an_org_wide_install_is_refused_with_a_clear_page(
     assert "Organisation-wide installs are not supported" in text
     assert "install it into each workspace" in text
     with tbot.store.engine.connect() as c:
-        assert c.execute(tenants.slack_installations.select()).all() == []
+        assert c.execute(slack_installations.select()).all() == []
 
 
 async def test_a_forged_or_reused_state_installs_nothing(tbot: SlackBot, slack: FakeSlack) -> None:

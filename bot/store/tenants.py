@@ -283,9 +283,9 @@ def digest_default(settings: WorkspaceSettings) -> tuple[time, str] | None:
 
 __all__ = [
     "LANGUAGES",
-    "Tenants",
     "WHO",
     "Installation",
+    "Tenants",
     "WorkspaceSettings",
     "adopt_legacy_slack",
     "consume_state",
