@@ -100,7 +100,7 @@ async def discord_answer(fake: FakeDiscord, record: Interaction) -> str:
 
 
 # The Discord slash options that type each sample of CHANGING.
-DISCORD_CHANGING = {
+DISCORD_CHANGING: dict[type, tuple[str, dict[str, typing.Any]]] = {
     cmds.Watch: ("watch", {"target": "hf:acme/other"}),
     cmds.Unwatch: ("unwatch", {"target": f"hf:{REPO}"}),
     cmds.Mute: ("mute", {"target": f"hf:{REPO}", "days": 3}),
