@@ -5,11 +5,18 @@ executor (:class:`bot.service.executor.Service`) runs it, exactly as for Slack a
 module only does Discord's part: the 3-second rule (defer when a fetch is needed, then a follow-up),
 ephemeral errors, permissions, autocomplete and persistent buttons.
 
+Each option set is turned into a command by the grammar's builders
+(:func:`bot.commands.grammar.watch_command`, …), so a mistake reads exactly as when typed in Slack
+or on the CLI; what a command needs (defer first? refuse to non-managers?) is
+:func:`bot.commands.grammar.needs`, the same table every front end asks.
+
 Permissions: ``/policy`` carries ``default_member_permissions`` (Manage Channels by default),
 so Discord shows it only to members who have it unless a server admin widens it under
-Server Settings → Integrations. Changing watches (watch, unwatch, mute, and the Unwatch / Mute
-buttons) is also checked here against the member's permissions in the channel, so widening
-the command lets everyone read (list, history, diff, check, help) without letting them change.
+Server Settings → Integrations. Changing watches (watch, unwatch, mute, digest and quiet with a
+value, settings with a value, and the Unwatch / Mute buttons) is also checked here against the
+member's permissions in the channel, so widening the command lets everyone read (list, history,
+diff, check, help, and the current digest, quiet and server settings) without letting them
+change.
 """
 
 from __future__ import annotations
@@ -30,7 +37,6 @@ from adapters.discord_embeds import CUSTOM_ID_TEMPLATE, clip, custom_id, reply_t
 from bot.commands import grammar as cmds
 from bot.commands.invocation import Invocation
 from bot.domain.errors import InvalidTarget, UsageError
-from bot.domain.model import Severity
 from bot.i18n import msg
 from bot.i18n.catalogs import translations
 from bot.i18n.languages import DEFAULT_LANGUAGE, normalise
@@ -84,24 +90,43 @@ class CommandHandler:
             workspace=guild,
         )
 
+    async def build_and_run(
+        self,
+        interaction: discord.Interaction[Any],
+        build: Callable[[], cmds.Command],
+        *,
+        private: bool = True,
+    ) -> None:
+        """Build the command through the grammar (a mistake is answered at once, privately,
+        in the grammar's words), then :meth:`run` it."""
+        try:
+            command = build()
+        except UsageError as e:
+            await self.respond(interaction, cmds.Reply((str(e),), ok=False))
+            return
+        await self.run(interaction, command, private=private)
+
     async def run(
         self,
         interaction: discord.Interaction[Any],
         command: cmds.Command,
         *,
-        fetches: bool = False,
         private: bool = True,
     ) -> None:
-        """Execute ``command``; defer first when it ``fetches`` (a first check can be slow)."""
+        """Execute ``command``; defer first when it fetches (a first check can be slow). A
+        check delivers what it found at once, as in Slack."""
         inv = self.invocation(interaction)
         early = self._early_refusal(command, inv)
         if early is not None:
             await self.respond(interaction, early)
             return
-        if fetches:
+        if cmds.needs(command).fetches:
             await interaction.response.defer(thinking=True, ephemeral=private)
         try:
-            reply = await self.service.execute(command, inv)
+            if isinstance(command, cmds.Check):
+                reply = await self.service.check_now(command.refs, inv)
+            else:
+                reply = await self.service.execute(command, inv)
         except Exception:
             log.exception("discord command failed command=%s", type(command).__name__)
             reply = cmds.Reply((_INTERNAL_ERROR,), ok=False)
@@ -111,13 +136,10 @@ class CommandHandler:
 
     def _early_refusal(self, command: cmds.Command, inv: Invocation) -> cmds.Reply | None:
         """Refusals and typos are answered at once, privately, before anything is fetched."""
-        changes = isinstance(command, cmds.Watch | cmds.Unwatch | cmds.Mute) or (
-            isinstance(command, cmds.WorkspaceSettings) and command.key is not None
-        )
-        if changes and not inv.may_change:
+        if cmds.needs(command).changes_watches and not inv.may_change:
             return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
-        if isinstance(command, cmds.Watch):
-            problems = self.service.watch_problems(command)
+        if isinstance(command, cmds.Watch):  # its options: checked by the grammar's builder
+            problems = []
             for ref in command.refs:
                 try:
                     self.service.parse_ref(ref)
@@ -160,13 +182,10 @@ class CommandHandler:
             reply = cmds.Reply(("That watch no longer exists in this channel.",), ok=False)
             await self.respond(interaction, reply)
             return
-        command: cmds.Command
-        if action == "unwatch":
-            command = cmds.Unwatch(ref)
-        elif action == "mute":
-            command = cmds.Mute(ref, 7.0)
-        else:
-            command = cmds.Diff(ref)
+        command = cmds.button_command(action, ref)
+        if command is None:  # the custom_id template admits only the three
+            await self.respond(interaction, cmds.Reply(("Unknown button.",), ok=False))
+            return
         await self.run(interaction, command)
 
     def _resolve(self, interaction: discord.Interaction[Any], target: str) -> str | None:
@@ -278,15 +297,17 @@ class PolicyGroup(app_commands.Group):
         ignore: str | None = None,
         keywords: str | None = None,
     ) -> None:
-        command = cmds.Watch(
-            tuple(target.split()),
-            select=select,
-            ignore=(ignore,) if ignore else (),
-            keywords=tuple(k.strip() for k in (keywords or "").split(",") if k.strip()),
-            min_severity=Severity(min_severity or "info"),
-            min_severity_given=min_severity is not None,  # else the server's default
+        await _handler(interaction).build_and_run(
+            interaction,
+            lambda: cmds.watch_command(
+                target.split(),
+                select=select,
+                ignore=(ignore,) if ignore else (),
+                keywords=keywords,
+                min_severity=min_severity,  # None: the server's default
+            ),
+            private=False,
         )
-        await _handler(interaction).run(interaction, command, fetches=True, private=False)
 
     @app_commands.command(
         name=_l(msg("unwatch")), description=_l(msg("Stop watching a target in this channel"))
@@ -333,8 +354,7 @@ class PolicyGroup(app_commands.Group):
     @app_commands.rename(target=_l(msg("target")))
     @app_commands.autocomplete(target=_watched)
     async def check(self, interaction: discord.Interaction[Any], target: str | None = None) -> None:
-        command = cmds.Check((target,) if target else ())
-        await _handler(interaction).run(interaction, command, fetches=True)
+        await _handler(interaction).run(interaction, cmds.Check((target,) if target else ()))
 
     @app_commands.command(
         name=_l(msg("mute")),
@@ -348,7 +368,54 @@ class PolicyGroup(app_commands.Group):
         target: str,
         days: app_commands.Range[float, 0, 365] = 7.0,
     ) -> None:
-        await _handler(interaction).run(interaction, cmds.Mute(target, days))
+        await _handler(interaction).build_and_run(
+            interaction, lambda: cmds.mute_command(target, f"{days:g}")
+        )
+
+    @app_commands.command(
+        name=_l(msg("digest")),
+        description=_l(msg("This channel's digest time (nothing: show it)")),
+    )
+    @app_commands.describe(
+        at="HH:MM",
+        tz=_l(msg("a time zone like Europe/Rome")),
+        weekday=_l(msg("weekly digests: mon … sun")),
+    )
+    @app_commands.rename(at=_l(msg("at")), tz=_l(msg("tz")), weekday=_l(msg("weekday")))
+    async def digest(
+        self,
+        interaction: discord.Interaction[Any],
+        at: str | None = None,
+        tz: str | None = None,
+        weekday: str | None = None,
+    ) -> None:
+        await _handler(interaction).build_and_run(
+            interaction,
+            lambda: cmds.digest_command(
+                cmds.slotted_words("digest", (("at", at), ("tz", tz), ("weekday", weekday)))
+            ),
+        )
+
+    @app_commands.command(
+        name=_l(msg("quiet")),
+        description=_l(msg("This channel's quiet hours (nothing: show them)")),
+    )
+    @app_commands.describe(
+        window=_l(msg("HH:MM-HH:MM, or off")), tz=_l(msg("a time zone like Europe/Rome"))
+    )
+    @app_commands.rename(window=_l(msg("window")), tz=_l(msg("tz")))
+    async def quiet(
+        self,
+        interaction: discord.Interaction[Any],
+        window: str | None = None,
+        tz: str | None = None,
+    ) -> None:
+        await _handler(interaction).build_and_run(
+            interaction,
+            lambda: cmds.quiet_command(
+                cmds.slotted_words("quiet", (("window", window), ("tz", tz)))
+            ),
+        )
 
     @app_commands.command(
         name=_l(msg("settings")),
@@ -365,14 +432,8 @@ class PolicyGroup(app_commands.Group):
         setting: Literal["who", "severity", "digest", "language"] | None = None,
         value: str | None = None,
     ) -> None:
-        # The one grammar validates it, exactly as typed in Slack or on the CLI.
-        text = " ".join(["settings", *([setting] if setting else []), *(value or "").split()])
-        try:
-            command = cmds.parse(text)
-        except UsageError as e:
-            await _handler(interaction).respond(interaction, cmds.Reply((str(e),), ok=False))
-            return
-        await _handler(interaction).run(interaction, command)
+        words = [*([setting] if setting else []), *(value or "").split()]
+        await _handler(interaction).build_and_run(interaction, lambda: cmds.settings_command(words))
 
     @app_commands.command(name=_l(msg("help")), description=_l(msg("How to use /policy")))
     async def help_(self, interaction: discord.Interaction[Any]) -> None:

@@ -40,8 +40,6 @@ log = logging.getLogger(__name__)
 
 WORKING = "Working on it…"
 _FAILED = "Sorry, that failed inside policybot; the error was logged for the operator."
-_CHANGES = (cmds.Watch, cmds.Unwatch, cmds.Mute, cmds.Digest, cmds.Quiet, cmds.WorkspaceSettings)
-_FETCHES = (cmds.Watch, cmds.Check)
 
 Ack = Callable[..., Awaitable[Any]]
 
@@ -174,20 +172,19 @@ class SlackCommands:
         except UsageError as e:
             await ack(**payload(cmds.Reply((str(e),), ok=False)))
             return
+        needs = cmds.needs(parsed)
         needs_role = False
-        if isinstance(parsed, _CHANGES):
+        if needs.changes_watches:
             permission = await self._permission(team)
             needs_role = (
                 isinstance(permission, str) or permission.static(user) is None
             ) and self.roles.cached(user, team) is None
-        if not isinstance(parsed, _FETCHES) and not needs_role:
+        if not needs.fetches and not needs_role:
             await ack(**payload(await self.run(parsed, channel, user, team, client)))
             return
         await ack(text=WORKING, response_type="ephemeral")
         reply = await self.run(parsed, channel, user, team, client)
         await self._respond(respond, payload(reply))
-        if isinstance(parsed, cmds.Check):
-            await self.service.dispatcher.flush()  # what the check found goes out now
 
     async def on_button(
         self,
@@ -203,14 +200,8 @@ class SlackCommands:
         channel = (body.get("channel") or {}).get("id") or body["container"]["channel_id"]
         user = body["user"]["id"]
         team = (body.get("team") or {}).get("id") or body["user"].get("team_id")
-        command: cmds.Command
-        if kind == "unwatch":
-            command = cmds.Unwatch(ref)
-        elif kind == "mute":
-            command = cmds.Mute(ref, 7.0)
-        elif kind == "diff":
-            command = cmds.Diff(ref)
-        else:
+        command = cmds.button_command(kind or "", ref)
+        if command is None:
             return
         reply = await self.run(command, channel, user, team, client)
         answer = payload(reply, ephemeral=kind == "diff")
@@ -228,6 +219,8 @@ class SlackCommands:
         command may see (invariant 9); a crash becomes a short apology, logged."""
         try:
             inv = await self.invocation(command, channel, user, team, client)
+            if isinstance(command, cmds.Check):  # what the check found goes out now
+                return await self.service.check_now(command.refs, inv)
             return await self.service.execute(command, inv)
         except Exception:
             log.exception("Slack command failed channel=%s user=%s", channel, user)
@@ -242,7 +235,7 @@ class SlackCommands:
         client: AsyncWebClient | None = None,
     ) -> Invocation:
         may, refusal = True, ""
-        if isinstance(command, _CHANGES):
+        if cmds.needs(command).changes_watches:
             may, refusal = await self.may_change(user, team, channel, client)
         return Invocation(
             channel=tenants.slack_channel(team if self.many else None, channel),

@@ -263,7 +263,7 @@ def bench_urlwatch(python: Path, base: str, n: int) -> tuple[Run, Run, str]:
         ]
         warm, _, _ = timed(cmd, env, cwd=tmp)
         before = upstream_stats(base)
-        measured, out, err = median_run(cmd, env, cwd=tmp)
+        measured, out, _err = median_run(cmd, env, cwd=tmp)
         last = (out.strip().splitlines() or [""])[-1]
         return warm, measured, f"{answered(base, before)} in {REPEAT} runs; {last}"
 
@@ -356,8 +356,8 @@ def bench_read_cycles(
         for cycle in ("first sight", "all changed"):
             if cycle == "all changed":
                 bump_all(up.url)
-            for who, side in sides:
-                run, note = side.cycle()
+            for who, one in sides:
+                run, note = one.cycle()
                 rows.append((cycle, who, run, note))
     return rows
 
@@ -425,8 +425,8 @@ from bot.config import load_settings
 async def main():
     service = build_service(load_settings())
     try:
-        result = await service.checker.check_due()
-        sent = await service.dispatcher.flush()
+        result = await service.check_due()
+        sent = await service.flush_deliveries()
         print(result.summary(), f"; {sent.sent} delivered", file=sys.stderr)
     finally:
         await service.aclose()

@@ -79,9 +79,9 @@ async def main(n: int) -> None:
                     await bot.run(f"watch hf:acme/big --to discord:{ch}")
                 hub.set_repo("acme/big", license="other", license_name="hfoil-1.0")
                 bot.clock.advance(hours=2)
-                await bot.service.checker.check_due()
+                await bot.service.check_due()
                 start = time.perf_counter()
-                result = await bot.service.dispatcher.flush()
+                result = await bot.service.flush_deliveries()
                 took = time.perf_counter() - start
                 print(f"alerts posted ({n} channels, 1 each)   {result.sent / took:.0f} alerts/s")
             finally:

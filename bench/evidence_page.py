@@ -47,7 +47,7 @@ def main() -> None:
                 None,
                 None,
                 now,
-            )  # fmt: skip
+            )
         )
         runs.append(time.perf_counter() - start)
     print(f"page of {size / 1e6:.2f} MB, 40 changed lines: best {min(runs) * 1000:.0f} ms, "

@@ -226,7 +226,7 @@ async def run(opts: argparse.Namespace, upstream: str) -> None:
             store.subscribe(target.id, ALERTS, clock(), created_by="bench")
 
         began = time.perf_counter()
-        first = await service.checker.check_due()
+        first = await service.check_due()
         print(f"baseline cycle: {first.summary()} in {time.perf_counter() - began:.1f} s")
 
         listening = asyncio.create_task(adapter.listen(service))
@@ -236,7 +236,8 @@ async def run(opts: argparse.Namespace, upstream: str) -> None:
         ).close()
         clock.now += timedelta(seconds=settings.check_interval + 1)
 
-        stop, lags = asyncio.Event(), []
+        stop = asyncio.Event()
+        lags: list[float] = []
         done = threading.Event()
         ticking = asyncio.create_task(ticker(stop, lags))
         sender = asyncio.create_task(
@@ -244,7 +245,7 @@ async def run(opts: argparse.Namespace, upstream: str) -> None:
         )
         await asyncio.sleep(0.05)
         began = time.perf_counter()
-        result = await service.checker.check_due()
+        result = await service.check_due()
         cycle_s = time.perf_counter() - began
         done.set()
         stop.set()
@@ -256,7 +257,7 @@ async def run(opts: argparse.Namespace, upstream: str) -> None:
             .latency
             for i in ids
         ]
-        sent = await service.dispatcher.flush()
+        sent = await service.flush_deliveries()
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
         await service.aclose()

@@ -20,9 +20,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from compare_urlwatch import ROOT, PolicybotSide, UpstreamProcess, bump_all  # noqa: E402
+from bench.compare_urlwatch import ROOT, PolicybotSide, UpstreamProcess, bump_all
 
 
 def main() -> None:
@@ -64,9 +64,19 @@ def spy(side: PolicybotSide, out: Path, top: int) -> None:
     inclusive shares per function; only threads holding the GIL are sampled (worker
     processes: their active samples)."""
     py_spy = Path(sys.executable).parent / "py-spy"
+    record = [
+        "record",
+        "--subprocesses",
+        "--gil",
+        "--rate",
+        "250",
+        "--format",
+        "raw",
+        "-o",
+        str(out),
+    ]
     subprocess.run(
-        [str(py_spy), "record", "--subprocesses", "--gil", "--rate", "250", "--format", "raw"]
-        + ["-o", str(out), "--", sys.executable, "-m", "bot.cli", "check"],
+        [str(py_spy), *record, "--", sys.executable, "-m", "bot.cli", "check"],
         env=side.env,
         cwd=ROOT,
         check=True,

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import shlex
 import signal
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -29,7 +28,6 @@ from bot.commands.watchlist import read as read_watchlist
 from bot.config import Settings, load_settings, unworkable
 from bot.deliver.dispatcher import Adapter
 from bot.domain.errors import BotError, ConfigError, DatabaseUnavailable, UsageError
-from bot.domain.model import Severity
 from bot.domain.refs import parse_channel
 from bot.logs import setup_logging
 from bot.runtime.runlock import single_runner
@@ -188,11 +186,7 @@ def _main(
         try:
             return await work(service, settings)
         finally:
-            for adapter in service.dispatcher.adapters.values():
-                close = getattr(adapter, "aclose", None)
-                if close is not None:  # webhook adapters keep an HTTP session open
-                    await close()
-            await service.aclose()
+            await service.aclose()  # its adapters too: webhook adapters keep an HTTP session
 
     try:
         result = asyncio.run(go())
@@ -230,8 +224,7 @@ def run() -> None:
                 listed = read_watchlist(Path(settings.watchlist), settings.default_channel)
                 for line in service.apply_watchlist(listed.entries, problems=listed.problems):
                     log.info("watch list: %s", line)
-            listeners = [a for a in service.dispatcher.adapters.values() if hasattr(a, "listen")]
-            await run_forever(service, settings, listeners=listeners)  # type: ignore[arg-type]
+            await run_forever(service, settings, listeners=service.listeners())
 
     _main(work, wait_for_database=True)
 
@@ -266,43 +259,32 @@ def watch(
     ignore: Annotated[list[str] | None, typer.Option(help="regex of lines to drop (pages)")] = None,
     keywords: Annotated[str | None, typer.Option(help="comma-separated (feeds)")] = None,
     backfill: Annotated[
-        int, typer.Option(min=0, max=cmds.MAX_BACKFILL, help="post the newest N entries (feeds)")
-    ] = 0,
-    min_severity: Annotated[str, typer.Option(help="info|notice|warning|critical")] = "info",
+        str | None, typer.Option(help=f"post the newest N (1-{cmds.MAX_BACKFILL}) entries (feeds)")
+    ] = None,
+    min_severity: Annotated[
+        str | None, typer.Option(help="info|notice|warning|critical (default: info)")
+    ] = None,
     digest: Annotated[str | None, typer.Option(help="daily|weekly: collect into a digest")] = None,
     digest_all: Annotated[bool, typer.Option(help="critical changes wait too")] = False,
     at: Annotated[str | None, typer.Option(help="the channel's digest time HH:MM")] = None,
     tz: Annotated[str | None, typer.Option(help="the channel's time zone")] = None,
 ) -> None:
     """Subscribe to targets and take their baseline now."""
-    try:
-        severity = Severity.parse(min_severity)
-    except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--min-severity") from None
-    given = {
-        "--digest": digest,
-        "--at": at,
-        "--tz": tz,
-        "--digest-all": "yes" if digest_all else None,
-    }
-    try:
-        digest, at, tz = cmds.digest_options({k: v for k, v in given.items() if v is not None})
-    except UsageError as e:
-        raise typer.BadParameter(str(e).removeprefix("watch: ")) from None
-    command = cmds.Watch(
-        tuple(refs),
-        to=to,
-        select=select,
-        ignore=tuple(ignore or ()),
-        keywords=tuple(k.strip() for k in (keywords or "").split(",") if k.strip()),
-        min_severity=severity,
-        backfill=backfill,
-        digest=digest,
-        digest_all=digest_all,
-        at=at,
-        tz=tz,
+    _run_command(
+        lambda: cmds.watch_command(
+            refs,
+            to=to,
+            select=select,
+            ignore=ignore or (),
+            keywords=keywords,
+            min_severity=min_severity,
+            backfill=backfill,
+            digest=digest,
+            digest_all=digest_all,
+            at=at,
+            tz=tz,
+        )
     )
-    _run_command(command)
 
 
 @app.command()
@@ -311,13 +293,13 @@ def unwatch(
     to: Annotated[str | None, typer.Option(help="channel")] = None,
 ) -> None:
     """Stop watching a target in a channel."""
-    _run_command(cmds.Unwatch(ref, to=to))
+    _run_command(lambda: cmds.Unwatch(ref, to=to))
 
 
 @app.command("list")
 def list_(to: Annotated[str | None, typer.Option(help="only this channel")] = None) -> None:
     """List watches with their state."""
-    _run_command(cmds.ListWatches(to=to))
+    _run_command(lambda: cmds.ListWatches(to=to))
 
 
 @app.command()
@@ -326,13 +308,13 @@ def history(
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
 ) -> None:
     """Show recorded changes, newest first."""
-    _run_command(cmds.History(ref, limit))
+    _run_command(lambda: cmds.History(ref, limit))
 
 
 @app.command()
 def diff(ref: Annotated[str, typer.Argument(help="target")]) -> None:
     """Show what differs between a target's last two versions."""
-    _run_command(cmds.Diff(ref))
+    _run_command(lambda: cmds.Diff(ref))
 
 
 @app.command()
@@ -342,11 +324,7 @@ def mute(
     to: Annotated[str | None, typer.Option(help="channel")] = None,
 ) -> None:
     """Mute a watch for a while."""
-    try:
-        days = cmds.parse_duration_days(duration)
-    except UsageError as e:
-        raise typer.BadParameter(str(e), param_hint="duration") from None
-    _run_command(cmds.Mute(ref, days, to=to))
+    _run_command(lambda: cmds.mute_command(ref, duration, to=to))
 
 
 @app.command("digest")
@@ -355,7 +333,7 @@ def digest_(
     to: Annotated[str | None, typer.Option(help="channel")] = None,
 ) -> None:
     """Show or set a channel's digest time (weekly digests use the weekday)."""
-    _run_text_command("digest", when or [], to)
+    _run_command(lambda: cmds.digest_command(when or (), to=to))
 
 
 @app.command()
@@ -366,7 +344,7 @@ def quiet(
     to: Annotated[str | None, typer.Option(help="channel")] = None,
 ) -> None:
     """Show or set a channel's quiet hours (critical alerts still go out at once)."""
-    _run_text_command("quiet", window or [], to)
+    _run_command(lambda: cmds.quiet_command(window or (), to=to))
 
 
 @app.command("settings")
@@ -382,18 +360,7 @@ def settings_(
     ] = None,
 ) -> None:
     """Show or set a Slack workspace's or Discord server's settings (channels override)."""
-    _run_text_command("settings", setting or [], None, workspace=workspace)
-
-
-def _run_text_command(
-    name: str, args: list[str], to: str | None, *, workspace: str | None = None
-) -> None:
-    extra = [*(["--to", to] if to else []), *(["--workspace", workspace] if workspace else [])]
-    try:
-        command = cmds.parse(shlex.join([name, *args, *extra]), allow_to=True)
-    except UsageError as e:
-        raise typer.BadParameter(str(e)) from None
-    _run_command(command)
+    _run_command(lambda: cmds.settings_command(setting or (), workspace=workspace))
 
 
 @app.command("import")
@@ -438,7 +405,7 @@ def presets_(
     name: Annotated[str | None, typer.Argument(help="show this preset's sources")] = None,
 ) -> None:
     """List the platform presets (watch preset:<name>), or one preset's sources and why."""
-    _run_command(cmds.Presets(name))
+    _run_command(lambda: cmds.Presets(name))
 
 
 @db_app.command("upgrade")
@@ -478,7 +445,14 @@ def discord_invite_url(
     typer.echo(invite_url(app_id))
 
 
-def _run_command(command: cmds.Command) -> None:
+def _run_command(build: Callable[[], cmds.Command]) -> None:
+    """Build the command through the grammar (a mistake: the grammar's words, exit 2) and run
+    it as the operator; what a check or a watch found is delivered before the CLI exits."""
+    try:
+        command = build()
+    except UsageError as e:
+        fail(e, 2)
+
     async def work(service: Service, settings: Settings) -> cmds.Reply:
         presets = isinstance(command, cmds.Watch) and any(
             r.startswith("preset:") for r in command.refs
@@ -486,8 +460,8 @@ def _run_command(command: cmds.Command) -> None:
         with progress_bar("subscribing", enabled=None if presets else False) as report:
             service.progress = report
             reply = await service.execute(command, _cli_invocation(settings))
-        if isinstance(command, (cmds.Check, cmds.Watch)):
-            await service.dispatcher.flush()
+        if cmds.needs(command).fetches:
+            await service.flush_deliveries()
         return reply
 
     _print_reply(_main(work))

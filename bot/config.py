@@ -10,143 +10,128 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot.domain.errors import ConfigError
 
-
-def _env(name: str) -> AliasChoices:
-    return AliasChoices(name, name.lower())
+ENV_PREFIX = "POLICYBOT_"
 
 
 class Settings(BaseSettings):
+    """Field ``x`` reads ``POLICYBOT_X``; a field with a ``validation_alias`` reads that
+    vendor-standard name instead (and never ``POLICYBOT_`` + it). :func:`env_name` says which."""
+
     # ``VAR=`` (every line of a copied .env.example that the user has not filled in) means
-    # unset: the default applies, a blank token does not turn its adapter on.
+    # unset: the default applies, a blank token does not turn its adapter on. Only the names
+    # the fields read count: a .env shared with other tools (``DATABASE_URL=``, or a
+    # ``POLICYBOT_`` name this version does not know) is ignored, never an error.
     model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
-        populate_by_name=True,
+        dotenv_filtering="only_existing",
         env_ignore_empty=True,
+        # No populate_by_name: it would make POLICYBOT_HF_TOKEN a second name for HF_TOKEN.
+        # Overrides in code still use field names (load_settings(hf_token=...)): they match
+        # the vendor names case-insensitively.
     )
 
-    database_url: str = Field(
-        "sqlite:///policybot.db", validation_alias=_env("POLICYBOT_DATABASE_URL")
-    )
-    default_channel: str = Field("console", validation_alias=_env("POLICYBOT_DEFAULT_CHANNEL"))
-    watchlist: str | None = Field(None, validation_alias=_env("POLICYBOT_WATCHLIST"))
+    database_url: str = "sqlite:///policybot.db"
+    default_channel: str = "console"
+    watchlist: str | None = None
     # The language of alerts where neither the channel's workspace nor its platform says one
     # (issue 16): "en" or "it"; an unknown one falls back to English.
-    default_language: str = Field("en", validation_alias=_env("POLICYBOT_DEFAULT_LANGUAGE"))
+    default_language: str = "en"
 
-    hf_endpoint: str = Field("https://huggingface.co", validation_alias=_env("HF_ENDPOINT"))
-    hf_token: SecretStr | None = Field(None, validation_alias=_env("HF_TOKEN"))
-    github_api_url: str = Field(
-        "https://api.github.com", validation_alias=_env("POLICYBOT_GITHUB_API_URL")
-    )
-    github_token: SecretStr | None = Field(None, validation_alias=_env("GITHUB_TOKEN"))
+    hf_endpoint: str = Field("https://huggingface.co", validation_alias="HF_ENDPOINT")
+    hf_token: SecretStr | None = Field(None, validation_alias="HF_TOKEN")
+    github_api_url: str = "https://api.github.com"
+    github_token: SecretStr | None = Field(None, validation_alias="GITHUB_TOKEN")
 
-    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
-    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
-    slack_signing_secret: SecretStr | None = Field(
-        None, validation_alias=_env("SLACK_SIGNING_SECRET")
-    )
-    slack_api_url: str = Field(
-        "https://slack.com/api/", validation_alias=_env("POLICYBOT_SLACK_API_URL")
-    )
+    slack_bot_token: SecretStr | None = Field(None, validation_alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(None, validation_alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(None, validation_alias="SLACK_SIGNING_SECRET")
+    slack_api_url: str = "https://slack.com/api/"
     # -- Slack (issue 3) ----------------------------------------------------------------------
     slack_command: str = Field(
         "/policy",
         pattern=r"^/[a-z0-9_-]{1,31}$",
-        validation_alias=_env("POLICYBOT_SLACK_COMMAND"),
         description="the slash command registered in the Slack app (see the app manifest)",
     )
     slack_http_host: str = Field(
         "0.0.0.0",
-        validation_alias=_env("POLICYBOT_SLACK_HTTP_HOST"),
         description="HTTP mode (no SLACK_APP_TOKEN): address the request endpoint listens on",
     )
     slack_http_port: int = Field(
         3000,
         ge=0,
         le=65535,
-        validation_alias=_env("POLICYBOT_SLACK_HTTP_PORT"),
         description="HTTP mode: port of the endpoint Slack posts commands and clicks to",
     )
     slack_http_path: str = Field(
         "/slack/events",
         pattern=r"^/",
-        validation_alias=_env("POLICYBOT_SLACK_HTTP_PATH"),
         description="HTTP mode: path of that endpoint (the app's Request URL ends with it)",
     )
     slack_watch_permission: str = Field(
         "anyone",
-        validation_alias=_env("POLICYBOT_SLACK_WATCH_PERMISSION"),
         description="who may watch/unwatch/mute from Slack: anyone, admins (workspace admins "
         "and owners), or a comma-separated list of user ids (may include 'admins')",
     )
     slack_role_cache_seconds: float = Field(
         300.0,
         ge=0,
-        validation_alias=_env("POLICYBOT_SLACK_ROLE_CACHE_SECONDS"),
         description="how long a users.info admin lookup is reused",
     )
     slack_min_interval: float = Field(
         1.0,
         ge=0,
-        validation_alias=_env("POLICYBOT_SLACK_MIN_INTERVAL"),
         description="seconds between two posts to one Slack channel (Slack allows about 1/s)",
     )
     # -- many workspaces (issue 16) -----------------------------------------------------------
     slack_client_id: str | None = Field(
         None,
-        validation_alias=_env("SLACK_CLIENT_ID"),
+        validation_alias="SLACK_CLIENT_ID",
         description="turns on installs into any workspace (Slack's OAuth v2 flow): the app's "
         "Client ID (Basic Information → App Credentials)",
     )
     slack_client_secret: SecretStr | None = Field(
-        None, validation_alias=_env("SLACK_CLIENT_SECRET"), description="the app's Client Secret"
+        None, validation_alias="SLACK_CLIENT_SECRET", description="the app's Client Secret"
     )
     public_url: str | None = Field(
         None,
-        validation_alias=_env("POLICYBOT_PUBLIC_URL"),
         description="the address people and Slack reach the POLICYBOT_HTTP_PORT server at "
         "(https://policybot.example.com): Slack's install redirect and the alerts' evidence "
         "links are built from it",
     )
     slack_authorize_url: str = Field(
         "https://slack.com/oauth/v2/authorize",
-        validation_alias=_env("POLICYBOT_SLACK_AUTHORIZE_URL"),
         description="where the Add to Slack button sends people (tests point it at a fake)",
     )
-    discord_bot_token: SecretStr | None = Field(None, validation_alias=_env("DISCORD_BOT_TOKEN"))
-    discord_api_url: str = Field(
-        "https://discord.com/api/v10", validation_alias=_env("POLICYBOT_DISCORD_API_URL")
-    )
+    discord_bot_token: SecretStr | None = Field(None, validation_alias="DISCORD_BOT_TOKEN")
+    discord_api_url: str = "https://discord.com/api/v10"
     discord_dev_guild_id: int | None = Field(
         None,
-        validation_alias=_env("DISCORD_DEV_GUILD_ID"),
+        validation_alias="DISCORD_DEV_GUILD_ID",
         description="sync /policy to this one guild only (instant; for development)",
     )
     discord_manage_permission: str = Field(
         "manage_channels",
-        validation_alias=_env("POLICYBOT_DISCORD_MANAGE_PERMISSION"),
         description="Discord permission (discord.py flag name) needed to change watches; "
         "'none' lets everyone who can use /policy change them",
     )
     discord_max_ratelimit_wait: float = Field(
         5.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_DISCORD_MAX_RATELIMIT_WAIT"),
         description="a Discord 429 asking to wait longer than this (seconds) goes back to the "
         "outbox with its retry_after instead of waiting in place",
     )
 
-    allow_private_urls: bool = Field(False, validation_alias=_env("POLICYBOT_ALLOW_PRIVATE_URLS"))
+    allow_private_urls: bool = False
     private_url_allowlist: str = Field(
         "",
-        validation_alias=_env("POLICYBOT_PRIVATE_URL_ALLOWLIST"),
         description="comma-separated addresses or networks (10.1.2.3, 10.8.0.0/16) that "
         "user-supplied URLs may reach although the SSRF guard refuses non-global addresses; "
         "narrower than POLICYBOT_ALLOW_PRIVATE_URLS, which lifts the guard entirely",
@@ -154,149 +139,126 @@ class Settings(BaseSettings):
     http_connect_timeout: float = Field(
         10.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_HTTP_CONNECT_TIMEOUT"),
         description="seconds to open a connection to a page, feed or GitHub",
     )
     http_read_timeout: float = Field(
         20.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_HTTP_READ_TIMEOUT"),
         description="seconds to wait for the next bytes of a response",
     )
     http_total_timeout: float = Field(
         45.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_HTTP_TOTAL_TIMEOUT"),
         description="seconds for a whole request, redirects and body included (stops slow-loris)",
     )
     http_max_bytes: int = Field(
         5 * 1024 * 1024,
         gt=0,
-        validation_alias=_env("POLICYBOT_HTTP_MAX_BYTES"),
         description="cap on the decoded body of one response (a gzip bomb stops here)",
     )
-    http_max_redirects: int = Field(5, ge=0, validation_alias=_env("POLICYBOT_HTTP_MAX_REDIRECTS"))
+    http_max_redirects: int = Field(5, ge=0)
     http_per_host: int = Field(
         4,
         gt=0,
-        validation_alias=_env("POLICYBOT_HTTP_PER_HOST"),
         description="connections in flight to one host at once",
     )
     github_concurrency: int = Field(
         2,
         gt=0,
-        validation_alias=_env("POLICYBOT_GITHUB_CONCURRENCY"),
         description="GitHub API requests in flight at once (GitHub asks for serial requests)",
     )
 
     check_interval: float = Field(
         3600.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_CHECK_INTERVAL"),
         description="seconds between two checks of one target",
     )
     check_jitter: float = Field(
         300.0,
         ge=0,
-        validation_alias=_env("POLICYBOT_CHECK_JITTER"),
         description="up to this many seconds are added at random to each next check",
     )
     tick_seconds: float = Field(
         15.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_TICK_SECONDS"),
         description="how often the scheduler looks for due targets and pending deliveries",
     )
     max_backoff: float = Field(
         6 * 3600.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_MAX_BACKOFF"),
         description="cap of the exponential backoff of a failing target (seconds)",
     )
     retry_base: float = Field(
         60.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_RETRY_BASE"),
         description="first retry delay of a failing target; doubles per failure",
     )
-    claim_batch: int = Field(500, gt=0, validation_alias=_env("POLICYBOT_CLAIM_BATCH"))
-    lease_seconds: float = Field(300.0, gt=0, validation_alias=_env("POLICYBOT_LEASE_SECONDS"))
+    claim_batch: int = Field(500, gt=0)
+    lease_seconds: float = Field(300.0, gt=0)
     delivery_lease_seconds: float = Field(
         60.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_DELIVERY_LEASE_SECONDS"),
         description="how long a replica may hold a delivery it is sending before another may "
         "retry it; short, so a retry after a crash falls inside Discord's nonce window",
     )
     heartbeat_seconds: float = Field(
         30.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_HEARTBEAT_SECONDS"),
         description="a running process renews its heartbeat every third of this; once it "
         "has not for this long, other replicas take its leased work back",
     )
     concurrency: int = Field(
         20,
         gt=0,
-        validation_alias=_env("POLICYBOT_CONCURRENCY"),
         description="checks in flight at once, all sources together",
     )
-    hub_concurrency: int = Field(8, gt=0, validation_alias=_env("POLICYBOT_HUB_CONCURRENCY"))
-    hub_timeout: float = Field(15.0, gt=0, validation_alias=_env("POLICYBOT_HUB_TIMEOUT"))
+    hub_concurrency: int = Field(8, gt=0)
+    hub_timeout: float = Field(15.0, gt=0)
     gone_confirmations: int = Field(
         2,
         ge=1,
-        validation_alias=_env("POLICYBOT_GONE_CONFIRMATIONS"),
         description="consecutive 401/404 answers before a target counts as deleted/private",
     )
     health_after_failures: int = Field(
         3,
         ge=1,
-        validation_alias=_env("POLICYBOT_HEALTH_AFTER_FAILURES"),
         description="failed checks in a row before the channel hears that a watch is failing",
     )
     feed_group_over: int = Field(
         5,
         ge=1,
-        validation_alias=_env("POLICYBOT_FEED_GROUP_OVER"),
         description="more new feed entries than this at once come as one grouped alert",
     )
     feed_max_entries: int = Field(
         100,
         ge=1,
-        validation_alias=_env("POLICYBOT_FEED_MAX_ENTRIES"),
         description="newest entries of a feed kept in each snapshot (and announced)",
     )
     feed_remember: int = Field(
         1000,
         ge=1,
-        validation_alias=_env("POLICYBOT_FEED_REMEMBER"),
         description="entry ids remembered per feed, so entries that come back are not new",
     )
     feed_max_bytes: int = Field(
         5 * 1024 * 1024,
         gt=0,
-        validation_alias=_env("POLICYBOT_FEED_MAX_BYTES"),
         description="largest feed body read (decoded bytes); a larger one is a failed check",
     )
     feed_parse_max_entries: int = Field(
         2000,
         ge=1,
-        validation_alias=_env("POLICYBOT_FEED_PARSE_MAX_ENTRIES"),
         description="entries of one feed body read per check (the newest); a feed listing "
         "more is still checked, and says it was cut (bounds one check's CPU and memory)",
     )
     parse_concurrency: int = Field(
         2,
         ge=1,
-        validation_alias=_env("POLICYBOT_PARSE_CONCURRENCY"),
         description="page and feed bodies parsed at once (a 5 MB feed "
         "costs seconds of CPU and ~150 MB while it is parsed)",
     )
     parse_processes: int = Field(
         default_factory=lambda: _default_parse_processes(),
         ge=0,
-        validation_alias=_env("POLICYBOT_PARSE_PROCESSES"),
         description="worker processes that parse page and feed bodies (started on the first "
         "parse); 0 parses in threads of the bot's own process. Default: the CPU count, at "
         "most 4, or 0 on one CPU",
@@ -304,51 +266,43 @@ class Settings(BaseSettings):
     diff_max_lines: int = Field(
         1000,
         ge=1,
-        validation_alias=_env("POLICYBOT_DIFF_MAX_LINES"),
         description="lines per side of a changed region of a page diffed line by line; a "
         "larger change is told by counts of the lines added and removed",
     )
     org_group_over: int = Field(
         10,
         ge=1,
-        validation_alias=_env("POLICYBOT_ORG_GROUP_OVER"),
         description="in a whole-organisation watch, more repos than this with the same kind "
         "of change (new, removed, relicensed, gated) come as one line with a count",
     )
-    delivery_max_attempts: int = Field(
-        20, ge=1, validation_alias=_env("POLICYBOT_DELIVERY_MAX_ATTEMPTS")
-    )
-    delivery_timeout: float = Field(20.0, gt=0, validation_alias=_env("POLICYBOT_DELIVERY_TIMEOUT"))
+    delivery_max_attempts: int = Field(20, ge=1)
+    delivery_timeout: float = Field(20.0, gt=0)
 
     http_port: int | None = Field(
         None,
         ge=1,
         le=65535,
-        validation_alias=_env("POLICYBOT_HTTP_PORT"),
         description="port for /healthz and /metrics; off unless set",
     )
-    http_host: str = Field("0.0.0.0", validation_alias=_env("POLICYBOT_HTTP_HOST"))
+    http_host: str = "0.0.0.0"
     hf_webhook_secret: SecretStr | None = Field(
         None,
-        validation_alias=_env("POLICYBOT_HF_WEBHOOK_SECRET"),
         description="turns on POST /webhooks/huggingface on the POLICYBOT_HTTP_PORT server; "
         "the secret set on the Hub webhook (sent as X-Webhook-Secret)",
     )
 
     evidence_secret: SecretStr | None = Field(
         None,
-        validation_alias=_env("POLICYBOT_EVIDENCE_SECRET"),
         description="signs evidence links (HMAC-SHA256); rotate it to revoke every link",
     )
     evidence_link_days: float = Field(
         90.0,
         gt=0,
-        validation_alias=_env("POLICYBOT_EVIDENCE_LINK_DAYS"),
         description="how long an evidence link works after its alert is sent",
     )
 
-    log_level: str = Field("INFO", validation_alias=_env("POLICYBOT_LOG_LEVEL"))
-    log_format: str = Field("text", validation_alias=_env("POLICYBOT_LOG_FORMAT"))
+    log_level: str = "INFO"
+    log_format: str = "text"
 
     @field_validator("hf_endpoint", "github_api_url", "discord_api_url")
     @classmethod
@@ -492,9 +446,18 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as e:
         problems = []
         for err in e.errors():
-            name = ".".join(str(p) for p in err["loc"]) or "settings"
-            problems.append(f"{name}: {err['msg']}")
+            loc = [str(p) for p in err["loc"]]
+            if loc and loc[0] in Settings.model_fields and loc[0] not in overrides:
+                loc[0] = env_name(loc[0])  # set in the environment: say the name used there
+            problems.append(f"{'.'.join(loc) or 'settings'}: {err['msg']}")
         raise ConfigError("invalid configuration: " + "; ".join(problems)) from None
+
+
+def env_name(field: str) -> str:
+    """The environment variable (and .env) name that sets ``field``, as people write it:
+    ``POLICYBOT_<FIELD>``, or the vendor-standard name for the few fields that keep one."""
+    alias = Settings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else ENV_PREFIX + field.upper()
 
 
 def _default_parse_processes() -> int:

@@ -126,7 +126,7 @@ def _trampoline(fn: Callable[..., Any], args: tuple[object, ...]) -> tuple[bool,
     ``SourceError.reason``."""
     try:
         return True, fn(*args)
-    except Exception as e:  # noqa: BLE001 - every failure goes back to the caller
+    except Exception as e:  # every failure goes back to the caller
         return False, (type(e), e.args, dict(vars(e)))
 
 

@@ -27,6 +27,7 @@ from bot.store import Store
 from tests.fakes.discord import FakeDiscord
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import FakeSlack
+from tests.fakes.web import FakeWeb
 from tests.pgcluster import Cluster, why_unavailable
 
 PG_URL = os.environ.get("POLICYBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -137,8 +138,23 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    """An open store on each database (store tests)."""
+    s = Store.open(db_url)
+    yield s
+    s.close()
+
+
+@pytest.fixture
 async def hub() -> AsyncIterator[FakeHub]:
     async with FakeHub() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def web() -> AsyncIterator[FakeWeb]:
+    """A fake site for page watches (a test module with a different site defines its own)."""
+    async with FakeWeb() as fake:
         yield fake
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from bot.cpu import process_safe
-from bot.domain.errors import SourceError
+from bot.domain.errors import FailureReason, SourceError
 
 
 @process_safe
@@ -14,7 +14,7 @@ def whose_pid(_: object = None) -> int:
 
 
 @process_safe
-def refuse(reason: str) -> None:
+def refuse(reason: FailureReason) -> None:
     raise SourceError("refused in the worker", reason=reason)
 
 

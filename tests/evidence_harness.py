@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.web import Application, Request
 
 from bot.evidence.links import Signer
 from bot.evidence.site import EvidenceSite
@@ -53,13 +54,13 @@ class World:
     bot: Bot
     web: FakeWeb
     hub: FakeHub
-    client: TestClient
+    client: TestClient[Request, Application]
     site: EvidenceSite
 
     async def alert_link(self) -> str:
         """Run a cycle; the evidence path of the one alert it printed."""
         sent, text = await self.bot.cycle()
-        found = LINK.findall(text)
+        found: list[str] = LINK.findall(text)
         assert sent and found, f"no evidence link in the alert: {text!r}"
         return found[0]
 

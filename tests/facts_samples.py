@@ -131,7 +131,7 @@ def hub_org_facts() -> Mapping[str, Any]:
 
 
 def github_org_facts() -> Mapping[str, Any]:
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "full_name": "acme/a",
             "license": {"spdx_id": "MIT", "key": "mit", "name": "MIT License"},

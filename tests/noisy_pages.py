@@ -14,6 +14,7 @@ import hashlib
 import json
 import random
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 TESTIMONIALS = [
@@ -63,7 +64,7 @@ def _plan(state: State, name: str, price: str) -> State:
 
 
 # Each real change, applied on top of the ones before it: (label, change, expected severity).
-REAL_CHANGES = [
+REAL_CHANGES: list[tuple[str, Callable[[State], State], str]] = [
     ("price", lambda s: _plan(s, "Pro", "$25 per seat per month"), "warning"),
     (
         "plan removed",
@@ -113,7 +114,7 @@ def render(state: State, seed: int, *, testimonial_in_main: bool = False) -> str
     rng = random.Random(seed)
     token = hashlib.sha256(f"csrf{seed}".encode()).hexdigest()
     nonce = hashlib.sha1(f"nonce{seed}".encode()).hexdigest()[:16]
-    build = hashlib.md5(f"build{seed}".encode()).hexdigest()[:8]  # noqa: S324 - test data
+    build = hashlib.md5(f"build{seed}".encode()).hexdigest()[:8]  # test data, not a security use
     quote = TESTIMONIALS[seed % len(TESTIMONIALS)]
     ad = ADS[seed % len(ADS)]
     ind = " " * rng.randint(0, 6)

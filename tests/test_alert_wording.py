@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from huggingface_hub.repocard import metadata_load
@@ -16,6 +15,7 @@ from huggingface_hub.repocard import metadata_load
 from bot.alerts.compose import alert_for
 from bot.detect.history import History
 from bot.detect.repo import detect_repo
+from bot.domain.facts import GithubFacts, HubFacts, PageView, RepoFacts
 from bot.domain.model import Severity
 from bot.licences.classify import LicenceSet, classify_hub, identify_text
 from bot.sources.page import IGNORE_DROPS_LINES, PageSource, pack
@@ -28,12 +28,6 @@ from tests.test_page_noise import OTA_SERIES
 TERMS = """<!DOCTYPE html><html><head><title>Acme Terms of Service</title></head><body>
 <nav>Home</nav><main><h1>Terms</h1><p>Last updated: {date}</p><p>Be {word}.</p></main>
 </body></html>"""
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -77,10 +71,10 @@ async def test_a_version_extracted_when_ignore_cut_text_is_a_silent_baseline() -
     source = PageSource(make_settings("sqlite://"))
     try:
         stored = pack(["Terms", ": 1 Nov 2026", "Be nice."])  # as the old code kept it
-        upgraded = {**pack(["Terms", "Be nice."]), "ignore": IGNORE_DROPS_LINES}
+        upgraded: PageView = {**pack(["Terms", "Be nice."]), "ignore": IGNORE_DROPS_LINES}
         history = History(earlier=None, prev_since=None, now=None)
         assert source.detect(stored, upgraded, history) == []
-        later = {**pack(["Terms", "Be kind."]), "ignore": IGNORE_DROPS_LINES}
+        later: PageView = {**pack(["Terms", "Be kind."]), "ignore": IGNORE_DROPS_LINES}
         (change,) = source.detect(upgraded, later, history)
         assert "[-nice.-]" in (change.detail or "")
         unruled = pack(["Terms", "Be kind."])  # a view without ignore rules: compared as ever
@@ -123,8 +117,8 @@ def test_no_real_terms_diff_prints_a_bare_minus_line() -> None:
 
 
 def test_a_rename_is_headed_moved() -> None:
-    before = {"id": "acme/tool", "exists": True}
-    after = {"id": "acme/tool-legacy", "exists": True}
+    before: RepoFacts = {"id": "acme/tool", "exists": True}
+    after: RepoFacts = {"id": "acme/tool-legacy", "exists": True}
     alert = alert_for("github:acme/tool", "GitHub repository", detect_repo(before, after))
     assert alert.title == "Moved — acme/tool"
     assert alert.lines == ("moved: acme/tool is now acme/tool-legacy",)
@@ -133,7 +127,7 @@ def test_a_rename_is_headed_moved() -> None:
 # ------------------------------------------------------------------------ licences
 
 
-def card_licence(name: str) -> dict[str, Any]:
+def card_licence(name: str) -> HubFacts:
     meta = metadata_load(corpus_path("licence-history", "yi-model-card", name)) or {}
     return {"licence": {"ids": [meta["license"]], "name": meta.get("license_name")}}
 
@@ -148,7 +142,7 @@ def test_yi_custom_licence_to_apache_is_a_notice_that_it_is_now_permissive() -> 
     assert (alert.title, alert.lines[0]) == ("Licence changed — 01-ai/Yi-34B", change.summary)
 
 
-def _hub(ident: str, name: str | None = None) -> dict[str, Any]:
+def _hub(ident: str, name: str | None = None) -> HubFacts:
     return {"licence": {"ids": [ident], "name": name}}
 
 
@@ -218,13 +212,13 @@ HISTORIES = [
     "repo, old, new, line", HISTORIES, ids=[h[0] + " " + h[2] for h in HISTORIES]
 )
 def test_real_relicensings_read_well(repo: str, old: str, new: str, line: str) -> None:
-    def licences(facts: dict[str, Any]) -> LicenceSet:
-        found = identify_text(facts["text"])
+    def licences(facts: GithubFacts) -> LicenceSet:
+        found = identify_text(facts.get("licence_text", ""))
         return LicenceSet((found,) if found else ())
 
-    def facts(name: str) -> dict[str, Any]:
+    def facts(name: str) -> GithubFacts:
         text = corpus_path("licence-history", repo, name).read_text(encoding="utf-8")
-        return {"licence": {}, "text": text}
+        return {"licence": {"ids": [], "name": None}, "licence_text": text}
 
     changes = detect_repo(facts(old), facts(new), licences=licences)
     alert = alert_for(f"github:x/{repo}", "GitHub repository", changes)

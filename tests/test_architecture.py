@@ -1,5 +1,6 @@
 """The boundary, enforced: the core never imports chat platforms or adapters; adapters never
-import each other. Only the composition root (bot/cli.py) wires adapters in."""
+import each other. Only the composition root (bot/cli.py) wires adapters in. Nothing outside
+bot/service reaches into the Service's parts (its store, checker, dispatcher)."""
 
 from __future__ import annotations
 
@@ -213,3 +214,54 @@ def test_there_are_no_import_cycles() -> None:
         if m not in state:
             visit(m)
     assert cycles == [], "import cycles: " + "; ".join(" → ".join(c) for c in cycles)
+
+
+# The Service's own parts: front ends and the runtime ask the Service's methods (check_now,
+# flush_deliveries, check_due, hold_lease, …), so a rule such as "a chat check delivers at once"
+# is kept in one place, not once per front end.
+SERVICE_PARTS = frozenset({"store", "checker", "dispatcher"})
+SERVICE_HOME = ROOT / "bot" / "service"
+
+
+def _reaches_into_service(path: Path) -> list[str]:
+    """``service.store``, ``self.service.checker``, ``bot.service.dispatcher``, …: an attribute
+    of ``SERVICE_PARTS`` read off anything named ``service``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: list[tuple[int, str]] = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr in SERVICE_PARTS):
+            continue
+        owner = node.value
+        name = owner.attr if isinstance(owner, ast.Attribute) else getattr(owner, "id", "")
+        if name.lstrip("_") == "service":
+            found.append((node.lineno, ast.unparse(node)))
+    return [f"{line}: {text}" for line, text in sorted(found)]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        p
+        for p in sorted([*(ROOT / "bot").rglob("*.py"), *(ROOT / "adapters").glob("*.py")])
+        if SERVICE_HOME not in p.parents
+    ],
+    ids=lambda p: str(p.relative_to(ROOT)),
+)
+def test_nothing_outside_bot_service_reaches_into_the_service(path: Path) -> None:
+    assert _reaches_into_service(path) == [], (
+        f"{path.relative_to(ROOT)} uses the Service's parts; add a Service method instead"
+    )
+
+
+def test_the_service_rule_sees_a_reach(tmp_path: Path) -> None:
+    sample = tmp_path / "sample.py"
+    sample.write_text(
+        "async def f(self, service):\n"
+        "    await service.dispatcher.flush()\n"
+        "    self.service.store.get_target('x')\n"
+        "    self.store.get_target('x')\n"  # its own store: allowed
+    )
+    assert _reaches_into_service(sample) == [
+        "2: service.dispatcher",
+        "3: self.service.store",
+    ]

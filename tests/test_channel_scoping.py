@@ -28,12 +28,6 @@ V2 = "<html><body><main><h1>Pricing</h1><p>Pro: $25 per month</p></main></body><
 DEFERRED, MESSAGE = 5, 4
 
 
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
-
-
 def page_ref(web: FakeWeb) -> str:
     return f"page:{web.url}/pricing?token={SECRET}"
 
@@ -176,14 +170,14 @@ async def test_discord_channel_b_cannot_unwatch_or_mute_a_watch(
         (
             "ignore",
             "([unclosed",
-            "✗ --ignore '([unclosed' is not a valid regex: unterminated character set at "
+            "watch: --ignore '([unclosed' is not a valid regex: unterminated character set at "
             "position 1",
         ),
         (
             "select",
             "main[",
-            "✗ --select 'main[' is not a valid CSS selector: Malformed attribute selector at "
-            "position 4",
+            "watch: --select 'main[' is not a valid CSS selector: Malformed attribute selector "
+            "at position 4",
         ),
     ],
 )
@@ -197,14 +191,16 @@ async def test_discord_invalid_regex_or_selector_is_refused_and_nothing_stored(
 ) -> None:
     b = discord_fake.add_channel()
     web.set_page("/pricing", V1)
+    options: dict[str, Any] = {option: value}
     record = await discord_fake.interact(
-        discord_fake.slash(
-            "watch", channel_id=b, target=f"page:{web.url}/pricing", **{option: value}
-        )
+        discord_fake.slash("watch", channel_id=b, target=f"page:{web.url}/pricing", **options)
     )
     assert record.callback is not None and record.callback["type"] == MESSAGE, "no defer"
     assert record.callback["data"]["flags"] == 64, "only the typist sees the mistake"
-    assert record.callback["data"]["content"] == f"{message}\nNothing was watched."
+    # The grammar's own words, as when typed in Slack or on the CLI (bot.commands.grammar).
+    # (Discord's markdown escaping shows the usage's "|" as "\\|".)
+    content = record.callback["data"]["content"]
+    assert content.startswith(f"{message}\nUsage: watch <target>"), content
     assert (
         dbot.store.list_watches() == [] and dbot.store.get_target(f"page:{web.url}/pricing") is None
     )

@@ -5,13 +5,12 @@ job and the next job gets a fresh pool, and nothing unmarked or with ``processes
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from bot import cpu
-from bot.domain.errors import SourceError
+from bot.domain.errors import FailureReason, SourceError
 from tests import cpu_jobs
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.web import FakeWeb
@@ -26,7 +25,7 @@ async def test_marked_work_runs_in_another_process_and_unmarked_in_this_one() ->
 
 async def test_an_error_in_the_worker_keeps_its_class_and_reason() -> None:
     with pytest.raises(SourceError, match="refused in the worker") as err:
-        await cpu.run_heavy(2, cpu_jobs.refuse, "selector-empty", processes=2)
+        await cpu.run_heavy(2, cpu_jobs.refuse, FailureReason.SELECTOR_EMPTY, processes=2)
     assert err.value.reason == "selector-empty"
 
 
@@ -34,12 +33,6 @@ async def test_a_dead_worker_fails_its_job_and_the_next_job_gets_a_new_pool() ->
     with pytest.raises(cpu.HeavyWorkFailed, match="died"):
         await cpu.run_heavy(2, cpu_jobs.die, None, processes=2)
     assert await cpu.run_heavy(2, cpu_jobs.whose_pid, None, processes=2) != os.getpid()
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
 
 
 async def test_a_page_check_extracts_every_view_in_a_worker_process(

@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,7 +48,19 @@ async def test_the_synced_command_is_one_group_with_typed_options(
     assert (policy["contexts"], policy["dm_permission"]) == ([0], False), "servers only"
     subs = {o["name"]: o for o in policy["options"]}
     assert sorted(subs) == sorted(
-        ["watch", "unwatch", "list", "history", "diff", "check", "mute", "settings", "help"]
+        [
+            "watch",
+            "unwatch",
+            "list",
+            "history",
+            "diff",
+            "check",
+            "mute",
+            "digest",
+            "quiet",
+            "settings",
+            "help",
+        ]
     )
     assert all(s["type"] == 1 for s in subs.values())
     options = {o["name"]: o for o in subs["watch"]["options"]}
@@ -233,7 +246,7 @@ async def test_server_settings_decide_who_may_change_watches(
 ) -> None:
     channel = discord_fake.add_channel()
     hub.set_repo(REPO, license="mit")
-    member = {"channel_id": channel, "permissions": MEMBER_PERMISSIONS}
+    member: dict[str, Any] = {"channel_id": channel, "permissions": MEMBER_PERMISSIONS}
     refused = await discord_fake.interact(
         discord_fake.slash("settings", **member, setting="who", value="everyone")
     )

@@ -59,7 +59,7 @@ def licence_alert(**overrides: object) -> Alert:
     )
     fields = {f: getattr(alert, f) for f in Alert.__dataclass_fields__}
     fields.update(overrides)
-    return Alert(**fields)  # type: ignore[arg-type]
+    return Alert(**fields)
 
 
 def assert_within_limits(message: DiscordMessage) -> None:

@@ -47,7 +47,7 @@ TODAY_REASONS = {
 
 def test_failure_reasons_are_exactly_todays_strings() -> None:
     assert {r.value for r in FailureReason} == TODAY_REASONS
-    assert FailureReason.RATE_LIMITED == "rate-limited"
+    assert FailureReason.RATE_LIMITED == "rate-limited"  # type: ignore[comparison-overlap]
     assert f"{FailureReason.NOT_FOUND}" == "not-found"
     assert json.dumps({"reason": FailureReason.SELECTOR_EMPTY}) == '{"reason": "selector-empty"}'
     assert http_reason(503) == "http-503"
@@ -63,7 +63,7 @@ def test_check_statuses_are_exactly_todays_strings() -> None:
         "unconfirmed",
         "lost",
     ]
-    assert CheckStatus.NOT_MODIFIED == "not-modified"
+    assert CheckStatus.NOT_MODIFIED == "not-modified"  # type: ignore[comparison-overlap]
 
 
 def test_a_source_error_reason_survives_pickling() -> None:

@@ -423,7 +423,7 @@ def test_cli_serves_generated_models_until_terminated() -> None:
 # ---------------------------------------------------------------- files (resolve)
 
 
-def _metadata(hub: FakeHub, repo: str, path: str, rev: str, token: str | bool = False, **kw: Any):  # type: ignore[no-untyped-def]
+def _metadata(hub: FakeHub, repo: str, path: str, rev: str, token: str | bool = False, **kw: Any):
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
 
     url = hf_hub_url(repo, path, revision=rev, endpoint=hub.url, **kw)

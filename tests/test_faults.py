@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from bot.domain.model import CheckStatus
 from bot.store import Store
 from tests.clihelp import cli_env, start_logged
 from tests.conftest import Bot
@@ -74,7 +75,7 @@ async def test_a_hanging_upstream_does_not_hold_up_other_targets(bot: Bot, hub: 
     started = loop.time()
     result = await bot.service.checker.check_due()
     elapsed = loop.time() - started
-    assert result.count("changed") == 20 and result.count("failed") == 1
+    assert result.count(CheckStatus.CHANGED) == 20 and result.count(CheckStatus.FAILED) == 1
     assert elapsed < 10, f"the cycle is bounded by the timeout, took {elapsed:.1f}s"
 
 

@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ async def web() -> AsyncIterator[FeedServer]:
         yield server
 
 
-def new_bot(tmp_path: Path, clock: Clock, **settings: object) -> Bot:
+def new_bot(tmp_path: Path, clock: Clock, **settings: Any) -> Bot:
     return Bot(make_settings(f"sqlite:///{tmp_path / 'bot.db'}", **settings), clock)
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from bot.detect.feed import FeedInfo, KeywordFilter, announce
 from bot.domain.errors import SourceError
+from bot.domain.facts import FeedFacts
 from bot.domain.model import Severity
 from bot.text import feed_entries as feeds
 from bot.text.feed_entries import Entry, parse_feed
@@ -41,7 +42,7 @@ def test_items_without_guid_are_identified_by_link() -> None:
     assert len(hn.entries) == 7
     assert [e.key for e in hn.entries] == [e.link for e in hn.entries]
     pypi = parse_file("real", "pypi.recent-updates.2014-08.rss091.xml")
-    assert [e.key for e in pypi.entries][0] == "http://pypi.python.org/pypi/pycoin/0.50"
+    assert next(e.key for e in pypi.entries) == "http://pypi.python.org/pypi/pycoin/0.50"
 
 
 def test_atom_ids_are_the_identity() -> None:
@@ -113,7 +114,7 @@ def test_nothing_usable_is_unparsable_with_the_reason(
 # -- seen ids ----------------------------------------------------------------------------
 
 
-def facts(keys: list[str], remember: int = 1000) -> dict[str, object]:
+def facts(keys: list[str], remember: int = 1000) -> FeedFacts:
     parsed = feeds.ParsedFeed("t", None, "rss20", tuple(Entry(k, k, None, None, "") for k in keys))
     return feeds.facts_of(parsed, max_entries=100, remember=remember)
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ async def github() -> AsyncIterator[FakeGitHub]:
 
 
 async def make_bot(
-    github: FakeGitHub, clock: Clock, tmp_path: Path, **extra: object
+    github: FakeGitHub, clock: Clock, tmp_path: Path, **extra: Any
 ) -> AsyncIterator[Bot]:
     settings = make_settings(f"sqlite:///{tmp_path / 'bot.db'}", github_api_url=github.url, **extra)
     b = Bot(settings, clock)
@@ -399,7 +400,8 @@ async def test_rate_limit_pauses_the_host_until_reset_without_alerts(
     github._clock = wall
     # One request at a time (POLICYBOT_GITHUB_CONCURRENCY=1) makes "nothing after the first
     # 403" exact; with N in flight, at most N can meet the limit before the pause.
-    bot.service.sources["github"] = GitHubSource(github.url, None, Limits(), 1, wall_clock=wall)
+    source = GitHubSource(github.url, None, Limits(), 1, wall_clock=wall)
+    bot.service.sources["github"] = source  # type: ignore[index]  # swapped in place
     repos = ("acme/one", "acme/two", "acme/three")
     for repo in repos:
         github.set_repo(repo)

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-
-import pytest
 
 from bot.alerts.timing import ChannelPrefs, QuietHours
 from bot.domain.model import Alert, Severity, TargetRef
@@ -18,13 +15,6 @@ from bot.store.store import create_engine
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DUE = T0 + timedelta(hours=20)
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = Store.open(db_url)
-    yield s
-    s.close()
 
 
 def _hold(store: Store, name: str, channel: str, status: str = "digest") -> None:

@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import io
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -48,12 +48,6 @@ RSS = (
     "<link>https://example.com/</link><item><title>One</title><guid>1</guid>"
     "<link>https://example.com/1</link></item></channel></rss>"
 )
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -31,6 +31,7 @@ from bot.detect.health import view_health
 from bot.detect.history import History
 from bot.detect.org import detect_org
 from bot.detect.repo import detect_repo
+from bot.domain.facts import HubFacts, OrgFacts, RepoFacts
 from bot.domain.model import Alert, Change, Severity, TargetRef
 from bot.domain.refs import parse_target
 from bot.i18n import Msg, from_data, joined, msg, nmsg, pick_language, render, to_data
@@ -65,6 +66,13 @@ def code_ids() -> dict[str | tuple[str, str], str]:
     return found
 
 
+def texts(value: object) -> tuple[str, ...]:
+    """A catalog entry's id or string as a tuple (one text, or its plural forms)."""
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value) if isinstance(value, list | tuple) else ()
+
+
 def fields_of(text: str) -> set[str]:
     return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
 
@@ -86,7 +94,7 @@ def test_every_message_id_has_an_italian_translation_with_the_same_placeholders(
         if entry is None or entry.fuzzy:
             problems.append(f"{where}: {key!r} has no Italian translation")
             continue
-        forms = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        forms = texts(entry.string)
         if isinstance(key, tuple):
             if entry.id != key:
                 problems.append(f"{where}: {key!r} is not a plural entry in the catalog")
@@ -195,8 +203,10 @@ THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND.
 """
 
 
-def repo(**facts: Any) -> dict[str, Any]:
-    return {"exists": True, "private": False, "gated": False, "disabled": False, **facts}
+def repo(**facts: Any) -> RepoFacts:
+    return cast(
+        RepoFacts, {"exists": True, "private": False, "gated": False, "disabled": False, **facts}
+    )
 
 
 def lic(*ids: str, name: str | None = None) -> dict[str, Any]:
@@ -247,8 +257,8 @@ async def every_alert_kind() -> dict[str, Alert]:
     assert relicensed_text is not None
     out["licence text"] = hub_alert([relicensed_text])
     file_change = licence_file_change(
-        {"licence_file": {"status": "ok", "path": "LICENSE", "text": MIT}},  # type: ignore[typeddict-item]
-        {"licence_file": {"status": "missing", "path": None}},  # type: ignore[typeddict-item]
+        cast(HubFacts, {"licence_file": {"status": "ok", "path": "LICENSE", "text": MIT}}),
+        cast(HubFacts, {"licence_file": {"status": "missing", "path": None}}),
         relicensed=False,
     )
     assert file_change is not None
@@ -291,8 +301,8 @@ async def every_alert_kind() -> dict[str, Alert]:
     feeds = FeedSource(make_settings("sqlite://"))
     try:
         fresh = feeds.detect(
-            {"entries": []},  # type: ignore[typeddict-item]
-            {"entries": [entry.to_json()]},  # type: ignore[typeddict-item]
+            {"entries": []},
+            {"entries": [entry.to_json()]},
             History(earlier=None, prev_since=None, now=None),
         )
     finally:
@@ -307,8 +317,10 @@ async def every_alert_kind() -> dict[str, Alert]:
     out["health blind"] = hub_alert([blind])
     out["health recovered"] = hub_alert([health_change(False, "http", "", 1, None)])
 
-    org_old = {"repos": {f"model:acme/m{i}": repo(licence=lic("mit")) for i in range(8)}}
-    org_new = {
+    org_old = cast(
+        OrgFacts, {"repos": {f"model:acme/m{i}": repo(licence=lic("mit")) for i in range(8)}}
+    )
+    org_new: Any = {
         "repos": {
             **{f"model:acme/m{i}": repo(licence=lic("cc-by-nc-4.0")) for i in range(7)},
             "dataset:acme/new": repo(licence=lic("mit"), gated="auto"),
@@ -319,13 +331,13 @@ async def every_alert_kind() -> dict[str, Alert]:
         "hf:org/acme",
         org_label,
         detect_org(org_old, org_new, group_over=3),
-        detected_at=T0,  # type: ignore[arg-type]
+        detected_at=T0,
     )
     out["organisation gone"] = alert_for(
         "hf:org/acme",
         org_label,
         detect_org(org_old, {"exists": False}, group_over=3),
-        detected_at=T0,  # type: ignore[arg-type]
+        detected_at=T0,
     )
     held = [
         HeldItem(Alert.from_json(a.to_json()), T0 + timedelta(minutes=i), "digest")
@@ -375,8 +387,8 @@ def english_giveaways(catalog: Catalog) -> set[str]:
     for entry in catalog:
         if not entry.id:
             continue
-        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
-        forms = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        ids = texts(entry.id)
+        forms = texts(entry.string)
         for text in ids:
             for literal, *_ in string.Formatter().parse(text):
                 for piece in re.split(r"[{}():;·→—…,_*+]", literal):

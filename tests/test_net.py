@@ -7,12 +7,18 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
 
-from bot.domain.errors import AccessDenied, ChannelGone, DeliveryError, RateLimited, SourceError
+from bot.domain.errors import (
+    AccessDenied,
+    ChannelGone,
+    DeliveryError,
+    FailureReason,
+    RateLimited,
+    SourceError,
+)
 from bot.domain.model import Validators
 from bot.logs import Redactor, register_secret_url
 from bot.net import (
@@ -37,12 +43,6 @@ from tests.fakes.web import FakeWeb
 
 OPEN = Guard(allow_private=True)
 LIMITS = Limits(total_timeout=1.0, read_timeout=1.0, max_bytes=1_000_000, max_redirects=3)
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
 
 
 @pytest.mark.parametrize(
@@ -113,7 +113,7 @@ async def test_resolver_refuses_loopback_names_and_dns_failures() -> None:
     try:
         with pytest.raises(UnsafeAddress, match="loopback address"):
             await resolver.resolve("localhost", 80)
-        with pytest.raises(LookupFailed, match="DNS lookup failed for no-such-host.invalid"):
+        with pytest.raises(LookupFailed, match=r"DNS lookup failed for no-such-host\.invalid"):
             await resolver.resolve("no-such-host.invalid", 80)
     finally:
         await resolver.close()
@@ -234,9 +234,8 @@ def test_one_status_mapping_for_checks_and_deliveries() -> None:
     assert isinstance(limited, RateLimited) and limited.retry_after == 30
     assert type(status_error(503, {}, site="x")) is SourceError
     assert isinstance(status_error(403, {}, site="x"), AccessDenied)
-    assert status_error(404, {}, site="x", wording={404: ("gone", "not-found")}).reason == (  # type: ignore[union-attr]
-        "not-found"
-    )
+    gone = status_error(404, {}, site="x", wording={404: ("gone", FailureReason.NOT_FOUND)})
+    assert gone is not None and gone.reason == "not-found"
     assert delivery_error(204, {}, what="hook") is None
     for status in (408, 429, 500, 503):
         error = delivery_error(status, {"Retry-After": "7"}, what="hook")

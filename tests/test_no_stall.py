@@ -13,6 +13,7 @@ import logging
 import random
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,18 +33,12 @@ TRAP = "a" * 40 + "!"  # ~10 hours on a backtracking engine
 
 
 @pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def feed_server() -> AsyncIterator[FeedServer]:
     async with FeedServer() as server:
         yield server
 
 
-def new_bot(tmp_path: Path, clock: Clock, **extra: object) -> Bot:
+def new_bot(tmp_path: Path, clock: Clock, **extra: Any) -> Bot:
     return Bot(make_settings(f"sqlite:///{tmp_path / 'bot.db'}", **extra), clock)
 
 

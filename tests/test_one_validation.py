@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.commands.grammar import USAGE
 from tests.clihelp import cli_env, policybot
 from tests.fakes.web import FakeWeb
 
@@ -39,7 +40,7 @@ async def test_cli_watch_refuses_an_invalid_regex_or_selector_and_stores_nothing
         env, "watch", f"page:{web.url}/pricing", "--to", B, option, value, cwd=tmp_path
     )
     assert ran.code == 2, ran.out
-    assert ran.err == f"error: {message}\nNothing was watched.\n"
+    assert ran.err == f"error: watch: {message}\nUsage: {USAGE['watch']}\n", "the chat's words"
     listing = await policybot(env, "list", cwd=tmp_path)
     assert listing.out.startswith("Nothing is watched"), listing.out
     assert web.count("/pricing") == 0, "refused before the baseline fetch"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,13 +23,7 @@ PAGE = """<html><body><nav>Home · Pricing</nav><main>
 </main><footer>© 2026</footer></body></html>"""
 
 
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
-
-
-async def new_bot(clock: Clock, tmp_path: Path, **extra: object) -> Bot:
+async def new_bot(clock: Clock, tmp_path: Path, **extra: Any) -> Bot:
     tmp_path.mkdir(parents=True, exist_ok=True)
     return Bot(make_settings(f"sqlite:///{tmp_path / 'bot.db'}", **extra), clock)
 

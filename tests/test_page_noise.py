@@ -18,19 +18,13 @@ NOISE_VERSIONS_BETWEEN = 3  # noise-only versions before each real change
 
 
 @pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def bot(clock: Clock, tmp_path: Path) -> AsyncIterator[Bot]:
     b = Bot(make_settings(f"sqlite:///{tmp_path / 'bot.db'}"), clock)
     yield b
     await b.close()
 
 
-async def next_version(bot: Bot, web: FakeWeb, path: str, html: str) -> tuple[int, str]:
+async def next_version(bot: Bot, web: FakeWeb, path: str, html: str | bytes) -> tuple[int, str]:
     web.set_page(path, html)
     bot.clock.advance(hours=2)
     return await bot.cycle()
@@ -149,7 +143,7 @@ def as_html(markdown: str) -> str:
     """An OTA version served as the page it was extracted from: nav, main, footer."""
     return (
         "<!DOCTYPE html><html><head><title>Terms</title></head><body>"
-        '<nav><a href="/">Home</a></nav><main>' + _MD.render(markdown) + "</main>"
+        '<nav><a href="/">Home</a></nav><main>' + str(_MD.render(markdown)) + "</main>"
         "<footer>© 2026</footer></body></html>"
     )
 

@@ -36,12 +36,6 @@ PAGE = """<html><body><nav>Home · Pricing</nav><main>
 
 
 @pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def sbot(
     hub: FakeHub, slack: FakeSlack, clock: Clock, tmp_path: Path
 ) -> AsyncIterator[SlackBot]:

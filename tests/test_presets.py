@@ -4,7 +4,6 @@ saved copies of those pages (Open Terms Archive, ``corpus/pages``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -227,12 +226,6 @@ def test_openai_selector_matches_the_saved_eu_terms_page(snapshot: str) -> None:
     assert "Europe Terms of Use | OpenAI" in whole and "Europe Terms of Use | OpenAI" not in (
         selected
     ), "the selector drops the page title row and keeps the terms"
-
-
-@pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
 
 
 async def test_openai_selector_takes_a_baseline_through_the_page_source(

@@ -26,12 +26,6 @@ PAGE = "<html><body><nav>Home</nav><main><h1>Pricing</h1><p>Pro: $20</p></main><
 
 
 @pytest.fixture
-async def web() -> AsyncIterator[FakeWeb]:
-    async with FakeWeb() as fake:
-        yield fake
-
-
-@pytest.fixture
 async def bot(clock: Clock, tmp_path: Path) -> AsyncIterator[Bot]:
     b = Bot(make_settings(f"sqlite:///{tmp_path / 'bot.db'}"), clock)
     yield b

@@ -111,10 +111,9 @@ async def test_three_replicas_killed_at_random_lose_nothing(
                 pytest.fail(f"no convergence within 60 s of the last kill: {counts}")
             counts = store.delivery_counts()
             sent = {d.nonce for d in store.deliveries_for() if d.status == "sent"}
-            changes = sum(
-                len(store.history(store.get_target(f"hf:acme/m{i}").id, 1000))  # type: ignore[union-attr]
-                for i in range(TARGETS)
-            )
+            targets = [store.get_target(f"hf:acme/m{i}") for i in range(TARGETS)]
+            assert all(t is not None for t in targets)
+            changes = sum(len(store.history(t.id, 1000)) for t in targets if t is not None)
         finally:
             store.close()
     finally:

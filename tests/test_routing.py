@@ -30,8 +30,8 @@ AT_NINE_ROME = ChannelPrefs(digest_at=time(9, 0), digest_tz="Europe/Rome", diges
 NIGHT_ROME = QuietHours(time(22, 0), time(8, 0), "Europe/Rome")
 
 
-def rome(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ROME).astimezone(UTC)  # type: ignore[misc]
+def rome(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=ROME).astimezone(UTC)
 
 
 @pytest.mark.parametrize(

@@ -34,7 +34,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-async def _wait_for(predicate, timeout: float = 30.0) -> bool:  # type: ignore[no-untyped-def]
+async def _wait_for(predicate, timeout: float = 30.0) -> bool:
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
     while loop.time() < end:

@@ -23,8 +23,8 @@ ALLOWED = {
     ("bot/commands/scope.py", "watches"): "the scoped lookup itself",
     ("bot/commands/scope.py", "recent_changes"): "the scoped lookup itself",
     (
-        "bot/runtime/hub_webhook_handler.py",
-        "handle",
+        "bot/service/executor.py",
+        "stored_target_ids",
     ): "the Hub's webhook names a target, no channel asks",
     ("bot/service/executor.py", "_watch_one"): "re-reads the row the watch itself just wrote",
     ("bot/service/executor.py", "_backfill"): "finds the subscription the watch itself just wrote",
@@ -42,7 +42,7 @@ ALLOWED = {
 }
 # Command handlers that name no target (their channel is the asker's, see Service._channel).
 # _workspace_settings: a workspace's defaults name no target and read no subscription.
-NO_TARGET = {"_watch", "_presets", "_delivery_settings", "_workspace_settings"}
+NO_TARGET = {"_watch", "_delivery_settings", "_workspace_settings"}
 
 
 def _functions(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:

@@ -14,12 +14,14 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 import pytest
 
 from bot.store import NewDelivery, tenants
+from bot.store.tables import slack_installations
 from tests.conftest import Clock
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import CLIENT_ID, CLIENT_SECRET, SIGNING_SECRET, FakeSlack, sign
@@ -211,7 +213,7 @@ async def test_an_org_wide_install_is_refused_with_a_clear_page(
     assert "Organisation-wide installs are not supported" in text
     assert "install it into each workspace" in text
     with tbot.store.engine.connect() as c:
-        assert c.execute(tenants.slack_installations.select()).all() == []
+        assert c.execute(slack_installations.select()).all() == []
 
 
 async def test_a_forged_or_reused_state_installs_nothing(tbot: SlackBot, slack: FakeSlack) -> None:
@@ -310,7 +312,7 @@ async def test_an_alert_queued_before_translation_delivers_unchanged(
     hub.set_repo(REPO, license="mit")
     await command(tbot, slack, A, CHAN_A, f"watch hf:{REPO}")
     [(_sub, target)] = tbot.store.list_watches(f"slack:{A}/{CHAN_A}")
-    old = {
+    old: dict[str, Any] = {
         "title": "Licence changed — acme/model",
         "severity": "critical",
         "target": f"hf:{REPO}",

@@ -17,13 +17,6 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=5)
 
 
-@pytest.fixture
-def store(db_url: str) -> Store:
-    s = Store.open(db_url)
-    yield s
-    s.close()
-
-
 def _target(store: Store, name: str = "acme/x", channels: tuple[str, ...] = ("console",)) -> int:
     target, _ = store.ensure_target(TargetRef("hf", name), T0)
     for channel in channels:

@@ -115,7 +115,7 @@ def test_short_changed_lines_have_their_words_marked() -> None:
 def test_long_lines_show_a_window_around_the_change() -> None:
     words = [f"w{n}" for n in range(200)]
     old = " ".join(words)
-    new = " ".join(words[:100] + ["CHANGED"] + words[101:])
+    new = " ".join([*words[:100], "CHANGED", *words[101:]])
     (minus, plus) = diff_lines([old], [new]).lines
     assert minus.startswith("- … w88") and "[-w100-]" in minus and minus.endswith("w112 …")
     assert "{+CHANGED+}" in plus and len(plus) < 200
@@ -198,7 +198,7 @@ def test_the_diff_commands_unified_diff_is_exact_on_every_small_edit() -> None:
                 new.insert(spot, rng.choice("abcdefXYZ"))
         assert _patched(old, unified(old, new, ("v1", "v2"))) == new, (old, new)
     old = [f"line {i}" for i in range(40)]
-    new = old[:10] + ["new"] + old[11:30] + old[31:]
+    new = [*old[:10], "new", *old[11:30], *old[31:]]
     expected = list(difflib.unified_diff(old, new, "v1", "v2", lineterm="", n=1))
     assert unified(old, new, ("v1", "v2")) == expected
 

@@ -186,7 +186,7 @@ def cap_lines(text: str, max_lines: int) -> str:
     if len(lines) <= max_lines:
         return text
     kept = lines[:max_lines]
-    return "\n".join(kept + [f"… {len(lines) - max_lines} more lines"])
+    return "\n".join([*kept, f"… {len(lines) - max_lines} more lines"])
 
 
 def _dedupe(links: Sequence[Link]) -> list[Link]:

@@ -1,9 +1,16 @@
 """One command grammar for the CLI, Slack and Discord: text → Command → Reply.
 
 ``parse`` is pure and raises :class:`~bot.domain.errors.UsageError` with a message written for the
-person who typed the command (naming the mistake, suggesting the closest word). The executor
+person who typed the command (naming the mistake, suggesting the closest word). Front ends with
+typed options (the CLI's typer options, Discord's slash options) build through the builders
+(:func:`watch_command`, :func:`digest_command`, …), which run the very same validation, so a
+mistake reads the same whichever way it was typed. The executor
 (:class:`bot.service.executor.Service`) runs a Command against the store and returns a neutral
 :class:`Reply` that each adapter renders its own way.
+
+What a command needs (:func:`needs`: does it change watches, does it fetch) is declared here once;
+every front end and the executor ask it, so no list of "commands that change watches" is kept
+anywhere else.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import difflib
 import re
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.alerts import timing as routing
@@ -129,6 +137,61 @@ Command = (
 
 
 @dataclass(frozen=True, slots=True)
+class Needs:
+    """What running a command takes, so each front end decides permissions and acks alike.
+
+    ``changes_watches``: it changes what a channel watches or how it is told (refused to whoever
+    may not change watches there). ``fetches``: it may reach the network before it can answer
+    (chat front ends acknowledge first, then answer)."""
+
+    changes_watches: bool = False
+    fetches: bool = False
+
+    @property
+    def read_only(self) -> bool:
+        return not self.changes_watches
+
+
+_CHANGES = Needs(changes_watches=True)
+_READS = Needs()
+# One row per Command type (tests/test_one_executor.py fails when a new Command has none).
+NEEDS: dict[type[Command], Needs] = {
+    Watch: Needs(changes_watches=True, fetches=True),  # takes the baseline
+    Unwatch: _CHANGES,
+    ListWatches: _READS,
+    History: _READS,
+    Diff: _READS,
+    Check: Needs(fetches=True),
+    Mute: _CHANGES,
+    Presets: _READS,
+    Digest: _CHANGES,  # without a time it only shows (shows_only)
+    Quiet: _CHANGES,  # without a window it only shows
+    WorkspaceSettings: _CHANGES,  # without a key it only shows
+    Help: _READS,
+}
+
+
+def shows_only(command: Command) -> bool:
+    """A settings command with nothing to set (``digest``, ``quiet``, ``settings``) only shows
+    the current settings: anyone may read them."""
+    if isinstance(command, Digest):
+        return command.at is None
+    if isinstance(command, Quiet):
+        return command.window is None
+    if isinstance(command, WorkspaceSettings):
+        return command.key is None
+    return False
+
+
+def needs(command: Command) -> Needs:
+    """What ``command`` needs: its type's row of :data:`NEEDS`, read-only when it only shows."""
+    declared = NEEDS[type(command)]
+    if declared.changes_watches and shows_only(command):
+        return Needs(changes_watches=False, fetches=declared.fetches)
+    return declared
+
+
+@dataclass(frozen=True, slots=True)
 class Reply:
     """A platform-neutral answer: plain-text lines; ``ok`` False marks a refusal or error."""
 
@@ -224,10 +287,123 @@ def parse(text: str, *, allow_to: bool = False) -> Command:
             f"unknown command {words[0]!r}{_suggest(name, USAGE)}. Try: {', '.join(USAGE)}"
         )
     args, opts = _split_options(name, rest, allow_to)
+    return _checked(name, args, opts)
+
+
+def _checked(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
+    """Build and validate one command from its words and options; a mistake says the usage."""
     try:
         return _build(name, args, opts)
     except UsageError as e:
         raise UsageError(f"{e}\nUsage: {USAGE[name]}") from None
+
+
+def _options(**given: str | None) -> dict[str, list[str]]:
+    """Keyword options as the parser's option table (``min_severity`` → ``--min-severity``);
+    None means not given."""
+    return {f"--{k.replace('_', '-')}": [v] for k, v in given.items() if v is not None}
+
+
+# -- builders: typed front ends (CLI options, Discord slash options) build commands here, through
+# the same validation as ``parse``, so no front end assembles a Command by hand.
+
+
+def watch_command(
+    refs: Sequence[str],
+    *,
+    to: str | None = None,
+    select: str | None = None,
+    ignore: Sequence[str] = (),
+    keywords: str | None = None,
+    min_severity: str | None = None,
+    backfill: str | None = None,
+    digest: str | None = None,
+    digest_all: bool = False,
+    at: str | None = None,
+    tz: str | None = None,
+) -> Watch:
+    """``watch`` from typed options; the option values are as typed (``keywords`` "a,b,-c")."""
+    opts = _options(
+        to=to,
+        select=select,
+        keywords=keywords,
+        min_severity=min_severity,
+        backfill=backfill,
+        digest=digest,
+        at=at,
+        tz=tz,
+    )
+    if ignore:
+        opts["--ignore"] = list(ignore)
+    if digest_all:
+        opts["--digest-all"] = ["yes"]
+    command = _checked("watch", list(refs), opts)
+    assert isinstance(command, Watch)
+    return command
+
+
+def button_command(action: str, ref: str) -> Unwatch | Mute | Diff | None:
+    """What an alert's button means (Slack and Discord carry the same three): ``unwatch``,
+    ``mute`` (7 days) or ``diff`` of ``ref``; None for an action that is not one of them."""
+    if action == "unwatch":
+        return Unwatch(ref)
+    if action == "mute":
+        return Mute(ref, 7.0)
+    if action == "diff":
+        return Diff(ref)
+    return None
+
+
+def mute_command(ref: str, duration: str | None = None, *, to: str | None = None) -> Mute:
+    """``mute <target> [7d]``."""
+    command = _checked(
+        "mute", [ref, *([duration] if duration is not None else [])], _options(to=to)
+    )
+    assert isinstance(command, Mute)
+    return command
+
+
+def digest_command(when: Sequence[str] = (), *, to: str | None = None) -> Digest:
+    """``digest [HH:MM [Europe/Rome] [mon…sun]]``; nothing shows the channel's settings."""
+    command = _checked("digest", list(when), _options(to=to))
+    assert isinstance(command, Digest)
+    return command
+
+
+def slotted_words(name: str, slots: Sequence[tuple[str, str | None]]) -> list[str]:
+    """Named options (Discord's ``at``/``tz``/``weekday``) as the positional words of ``name``.
+
+    The grammar reads words by position, so a slot given while an earlier one is missing (a
+    time zone without a time) would be read as the earlier one; say what is missing instead."""
+    words: list[str] = []
+    missing: str | None = None
+    for slot, value in slots:
+        if not value:
+            missing = missing or slot
+        elif missing is not None:
+            raise UsageError(
+                f"{name}: {slot} needs {missing} too (give nothing to see the settings)"
+                f"\nUsage: {USAGE[name]}"
+            )
+        else:
+            words.append(value)
+    return words
+
+
+def quiet_command(window: Sequence[str] = (), *, to: str | None = None) -> Quiet:
+    """``quiet [HH:MM-HH:MM [Europe/Rome] | off]``; nothing shows the channel's settings."""
+    command = _checked("quiet", list(window), _options(to=to))
+    assert isinstance(command, Quiet)
+    return command
+
+
+def settings_command(
+    words: Sequence[str] = (), *, workspace: str | None = None
+) -> WorkspaceSettings:
+    """``settings [<key> <value>…]``; nothing shows the workspace's settings."""
+    command = _checked("settings", list(words), _options(workspace=workspace))
+    assert isinstance(command, WorkspaceSettings)
+    return command
 
 
 def _split_options(

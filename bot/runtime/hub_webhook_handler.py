@@ -52,11 +52,7 @@ class HubWebhookReceiver:
             event = parse_event(await request.read())
         except BadPayload as e:
             return web.json_response({"error": f"not a Hub webhook payload: {e}"}, status=400)
-        ids = []
-        for ref in targets_for(event):
-            target = self.service.store.get_target(str(ref))
-            if target is not None:
-                ids.append(target.id)
+        ids = self.service.stored_target_ids(targets_for(event))
         if not ids:
             return web.json_response({"ok": True, "checking": []})
         log.info(
@@ -83,9 +79,9 @@ class HubWebhookReceiver:
         batch = list(ids)
         try:
             while batch:
-                result = await self.service.checker.check_ids(batch)
+                result = await self.service.check_ids(batch)
                 self._on_cycle(result)
-                self._on_dispatch(await self.service.dispatcher.flush())
+                self._on_dispatch(await self.service.flush_deliveries())
                 batch = [i for i in ids if i in self._again]  # events during that check
                 self._again.difference_update(batch)
         except Exception:  # the next poll checks the target anyway

@@ -13,28 +13,19 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
 import sqlalchemy as sa
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import Settings
 from bot.evidence.mint import signer_for
-from bot.evidence.site import EvidenceSite
 from bot.runtime.hub_webhook_handler import HubWebhookReceiver
 from bot.runtime.ops_http import Metrics, OpsServer
-from bot.service.executor import Service
-from bot.store.owner import heartbeat_name
+from bot.service.executor import Listener, Service
 from bot.store.threads import call
 
 log = logging.getLogger(__name__)
-
-
-class Listener(Protocol):
-    """An adapter that also receives commands (Slack Socket Mode, the Discord gateway)."""
-
-    async def listen(self, service: Service) -> None:
-        """Serve until cancelled."""
+__all__ = ["Listener", "run_forever"]
 
 
 async def run_forever(
@@ -52,7 +43,7 @@ async def run_forever(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
 
-    metrics = Metrics(service.store)
+    metrics = Metrics(service)
     secret = settings.hf_webhook_secret.get_secret_value() if settings.hf_webhook_secret else ""
     hub_webhook = (
         HubWebhookReceiver(service, secret, metrics.record_cycle, metrics.record_dispatch)
@@ -64,22 +55,20 @@ async def run_forever(
                     "no Hub webhook receiver is listening")  # fmt: skip
     signer = signer_for(settings)
     evidence = (
-        EvidenceSite(service.store, service.sources, signer, max_lines=settings.diff_max_lines)
-        if signer is not None
-        else None
+        service.evidence_site(signer, settings.diff_max_lines) if signer is not None else None
     )
-    ops = OpsServer(service.store, metrics, settings.tick_seconds, hub_webhook, evidence)
+    ops = OpsServer(service, metrics, settings.tick_seconds, hub_webhook, evidence)
 
     async def tick() -> None:
         ops.ticked()
-        result = await service.checker.check_due()
+        result = await service.check_due()
         metrics.record_cycle(result)
         if result.outcomes:
             log.info("tick: %s", result.summary())
-        metrics.record_dispatch(await service.dispatcher.flush())
+        metrics.record_dispatch(await service.flush_deliveries())
 
     async def flush() -> None:
-        metrics.record_dispatch(await service.dispatcher.flush())
+        metrics.record_dispatch(await service.flush_deliveries())
 
     scheduler = AsyncIOScheduler(
         timezone="UTC",
@@ -121,17 +110,15 @@ async def run_forever(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         try:
-            await asyncio.wait_for(service.dispatcher.flush(), settings.delivery_timeout)
+            await asyncio.wait_for(service.flush_deliveries(), settings.delivery_timeout)
         finally:
             # Whatever is still claimed by this process (and its heartbeat) is handed back
             # for the next one.
-            await call(service.store.release_leases_of, [service.checker.owner])
+            await call(service.release_my_leases)
 
 
 async def _beat(service: Service, settings: Settings) -> None:
-    ttl = timedelta(seconds=settings.heartbeat_seconds)
-    owner = service.checker.owner
-    await call(service.store.acquire_lease, heartbeat_name(owner), owner, service.clock(), ttl)
+    await call(service.beat, timedelta(seconds=settings.heartbeat_seconds))
 
 
 async def _heartbeat(service: Service, settings: Settings) -> None:
@@ -144,7 +131,7 @@ async def _heartbeat(service: Service, settings: Settings) -> None:
         await asyncio.sleep(every)
         try:
             await _beat(service, settings)
-            dead = await call(service.store.release_dead_owners, service.clock())
+            dead = await call(service.release_dead_owners)
         except sa.exc.SQLAlchemyError as e:
             log.debug("heartbeat not renewed (%s)", type(e).__name__)
             continue
@@ -162,20 +149,17 @@ async def _keep_listening(listener: Listener, service: Service, settings: Settin
     name = f"listener:{getattr(listener, 'platform', type(listener).__name__)}"
     ttl = timedelta(seconds=settings.lease_seconds)
     beat = max(0.05, settings.lease_seconds / 3)
-    owner = service.checker.owner
     delay = 1.0
     try:
         while True:
-            if not await call(service.store.acquire_lease, name, owner, service.clock(), ttl):
+            if not await call(service.hold_lease, name, ttl):
                 await asyncio.sleep(beat)
                 continue
             log.info("this process now holds %s", name)
             task = asyncio.create_task(listener.listen(service))
             while not task.done():
                 await asyncio.wait({task}, timeout=beat)
-                if not task.done() and not await call(
-                    service.store.acquire_lease, name, owner, service.clock(), ttl
-                ):
+                if not task.done() and not await call(service.hold_lease, name, ttl):
                     log.warning("lost %s to another replica; stopping it here", name)
                     task.cancel()
             try:
@@ -187,11 +171,11 @@ async def _keep_listening(listener: Listener, service: Service, settings: Settin
                     raise  # we are shutting down; otherwise the listener lost its lease
             except Exception:
                 log.exception("%s failed; restarting in %.0f s", name, delay)
-                await call(service.store.release_lease, name, owner)
+                await call(service.release_lease, name)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 300.0)
     finally:
-        await call(service.store.release_lease, name, owner)
+        await call(service.release_lease, name)
 
 
 async def _restart_forever(listener: Listener, service: Service) -> None:

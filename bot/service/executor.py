@@ -1,8 +1,13 @@
 """The executor behind every front end: runs Commands against the store, checker and outbox.
 
 The CLI, Slack and Discord build an :class:`Invocation` (who, where, may they change watches)
-and call :meth:`Service.run_text` or :meth:`Service.execute`; they get a neutral
-:class:`~bot.commands.grammar.Reply` back. Nothing here knows any chat platform.
+and call :meth:`Service.run_text`, :meth:`Service.execute` or :meth:`Service.check_now`; they get
+a neutral :class:`~bot.commands.grammar.Reply` back. Nothing here knows any chat platform.
+
+The store, checker and dispatcher are the Service's own: front ends and the runtime (the
+scheduler, the Hub webhook, the ops server) ask the Service's methods, never its parts
+(tests/test_architecture.py), so a rule like "a check delivers what it found at once" lives
+in one place.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from bot.alerts import timing as routing
@@ -21,6 +26,7 @@ from bot.commands import grammar as cmds
 from bot.commands.invocation import Invocation
 from bot.commands.scope import Scope
 from bot.commands.validation import check_target, check_view, option_problems
+from bot.commands.watchlist import WatchEntry
 from bot.config import Settings
 from bot.deliver.dispatcher import Adapter, Dispatcher, DispatchResult
 from bot.domain.errors import InvalidTarget, SourceError, UsageError
@@ -28,21 +34,30 @@ from bot.domain.model import Severity, TargetRef
 from bot.domain.refs import parse_channel, parse_target, preset_name
 from bot.net import Guard, check_url, check_webhook_url
 from bot.service.progress import Report, silent
-from bot.service.watch_lists import (
-    WatchListCommands,
-    subscription_options,
-    view_options,
-)
+from bot.service.watch_lists import WatchLists, subscription_options, view_options
 from bot.sources.base import Sniffer, Source, StreamSource, ViewSource
 from bot.store import NewDelivery, SnapshotRow, Store, SubscriptionRow, TargetRow, tenants
 from bot.store.held import channel_prefs, held_count, set_digest_time, set_quiet
+from bot.store.owner import heartbeat_name
 from bot.store.threads import call
 from bot.text.diff import unified
+
+if TYPE_CHECKING:  # the evidence site is built only by `policybot run` with a signing key
+    from bot.evidence.links import Signer
+    from bot.evidence.site import EvidenceSite
 
 log = logging.getLogger(__name__)
 
 
-class Service(WatchListCommands):
+@runtime_checkable
+class Listener(Protocol):
+    """An adapter that also receives commands (Slack Socket Mode, the Discord gateway)."""
+
+    async def listen(self, service: Service) -> None:
+        """Serve until cancelled."""
+
+
+class Service:
     def __init__(
         self,
         settings: Settings,
@@ -60,8 +75,10 @@ class Service(WatchListCommands):
         self.dispatcher = Dispatcher(store, adapters, settings, clock, owner)
         self._hub_hosts = frozenset({_host(settings.hf_endpoint)})
         self.tenants = tenants.Tenants(store)  # workspaces, for the chat adapters
+        self.watch_lists = WatchLists(settings, store, clock, self.parse_ref)
 
     async def aclose(self) -> None:
+        """Close the sources, the adapters that hold HTTP sessions, and the store."""
         for source in self.sources.values():
             await source.aclose()
         for adapter in self.dispatcher.adapters.values():
@@ -80,16 +97,7 @@ class Service(WatchListCommands):
         return await self.execute(command, inv)
 
     async def execute(self, command: cmds.Command, inv: Invocation) -> cmds.Reply:
-        changes_watches = isinstance(
-            command,
-            cmds.Watch
-            | cmds.Unwatch
-            | cmds.Mute
-            | cmds.Digest
-            | cmds.Quiet
-            | cmds.WorkspaceSettings,
-        ) and not _shows_only(command)
-        if changes_watches and not inv.may_change:
+        if cmds.needs(command).changes_watches and not inv.may_change:
             return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
         try:
             match command:
@@ -110,7 +118,7 @@ class Service(WatchListCommands):
                 case cmds.Mute():
                     return await call(self._mute, command, inv)
                 case cmds.Presets():
-                    return self._presets(command)
+                    return self.watch_lists.presets(command)
                 case cmds.Digest() | cmds.Quiet():
                     return await call(self._delivery_settings, command, inv)
                 case cmds.WorkspaceSettings():
@@ -142,7 +150,7 @@ class Service(WatchListCommands):
             try:
                 name = preset_name(text)
                 if name is not None:
-                    preset_lines, good = self._watch_preset(name, channel, command, inv)
+                    preset_lines, good = self.watch_lists.watch_preset(name, channel, command, inv)
                     lines.extend(preset_lines)
                     ok = ok and good
                     continue
@@ -378,7 +386,7 @@ class Service(WatchListCommands):
         """``digest`` and ``quiet``: a channel's digest time and quiet hours (or show them)."""
         channel = self._channel(command.to, inv)
         prefs = channel_prefs(self.store, [channel])[channel]
-        if _shows_only(command):
+        if cmds.shows_only(command):
             return cmds.Reply((f"{channel}: {prefs.describe()}.",))
         if isinstance(command, cmds.Digest):
             assert command.at is not None
@@ -436,7 +444,104 @@ class Service(WatchListCommands):
             return None
         return f"{inv.channel.split(':', 1)[0]}:{inv.workspace}"
 
-    # -- used by the CLI and the scheduler ----------------------------------------------
+    async def check_now(self, refs: Sequence[str], inv: Invocation) -> cmds.Reply:
+        """``check`` typed in chat: check the asker's targets now and deliver what the check
+        found at once (the asker is waiting for it), whichever front end asked."""
+        reply = await self.execute(cmds.Check(tuple(refs)), inv)
+        await self.flush_deliveries()
+        return reply
+
+    # -- used by the CLI, the scheduler and the ops endpoints -----------------------------
+
+    @property
+    def progress(self) -> Report:
+        """Hears (done, total) while a watch list or preset is applied; the CLI draws a bar."""
+        return self.watch_lists.progress
+
+    @progress.setter
+    def progress(self, report: Report) -> None:
+        self.watch_lists.progress = report
+
+    def apply_watchlist(
+        self,
+        entries: Sequence[WatchEntry],
+        created_by: str = "watchlist",
+        problems: Sequence[str] = (),
+        progress: Report | None = None,
+    ) -> list[str]:
+        """:meth:`WatchLists.apply_watchlist`: every entry subscribed, or none."""
+        return self.watch_lists.apply_watchlist(entries, created_by, problems, progress)
+
+    def export_watchlist(self, channel: str | None = None) -> list[WatchEntry]:
+        """:meth:`WatchLists.export_watchlist`: the subscriptions as watch entries."""
+        return self.watch_lists.export_watchlist(channel)
+
+    @property
+    def owner(self) -> str:
+        """This process's id: what its claims and leases are held under."""
+        return self.checker.owner
+
+    def adapters(self) -> Mapping[str, Adapter]:
+        """Where alerts go, by platform."""
+        return self.dispatcher.adapters
+
+    def listeners(self) -> list[Listener]:
+        """The adapters that also receive commands (``policybot run`` serves them)."""
+        return [a for a in self.dispatcher.adapters.values() if isinstance(a, Listener)]
+
+    async def flush_deliveries(self) -> DispatchResult:
+        """Send what the outbox holds that is due now."""
+        return await self.dispatcher.flush()
+
+    async def check_due(self) -> CycleResult:
+        """The scheduler's tick: check every target whose next check is due."""
+        return await self.checker.check_due()
+
+    async def check_ids(self, ids: Sequence[int]) -> CycleResult:
+        """Check these stored targets now (the Hub webhook names them)."""
+        return await self.checker.check_ids(list(ids))
+
+    def stored_target_ids(self, refs: Sequence[TargetRef]) -> list[int]:
+        """The ids of those of ``refs`` that are stored (watched by some channel)."""
+        ids = []
+        for ref in refs:
+            target = self.store.get_target(str(ref))
+            if target is not None:
+                ids.append(target.id)
+        return ids
+
+    def beat(self, ttl: timedelta) -> None:
+        """Renew this process's heartbeat: what other replicas judge it alive by."""
+        self.store.acquire_lease(heartbeat_name(self.owner), self.owner, self.clock(), ttl)
+
+    def release_dead_owners(self) -> set[str]:
+        """Free the work of every process whose heartbeat expired; returns those owners."""
+        return self.store.release_dead_owners(self.clock())
+
+    def hold_lease(self, name: str, ttl: timedelta) -> bool:
+        """Take or renew the named lease for this process; False while another holds it."""
+        return self.store.acquire_lease(name, self.owner, self.clock(), ttl)
+
+    def release_lease(self, name: str) -> None:
+        self.store.release_lease(name, self.owner)
+
+    def release_my_leases(self) -> None:
+        """Hand back whatever this process still holds (its heartbeat too), at shutdown."""
+        self.store.release_leases_of([self.owner])
+
+    def delivery_counts(self) -> dict[str, int]:
+        """Deliveries by status (the ops server's outbox gauge)."""
+        return self.store.delivery_counts()
+
+    def ping(self) -> None:
+        """One database round trip (the ops server's readiness)."""
+        self.store.ping()
+
+    def evidence_site(self, signer: Signer, max_lines: int) -> EvidenceSite:
+        """The signed evidence pages over this service's store and sources."""
+        from bot.evidence.site import EvidenceSite
+
+        return EvidenceSite(self.store, self.sources, signer, max_lines=max_lines)
 
     async def check_and_deliver(
         self, refs: Sequence[str] = (), progress: Report = silent
@@ -582,17 +687,6 @@ def _own_facts(
     if key is None or not isinstance(source, ViewSource):
         return facts
     return source.view_facts(facts, key)
-
-
-def _shows_only(command: cmds.Command) -> bool:
-    """``digest`` or ``quiet`` with nothing to set only shows the channel's settings."""
-    if isinstance(command, cmds.Digest):
-        return command.at is None
-    if isinstance(command, cmds.Quiet):
-        return command.window is None
-    if isinstance(command, cmds.WorkspaceSettings):
-        return command.key is None
-    return False
 
 
 def _ago(now: datetime, then: datetime | None) -> str:

@@ -1,8 +1,8 @@
 """Watch lists and presets: many watches applied all-or-nothing, and exported back.
 
-Part of the executor (:class:`bot.service.executor.Service` inherits it); kept apart because it is
-one concern: turning a declarative list (a file, ``POLICYBOT_WATCHLIST``, a preset) into
-subscriptions and back, idempotently.
+Part of the executor (:class:`bot.service.executor.Service` owns one :class:`WatchLists`); kept
+apart because it is one concern: turning a declarative list (a file, ``POLICYBOT_WATCHLIST``, a
+preset) into subscriptions and back, idempotently.
 """
 
 from __future__ import annotations
@@ -36,19 +36,25 @@ def _entry_number(problem: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-class WatchListCommands:
-    """Needs the executor's store, clock, settings and reference parsing."""
+class WatchLists:
+    """Watch lists and presets over the executor's store, with its clock, settings and its
+    reference parsing (``parse_ref``: what this build can watch)."""
 
-    settings: Settings
-    store: Store
-    clock: Callable[[], datetime]
-    # Hears (done, total) while a watch list or preset is applied; the CLI draws a bar.
-    progress: Report = staticmethod(silent)
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Callable[[], datetime],
+        parse_ref: Callable[[str], TargetRef],
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock
+        self.parse_ref = parse_ref
+        # Hears (done, total) while a watch list or preset is applied; the CLI draws a bar.
+        self.progress: Report = silent
 
-    def parse_ref(self, text: str) -> TargetRef:
-        raise NotImplementedError
-
-    def _watch_preset(
+    def watch_preset(
         self, name: str, channel: str, command: cmds.Watch, inv: Invocation
     ) -> tuple[list[str], bool]:
         """``watch preset:<name>``: all of the preset's sources, or none of them."""
@@ -71,7 +77,7 @@ class WatchListCommands:
             *(f"  {line}" for line in applied),
         ], True
 
-    def _presets(self, command: cmds.Presets) -> cmds.Reply:
+    def presets(self, command: cmds.Presets) -> cmds.Reply:
         catalogue = presets.catalogue()
         if command.name is None:
             return cmds.Reply((*presets.describe(catalogue), "Subscribe with: watch preset:<name>"))

@@ -234,7 +234,7 @@ class HubSource:
     def lines(self, facts: HubFacts) -> list[str]:
         file = facts.get("licence_file")
         text = str(file.get("text") or "") if isinstance(file, Mapping) else ""
-        return self.describe(facts).split(" · ") + ([""] + paragraphs(text) if text else [])
+        return self.describe(facts).split(" · ") + (["", *paragraphs(text)] if text else [])
 
     async def aclose(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -46,6 +46,11 @@ class Store(WatchQueries, ClaimQueries, CheckQueries, OutboxQueries, ViewQueries
     def close(self) -> None:
         self.engine.dispose()
 
+    def ping(self) -> None:
+        """One round trip: raises SQLAlchemyError when the database does not answer."""
+        with self.engine.connect() as c:
+            c.execute(sa.text("SELECT 1"))
+
 
 __all__ = [
     "ChangeRow",

@@ -309,9 +309,9 @@ def digest_default(settings: WorkspaceSettings) -> tuple[time, str] | None:
 
 __all__ = [
     "LANGUAGES",
-    "Tenants",
     "WHO",
     "Installation",
+    "Tenants",
     "WorkspaceSettings",
     "adopt_legacy_slack",
     "channel_language",

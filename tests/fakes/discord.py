@@ -36,9 +36,9 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 
 from tests.fakes.server import LocalServer
 
@@ -168,7 +168,7 @@ class FakeDiscord(LocalServer):
 
     # ------------------------------------------------------------------ lifecycle
 
-    runner_options = {"handler_cancellation": True}
+    runner_options: ClassVar[dict[str, Any]] = {"handler_cancellation": True}
 
     def build_app(self) -> web.Application:
         app = web.Application()
@@ -558,10 +558,11 @@ class FakeDiscord(LocalServer):
             files: list[tuple[str, bytes]] = []
             reader = await request.multipart()
             async for part in reader:
+                assert isinstance(part, BodyPartReader), "discord.py sends no nested multipart"
                 if part.name == "payload_json":
                     payload = json.loads(await part.text())
                 elif part.name and part.name.startswith("files["):
-                    files.append((part.filename or "", await part.read()))  # type: ignore[union-attr]
+                    files.append((part.filename or "", await part.read()))
             return payload, files
         return await request.json(), []
 
@@ -611,8 +612,8 @@ class FakeDiscord(LocalServer):
         if script is not None and not script.hang:
             return self._script_response(script)
         if channel_id in self.gone_channels:
-            status, message, code = self.gone_channels[channel_id]
-            return _error(status, message, code)
+            status, reason, code = self.gone_channels[channel_id]
+            return _error(status, reason, code)
         if channel_id not in self.channels:
             return _error(404, "Unknown Channel", 10003)
         payload, files = await self._read_message_request(request)
@@ -741,7 +742,7 @@ class FakeDiscord(LocalServer):
         record = self._interaction(request.match_info["token"])
         if record is None or record.original is None:
             return _error(404, "Unknown Message", 10008)
-        payload, files = await self._read_message_request(request)
+        payload, _files = await self._read_message_request(request)
         record.original = {**record.original, **payload, "_loading": False}
         record.changed.set()
         return _json(record.original)

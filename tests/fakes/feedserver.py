@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from xml.sax.saxutils import escape
 
 from aiohttp import web
@@ -84,7 +84,7 @@ class FeedServer(LocalServer):
 
     # -- lifecycle ---------------------------------------------------------------------
 
-    runner_options = {"shutdown_timeout": 1.0}
+    runner_options: ClassVar[dict[str, Any]] = {"shutdown_timeout": 1.0}
 
     def build_app(self) -> web.Application:
         app = web.Application(client_max_size=1024 * 1024)

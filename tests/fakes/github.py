@@ -26,7 +26,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -109,7 +109,7 @@ class FakeGitHub(LocalServer):
         self._next_id = 1000
         self.requests: list[Hit] = []
 
-    runner_options = {"shutdown_timeout": 0.5}
+    runner_options: ClassVar[dict[str, Any]] = {"shutdown_timeout": 0.5}
 
     def build_app(self) -> web.Application:
         app = web.Application()

@@ -38,7 +38,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 from urllib.parse import quote, unquote
 
 from aiohttp import web
@@ -221,7 +221,10 @@ class FakeHub(LocalServer):
 
     # A client that gives up (timeout) cancels its delayed handler instead of leaving it to
     # hold up close(); the short shutdown_timeout bounds close() in any case.
-    runner_options = {"handler_cancellation": True, "shutdown_timeout": 1.0}
+    runner_options: ClassVar[dict[str, Any]] = {
+        "handler_cancellation": True,
+        "shutdown_timeout": 1.0,
+    }
 
     def build_app(self) -> web.Application:
         app = web.Application()

@@ -4,7 +4,7 @@ free one), ``url`` once started, and ``async with`` that starts and closes it.""
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from aiohttp import web
 
@@ -13,7 +13,7 @@ class LocalServer:
     url: str = ""
     port: int = 0
     bind: tuple[str, int] = ("127.0.0.1", 0)
-    runner_options: dict[str, Any] = {}  # extra AppRunner arguments of one fake
+    runner_options: ClassVar[dict[str, Any]] = {}  # extra AppRunner arguments of one fake
     _runner: web.AppRunner | None = None
 
     def build_app(self) -> web.Application:

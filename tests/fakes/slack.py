@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
@@ -269,7 +269,7 @@ class FakeSlack(LocalServer):
 
     # -- lifecycle ------------------------------------------------------------------------
 
-    runner_options = {"handle_signals": False}
+    runner_options: ClassVar[dict[str, Any]] = {"handle_signals": False}
 
     def build_app(self) -> web.Application:
         app = web.Application()

@@ -24,6 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, ClassVar
 
 from aiohttp import web
 
@@ -65,7 +66,10 @@ class FakeWeb(LocalServer):
         self.requests: list[Hit] = []
         self.bind = (host, 0)
 
-    runner_options = {"handler_cancellation": True, "shutdown_timeout": 0.5}
+    runner_options: ClassVar[dict[str, Any]] = {
+        "handler_cancellation": True,
+        "shutdown_timeout": 0.5,
+    }
 
     def build_app(self) -> web.Application:
         app = web.Application()
