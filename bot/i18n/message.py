@@ -113,8 +113,13 @@ def _say(
 ) -> str:
     if sep is not None:
         return sep.join(render(p, lang) for p in parts)
-    tr = translations(lang)
-    template = tr.ngettext(id, plural, n or 0) if plural is not None else tr.gettext(id)
+    if lang == "en":  # the ids are English (every Msg says itself in English once, when made)
+        template = id if plural is None or n == 1 else plural
+    else:
+        tr = translations(lang)
+        template = tr.ngettext(id, plural, n or 0) if plural is not None else tr.gettext(id)
+    if not params and n is None:
+        return template
     values = {k: _param(v, lang) for k, v in params.items()}
     if n is not None:
         values.setdefault("n", _param(n, lang))
