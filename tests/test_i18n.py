@@ -268,7 +268,9 @@ async def every_alert_kind() -> dict[str, Alert]:
     try:
         history = History(earlier=None, prev_since=None, now=None)
         old = pack(["Pricing", "Team: $12 per seat / month", "Free: up to 3 projects"])
-        new = pack(["Pricing", "Team: $15 per seat / month", "Free: up to 1 project", "Hi"])
+        new = pack(
+            ["Pricing", "Team: $15 per seat / month", "Free: up to 1 project", "Enterprise: $99"]
+        )
         changes = page.detect(
             {**old, "title": "Acme Pricing"}, {**new, "title": "Acme Pricing"}, history
         )

@@ -153,7 +153,7 @@ class PageSource:
         if diff.empty:
             return []
         points = pricing_points(diff)
-        shown = [str(p) for p in points[:MAX_POINTS]]
+        shown = [p.said for p in points[:MAX_POINTS]]
         if len(points) > MAX_POINTS:
             shown.append(msg("… and {n} more in the diff below", n=len(points) - MAX_POINTS))
         title = new.get("title")

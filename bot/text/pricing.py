@@ -24,6 +24,8 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from functools import lru_cache
 
+from bot.i18n import msg
+
 MAX_POINTS = 12  # points listed in one alert; the diff below has the rest
 
 
@@ -147,6 +149,11 @@ class Point:
 
     def __str__(self) -> str:
         return f"{self.label}: {self.text}" if self.label else self.text
+
+    @property
+    def said(self) -> str:
+        """The point as a message: its label (upstream) and our words around the figures."""
+        return msg("{label}: {text}", label=self.label, text=self.text) if self.label else self.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -409,15 +416,15 @@ def _line_points(old: str, new: str) -> list[Point]:
     paired, gone, came = _pair_slots(gone, came)
     for a, b in paired:
         points.append(Point(b.kind, label_of(new, b), _changed(a, b)))
-    points.extend(Point(f.kind, label_of(old, f), f"{_shown(f)} (removed)") for f in gone)
-    points.extend(Point(f.kind, label_of(new, f), f"{_shown(f)} (new)") for f in came)
+    points.extend(Point(f.kind, label_of(old, f), _removed(f)) for f in gone)
+    points.extend(Point(f.kind, label_of(new, f), _new(f)) for f in came)
     lost = Counter(plans(old)) - Counter(plans(new))
     won = Counter(plans(new)) - Counter(plans(old))
     if len(lost) == 1 and len(won) == 1:
         points.append(Point(Kind.PLAN, "", f"{next(iter(lost))} → {next(iter(won))}"))
     else:
-        points.extend(Point(Kind.PLAN, "", f"no longer mentions the {p}") for p in lost)
-        points.extend(Point(Kind.PLAN, "", f"now mentions the {p}") for p in won)
+        points.extend(Point(Kind.PLAN, "", _no_longer_mentions(p)) for p in lost)
+        points.extend(Point(Kind.PLAN, "", _now_mentions(p)) for p in won)
     return points
 
 
@@ -533,20 +540,21 @@ def _lone(
         head = row_head(line)
         if head is not None and head.casefold() in PLAN_NAMES:
             shown = ", ".join(_shown(f) for f in own)
+            text: str
             if removed:
-                text = f"plan removed (was {shown})" if shown else "plan removed"
+                text = msg("plan removed (was {was})", was=shown) if shown else msg("plan removed")
             else:
-                text = f"plan added ({shown})" if shown else "plan added"
+                text = msg("plan added ({now})", now=shown) if shown else msg("plan added")
             points.append(Point(Kind.PLAN, head, text))
             continue
         for f in own:
-            text = f"{_shown(f)} (removed)" if removed else f"{_shown(f)} (new)"
+            text = _removed(f) if removed else _new(f)
             points.append(Point(f.kind, label_of(line, f), text))
         for plan in plans(line):
             if named[plan] > 0:
                 named[plan] -= 1
-                verb = "no longer mentions" if removed else "now mentions"
-                points.append(Point(Kind.PLAN, "", f"{verb} the {plan}"))
+                said = _no_longer_mentions(plan) if removed else _now_mentions(plan)
+                points.append(Point(Kind.PLAN, "", said))
     return points
 
 
@@ -554,3 +562,19 @@ def kinds_of(points: Sequence[Point]) -> list[Kind]:
     """The kinds of change, in a fixed order, for the alert's one-line summary."""
     present = {p.kind for p in points}
     return [k for k in Kind if k in present]
+
+
+def _removed(figure: Figure) -> str:
+    return msg("{figure} (removed)", figure=_shown(figure))
+
+
+def _new(figure: Figure) -> str:
+    return msg("{figure} (new)", figure=_shown(figure))
+
+
+def _no_longer_mentions(plan: str) -> str:
+    return msg("no longer mentions the {plan}", plan=plan)
+
+
+def _now_mentions(plan: str) -> str:
+    return msg("now mentions the {plan}", plan=plan)
