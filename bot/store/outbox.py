@@ -170,13 +170,7 @@ class OutboxQueries(StoreBase):
             marked = _mark_sent(c, delivery_id, now, message_id, reply_to, owner)
             if take is None:
                 return Handover(marked, None)
-            held = bool(
-                c.execute(
-                    deliveries.update()
-                    .where(self._held([take.id], owner), deliveries.c.lease_until >= now)
-                    .values(lease_until=now + lease)
-                ).rowcount
-            )
+            held = _renew_one(c, take.id, owner, now, lease)
             parent = (
                 _thread_parent(c, take.target_id, take.channel)
                 if held and take.target_id is not None and take.threaded
@@ -276,20 +270,74 @@ class OutboxQueries(StoreBase):
             return [_row(DeliveryRow, r) for r in c.execute(query)]
 
 
-def _thread_parent(c: sa.Connection, target_id: int, channel: str) -> str | None:
-    query = (
-        sa.select(deliveries.c.message_id)
-        .where(
-            deliveries.c.target_id == target_id,
-            deliveries.c.channel == channel,
-            deliveries.c.status == "sent",
-            deliveries.c.message_id.is_not(None),
-            deliveries.c.reply_to.is_(None),
-        )
-        .order_by(deliveries.c.id.desc())
-        .limit(1)
+# The statements of every sent alert, built once (only their bind parameters vary): building
+# them per alert was most of the dispatcher's own CPU in a cycle that sends thousands.
+_THREAD_PARENT = (
+    sa.select(deliveries.c.message_id)
+    .where(
+        deliveries.c.target_id == sa.bindparam("p_target", type_=deliveries.c.target_id.type),
+        deliveries.c.channel == sa.bindparam("p_channel", type_=deliveries.c.channel.type),
+        deliveries.c.status == "sent",
+        deliveries.c.message_id.is_not(None),
+        deliveries.c.reply_to.is_(None),
     )
-    return c.execute(query).scalar()
+    .order_by(deliveries.c.id.desc())
+    .limit(1)
+)
+_ID = sa.bindparam("d_id", type_=deliveries.c.id.type)
+_OWNER = sa.bindparam("d_owner", type_=deliveries.c.lease_owner.type)
+_NOW = sa.bindparam("d_now", type_=deliveries.c.lease_until.type)
+
+
+def _mark_sent_statement(fenced: bool) -> sa.UpdateBase:
+    where = deliveries.c.id == _ID
+    if fenced:  # as OutboxQueries._held: still pending, still ours
+        where = sa.and_(where, deliveries.c.status == "pending", deliveries.c.lease_owner == _OWNER)
+    return (
+        deliveries.update()
+        .where(where)
+        .values(
+            status="sent",
+            sent_at=_NOW,
+            message_id=sa.bindparam("d_message", type_=deliveries.c.message_id.type),
+            reply_to=sa.bindparam("d_reply", type_=deliveries.c.reply_to.type),
+            attempts=deliveries.c.attempts + 1,
+            lease_owner=None,
+            lease_until=None,
+            last_error=None,
+        )
+        .returning(deliveries.c.channel)
+    )
+
+
+_MARK_SENT = {fenced: _mark_sent_statement(fenced) for fenced in (False, True)}
+_RENEW_ONE = (
+    deliveries.update()
+    .where(
+        deliveries.c.id == _ID,
+        deliveries.c.status == "pending",
+        deliveries.c.lease_owner == _OWNER,
+        deliveries.c.lease_until >= _NOW,
+    )
+    .values(lease_until=sa.bindparam("d_until", type_=deliveries.c.lease_until.type))
+)
+_POSTED = (
+    channels.update()
+    .where(channels.c.channel == sa.bindparam("c_channel", type_=channels.c.channel.type))
+    .values(last_post_at=sa.bindparam("c_at", type_=channels.c.last_post_at.type))
+)
+
+
+def _thread_parent(c: sa.Connection, target_id: int, channel: str) -> str | None:
+    return c.execute(_THREAD_PARENT, {"p_target": target_id, "p_channel": channel}).scalar()
+
+
+def _renew_one(
+    c: sa.Connection, delivery_id: int, owner: str, now: datetime, lease: timedelta
+) -> bool:
+    """:meth:`OutboxQueries.renew_deliveries` of one delivery; whether it is still held."""
+    params = {"d_id": delivery_id, "d_owner": owner, "d_now": now, "d_until": now + lease}
+    return bool(c.execute(_RENEW_ONE, params).rowcount)
 
 
 def _mark_sent(
@@ -300,22 +348,12 @@ def _mark_sent(
     reply_to: str | None,
     owner: str | None,
 ) -> bool:
-    updated = c.execute(
-        deliveries.update()
-        .where(OutboxQueries._held([delivery_id], owner))
-        .values(
-            status="sent",
-            sent_at=now,
-            message_id=message_id,
-            reply_to=reply_to,
-            attempts=deliveries.c.attempts + 1,
-            lease_owner=None,
-            lease_until=None,
-            last_error=None,
-        )
-        .returning(deliveries.c.channel)
-    ).scalar()
-    if updated is None:
+    params = {"d_id": delivery_id, "d_now": now, "d_message": message_id, "d_reply": reply_to}
+    if owner is not None:
+        params["d_owner"] = owner
+    channel = c.execute(_MARK_SENT[owner is not None], params).scalar()
+    if channel is None:
         return False
-    OutboxQueries._touch_channel(c, updated, last_post_at=now)
+    if not c.execute(_POSTED, {"c_channel": channel, "c_at": now}).rowcount:
+        c.execute(channels.insert().values(channel=channel, last_post_at=now))
     return True
