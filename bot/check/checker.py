@@ -117,12 +117,17 @@ class _Batch:
     prefs: Mapping[str, ChannelPrefs]
     in_flight: set[int]  # claimed and not yet recorded: their leases are renewed
     quiet: list[QuietCheck] = field(default_factory=list)
+    quiet_ids: set[int] = field(default_factory=set)  # of ``quiet``: a lookup, not a scan
 
     def check_of(self, target: TargetRow) -> _Check:
         return _Check(target, tuple(self.subscriptions.get(target.id, ())), self)
 
+    def add_quiet(self, check: QuietCheck) -> None:
+        self.quiet.append(check)
+        self.quiet_ids.add(check.target_id)
+
     def quiet_pending(self, target_id: int) -> bool:
-        return any(q.target_id == target_id for q in self.quiet)
+        return target_id in self.quiet_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,7 +323,7 @@ class Checker:
                 )
             else:
                 v = result.validators
-                c.batch.quiet.append(
+                c.batch.add_quiet(
                     QuietCheck(target.id, now, self._next_ok(now), v.etag, v.last_modified)
                 )
             return CheckOutcome(target.ref, CheckStatus.NOT_MODIFIED)
