@@ -7,7 +7,7 @@ under cProfile; prints the top lines by own time. Page extraction runs in worker
 
 Usage::
 
-    python bench/profile_cycle.py --pages 500 [--top 25]
+    python bench/profile_cycle.py --pages 500 [--top 25] [--py-spy] [--unchanged]
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ def main() -> None:
     parser.add_argument("--per-host", type=int, default=20)
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument(
+        "--unchanged",
+        action="store_true",
+        help="profile the no-change cycle (a second cycle, every answer a 304) instead",
+    )
+    parser.add_argument(
         "--py-spy",
         action="store_true",
         help="sample every thread and the worker processes with py-spy (installed apart; "
@@ -42,7 +47,11 @@ def main() -> None:
         side = PolicybotSide(ROOT, tmp, up.url, opts.pages, opts.per_host)
         first, summary = side.cycle()
         print(f"first sight: {first.wall:.2f} s; {summary}", file=sys.stderr)
-        bump_all(up.url)
+        if opts.unchanged:
+            again, summary = side.cycle()  # every page has its ETag now
+            print(f"second cycle: {again.wall:.2f} s; {summary}", file=sys.stderr)
+        else:
+            bump_all(up.url)
         if opts.py_spy:
             spy(side, tmp / "cycle.txt", opts.top)
             return

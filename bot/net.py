@@ -18,6 +18,7 @@ pages); ``POLICYBOT_PRIVATE_URL_ALLOWLIST`` opens named addresses or networks on
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import ipaddress
 import re
@@ -159,7 +160,14 @@ def check_url(url: str, *, allow_private: bool, allowed: Sequence[IPNetwork] = (
     The host is judged both as written and as aiohttp will dial it (yarl folds full-width
     digits, IDNA and case), because aiohttp skips the resolver for anything that is an IP.
     """
-    guard = Guard(allow_private, tuple(allowed))
+    return _checked_url(url, allow_private, tuple(allowed))
+
+
+@functools.lru_cache(maxsize=16384)
+def _checked_url(url: str, allow_private: bool, allowed: tuple[IPNetwork, ...]) -> str:
+    """:func:`check_url`, remembered: the verdict depends on nothing but its arguments, and a
+    cycle asks it again for every watched URL (refusals raise, so they are never cached)."""
+    guard = Guard(allow_private, allowed)
     if "\\" in url:
         raise UnsafeURL(f"refused {redact_url(url)}: backslashes are not allowed in URLs")
     parts = urlsplit(url)

@@ -22,7 +22,7 @@ from bot.service.executor import Service
 from bot.sources import build_sources
 from bot.store import Store
 from tests.conftest import Clock, make_settings
-from tests.fakes.discord import FakeDiscord
+from tests.fakes.discord import FakeDiscord, Interaction
 
 
 class DiscordBot:
@@ -86,3 +86,14 @@ class DiscordBot:
                 await self._listener
         await self.service.aclose()
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = self._saved
+
+
+DEFERRED = 5  # interaction callback type: "thinking…", the answer follows as a message
+
+
+async def discord_answer(fake: FakeDiscord, record: Interaction) -> str:
+    """What the user sees: the immediate answer, or the follow-up after a defer."""
+    assert record.callback is not None
+    if record.callback["type"] == DEFERRED:
+        return str((await fake.wait_for_message(record))["content"])
+    return str(record.callback["data"]["content"])

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Clock
-from tests.discord_harness import DiscordBot
-from tests.fakes.discord import FakeDiscord, Interaction
+from tests.discord_harness import DiscordBot, discord_answer
+from tests.fakes.discord import FakeDiscord
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import FakeSlack, Posted
 from tests.fakes.web import FakeWeb
@@ -25,7 +25,7 @@ A, B = "C0AAAAAAA", "C0BBBBBBB"
 SECRET = "s3cr3t-t0ken"
 V1 = "<html><body><main><h1>Pricing</h1><p>Pro: $20 per month</p></main></body></html>"
 V2 = "<html><body><main><h1>Pricing</h1><p>Pro: $25 per month</p></main></body></html>"
-DEFERRED, MESSAGE = 5, 4
+MESSAGE = 4  # interaction callback type: the answer itself
 
 
 def page_ref(web: FakeWeb) -> str:
@@ -47,14 +47,6 @@ async def dbot(
     await bot.listen()
     yield bot
     await bot.close()
-
-
-async def discord_answer(fake: FakeDiscord, record: Interaction) -> str:
-    """What the user sees: the immediate answer, or the follow-up after a defer."""
-    assert record.callback is not None
-    if record.callback["type"] == DEFERRED:
-        return str((await fake.wait_for_message(record))["content"])
-    return str(record.callback["data"]["content"])
 
 
 async def discord_a_has_an_alert(

@@ -165,6 +165,43 @@ def test_a_holder_whose_expired_delivery_lease_was_taken_cannot_mark_it_sent(sto
     assert store.mark_retry(theirs.id, later, "late", owner="b") is False, "sent stays sent"
 
 
+def test_marking_sent_and_taking_the_next_delivery_keeps_both_fences(store: Store) -> None:
+    """The dispatcher's one transaction per sent alert: the mark is fenced by its owner, the
+    next delivery's renewal by its owner and its lease's end (a lease that ran out and was
+    taken over is not revived), and the thread parent read sees the delivery just marked."""
+    from bot.store.outbox import NextDelivery
+
+    target_id = _watched(store)
+    store.queue_deliveries(target_id, T0, [NewDelivery("console", _alert(i)) for i in range(1, 4)])
+    first, second, third = store.claim_deliveries(T0, "a", LEASE, 10)
+    nxt = NextDelivery(second.id, target_id, second.channel, threaded=True)
+    handover = store.mark_sent_and_take(first.id, T0, "m1", None, owner="a", lease=LEASE, take=nxt)
+    assert handover.marked
+    assert handover.taken is not None
+    assert (handover.taken.id, handover.taken.held, handover.taken.parent) == (
+        second.id,
+        True,
+        "m1",
+    ), "renewed, and its thread parent is the alert just marked sent"
+    # Every lease of a runs out and b takes the second and the third over: a cannot mark
+    # the second sent, and the third is not renewed for a.
+    later = T0 + LEASE + timedelta(seconds=1)
+    assert [d.id for d in store.claim_deliveries(later, "b", LEASE, 10)] == [second.id, third.id]
+    after = NextDelivery(third.id, target_id, third.channel, threaded=True)
+    handover = store.mark_sent_and_take(
+        second.id, later, "m2", "m1", owner="a", lease=LEASE, take=after
+    )
+    assert not handover.marked
+    assert handover.taken is not None
+    assert (handover.taken.held, handover.taken.parent) == (False, None)
+    assert {d.id: d.status for d in store.deliveries_for()} == {
+        first.id: "sent",
+        second.id: "pending",
+        third.id: "pending",
+    }
+    assert store.lease_owners() == {"b"}
+
+
 def test_a_dead_heartbeat_frees_its_owners_work(store: Store) -> None:
     target_id = _watched(store)
     store.queue_deliveries(target_id, T0, [NewDelivery("console", _alert(1))])

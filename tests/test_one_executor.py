@@ -28,14 +28,13 @@ from bot.commands.invocation import Invocation
 from bot.domain.errors import UsageError
 from tests.clihelp import cli_env, policybot
 from tests.conftest import Bot, Clock, make_settings
-from tests.discord_harness import DiscordBot
-from tests.fakes.discord import MEMBER_PERMISSIONS, FakeDiscord, Interaction
+from tests.discord_harness import DiscordBot, discord_answer
+from tests.fakes.discord import MEMBER_PERMISSIONS, FakeDiscord
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import TEAM_ID, FakeSlack
 from tests.slack_harness import CHANNEL, USER, SlackBot, slack_settings
 
 REPO = "acme/model"
-DEFERRED = 5
 
 # One sample of each command that changes watches, as typed in chat (the watched target is REPO).
 CHANGING = {
@@ -89,14 +88,6 @@ async def dbot(
     await bot.listen()
     yield bot
     await bot.close()
-
-
-async def discord_answer(fake: FakeDiscord, record: Interaction) -> str:
-    """What the user sees: the immediate answer, or the follow-up after a defer."""
-    assert record.callback is not None
-    if record.callback["type"] == DEFERRED:
-        return str((await fake.wait_for_message(record))["content"])
-    return str(record.callback["data"]["content"])
 
 
 # The Discord slash options that type each sample of CHANGING.

@@ -51,7 +51,14 @@ from bot.domain.model import (
     Observation,
     Validators,
 )
-from bot.sources.base import Source, StreamSource, Views, ViewSource
+from bot.sources.base import (
+    Source,
+    StreamSource,
+    Views,
+    ViewSource,
+    is_stream_source,
+    is_view_source,
+)
 from bot.store import NewDelivery, QuietCheck, SnapshotRow, Store, SubscriptionRow, TargetRow
 from bot.store.checks import CheckRecord, FailureRecord
 from bot.store.claims import LeaseLost
@@ -110,12 +117,17 @@ class _Batch:
     prefs: Mapping[str, ChannelPrefs]
     in_flight: set[int]  # claimed and not yet recorded: their leases are renewed
     quiet: list[QuietCheck] = field(default_factory=list)
+    quiet_ids: set[int] = field(default_factory=set)  # of ``quiet``: a lookup, not a scan
 
     def check_of(self, target: TargetRow) -> _Check:
         return _Check(target, tuple(self.subscriptions.get(target.id, ())), self)
 
+    def add_quiet(self, check: QuietCheck) -> None:
+        self.quiet.append(check)
+        self.quiet_ids.add(check.target_id)
+
     def quiet_pending(self, target_id: int) -> bool:
-        return any(q.target_id == target_id for q in self.quiet)
+        return target_id in self.quiet_ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -286,7 +298,7 @@ class Checker:
         ref = target.target_ref
         validators = Validators(target.etag, target.last_modified, target.body_digest)
         try:
-            if isinstance(source, ViewSource):  # one fetch, one extraction per view
+            if is_view_source(source):  # one fetch, one extraction per view
                 result = await source.fetch_views(ref, validators, lambda: self._views(c, source))
             else:
                 result = await source.fetch(ref, validators, target.options)
@@ -311,7 +323,7 @@ class Checker:
                 )
             else:
                 v = result.validators
-                c.batch.quiet.append(
+                c.batch.add_quiet(
                     QuietCheck(target.id, now, self._next_ok(now), v.etag, v.last_modified)
                 )
             return CheckOutcome(target.ref, CheckStatus.NOT_MODIFIED)
@@ -396,7 +408,7 @@ class Checker:
         facts = dict(obs.facts)
         if facts.pop("partial", False) and prev is not None:
             facts = {**prev.facts, **facts}
-        if isinstance(source, StreamSource | ViewSource):  # e.g. a feed's seen entry ids
+        if is_stream_source(source) or is_view_source(source):  # e.g. a feed's seen entry ids
             facts = source.carry(prev.facts if prev is not None else None, facts)
         obs = Observation(facts=facts, evidence=obs.evidence, validators=obs.validators)
         # What the check had to leave out (a feed cut to its newest entries): said, not hidden.
@@ -433,12 +445,12 @@ class Checker:
             now=now,
         )
         queue = list(recovery)
-        if isinstance(source, ViewSource):  # a page: each subscription's own view
+        if is_view_source(source):  # a page: each subscription's own view
             found, owed = await self._per_view(c, source, prev.facts, obs, history, now)
             queue.extend(owed)
         # A diff of big texts is CPU work: off the loop that acks commands (invariant 10).
         elif (found := await asyncio.to_thread(source.detect, prev.facts, facts, history)) and (
-            isinstance(source, StreamSource)
+            is_stream_source(source)
         ):
             queue.extend(self._per_subscription(c, source, found, facts, now))
         elif found:

@@ -32,6 +32,7 @@ from bot.evidence.mint import evidence_url, signer_for
 from bot.i18n import msg, pick_language
 from bot.store import DeliveryRow, Store
 from bot.store.held import release_due
+from bot.store.outbox import NextDelivery, Taken
 from bot.store.tenants import channel_language
 from bot.store.threads import call, keep_renewed
 
@@ -130,6 +131,7 @@ class Dispatcher:
         adapter = self.adapters.get(address.platform)
         setting, locale = await call(channel_language, self.store, channel)
         lang = pick_language(setting, locale, self.settings.default_language)
+        taken: Taken | None = None  # this row, renewed as the previous one was marked sent
         for index, row in enumerate(rows):
             if adapter is None:
                 await self._no_adapter(channel, address.platform, rows[index:], result)
@@ -137,9 +139,18 @@ class Dispatcher:
             await self._pace(channel, adapter.min_interval)
             # Right before posting: is this delivery still ours? (Renewing it answers that and
             # gives the post a whole lease.) If not, another process owns it: post nothing.
-            if not await call(
-                self.store.renew_deliveries, [row.id], self.owner, self.clock(), self._lease
-            ):
+            # After the first post of a batch the answer came with the previous mark: a lease
+            # just renewed cannot be taken over during a pacing wait far shorter than it.
+            if taken is None or taken.id != row.id:
+                held = bool(
+                    await call(
+                        self.store.renew_deliveries, [row.id], self.owner, self.clock(), self._lease
+                    )
+                )
+                taken = None
+            else:
+                held = taken.held
+            if not held:
                 result.lost += 1
                 log.warning(
                     "delivery not posted: lease lost to another process delivery=%d channel=%s",
@@ -151,11 +162,12 @@ class Dispatcher:
             try:
                 alert = await self._with_evidence(row, Alert.from_json(row.payload))
                 alert = localized(alert, lang)  # the messages in this channel's language
-                reply_to = (
-                    await call(self.store.thread_parent, row.target_id, channel)
-                    if alert.threaded and row.target_id is not None
-                    else None
-                )
+                if not alert.threaded or row.target_id is None:
+                    reply_to = None
+                elif taken is not None:
+                    reply_to = taken.parent
+                else:
+                    reply_to = await call(self.store.thread_parent, row.target_id, channel)
                 message_id = await asyncio.wait_for(
                     adapter.deliver(address.address, alert, reply_to=reply_to, nonce=row.nonce),
                     timeout=self.settings.delivery_timeout,
@@ -181,11 +193,22 @@ class Dispatcher:
                 await self._release(rows[index + 1 :])
                 return
             self._last_post[channel] = time.monotonic()
-            marked = await call(
-                self.store.mark_sent, row.id, self.clock(), message_id, reply_to, owner=self.owner
+            following = rows[index + 1] if index + 1 < len(rows) else None
+            # Marked sent right after the post (invariant 2); the channel's next delivery is
+            # renewed (and its thread parent read) in the same transaction.
+            handover = await call(
+                self.store.mark_sent_and_take,
+                row.id,
+                self.clock(),
+                message_id,
+                reply_to,
+                owner=self.owner,
+                lease=self._lease,
+                take=_next_delivery(following) if following is not None else None,
             )
+            taken = handover.taken
             self._held.discard(row.id)
-            if marked:
+            if handover.marked:
                 result.sent += 1
             else:  # the window fencing cannot close: see docs/operations or the issue note
                 result.lost += 1
@@ -274,6 +297,12 @@ class Dispatcher:
             wait = last + min_interval - time.monotonic()
             if wait > 0:
                 await asyncio.sleep(wait)
+
+
+def _next_delivery(row: DeliveryRow) -> NextDelivery:
+    return NextDelivery(
+        row.id, row.target_id, row.channel, threaded=bool(row.payload.get("threaded", True))
+    )
 
 
 def _safe(channel: str) -> str:

@@ -552,7 +552,7 @@ class Service:
             scope = Scope(self.store, None, self._candidate_refs)
             ids = [scope.find(ref).target.id for ref in refs]
         else:
-            ids = sorted({t.id for _s, t in self.store.list_watches()})
+            ids = self.store.watched_target_ids()
         result = CycleResult()
         step = max(self.settings.concurrency, -(-len(ids) // 20))  # about 20 updates at most
         progress(0, len(ids))

@@ -4,6 +4,7 @@ retried, and channels that are gone."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +20,33 @@ from bot.store.tables import (
     deliveries,
 )
 from bot.store.tenants import paused_channel
+
+
+@dataclass(frozen=True, slots=True)
+class NextDelivery:
+    """The delivery a channel posts next, as :meth:`OutboxQueries.mark_sent_and_take` needs it."""
+
+    id: int
+    target_id: int | None
+    channel: str
+    threaded: bool  # whether its thread parent is wanted
+
+
+@dataclass(frozen=True, slots=True)
+class Taken:
+    """The next delivery, renewed right after the previous one was marked sent."""
+
+    id: int
+    held: bool  # still ours, with a whole lease
+    parent: str | None  # its thread parent (None when not threaded or not held)
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """What :meth:`OutboxQueries.mark_sent_and_take` found."""
+
+    marked: bool  # False: another process had taken the sent delivery over
+    taken: Taken | None
 
 
 class OutboxQueries(StoreBase):
@@ -99,20 +127,8 @@ class OutboxQueries(StoreBase):
 
     def thread_parent(self, target_id: int, channel: str) -> str | None:
         """The platform id of the last top-level alert about this target in this channel."""
-        query = (
-            sa.select(deliveries.c.message_id)
-            .where(
-                deliveries.c.target_id == target_id,
-                deliveries.c.channel == channel,
-                deliveries.c.status == "sent",
-                deliveries.c.message_id.is_not(None),
-                deliveries.c.reply_to.is_(None),
-            )
-            .order_by(deliveries.c.id.desc())
-            .limit(1)
-        )
         with self.engine.connect() as c:
-            return c.execute(query).scalar()
+            return _thread_parent(c, target_id, channel)
 
     def mark_sent(
         self,
@@ -131,25 +147,36 @@ class OutboxQueries(StoreBase):
         marking it sent is what prevents a second post.
         """
         with self.engine.begin() as c:
-            updated = c.execute(
-                deliveries.update()
-                .where(self._held([delivery_id], owner))
-                .values(
-                    status="sent",
-                    sent_at=now,
-                    message_id=message_id,
-                    reply_to=reply_to,
-                    attempts=deliveries.c.attempts + 1,
-                    lease_owner=None,
-                    lease_until=None,
-                    last_error=None,
-                )
-                .returning(deliveries.c.channel)
-            ).scalar()
-            if updated is None:
-                return False
-            self._touch_channel(c, updated, last_post_at=now)
-            return True
+            return _mark_sent(c, delivery_id, now, message_id, reply_to, owner)
+
+    def mark_sent_and_take(
+        self,
+        delivery_id: int,
+        now: datetime,
+        message_id: str | None,
+        reply_to: str | None,
+        *,
+        owner: str,
+        lease: timedelta,
+        take: NextDelivery | None,
+    ) -> Handover:
+        """:meth:`mark_sent`, and in the same transaction what the dispatcher would ask next
+        about the channel's next delivery ``take``: renew its lease (:meth:`renew_deliveries`:
+        is it still ours?) and read its thread parent (:meth:`thread_parent`, which sees the
+        delivery just marked). One transaction per sent alert instead of three; every write
+        keeps its fence (the mark by ``owner``, the renewal by ``owner`` and the lease's end).
+        """
+        with self.engine.begin() as c:
+            marked = _mark_sent(c, delivery_id, now, message_id, reply_to, owner)
+            if take is None:
+                return Handover(marked, None)
+            held = _renew_one(c, take.id, owner, now, lease)
+            parent = (
+                _thread_parent(c, take.target_id, take.channel)
+                if held and take.target_id is not None and take.threaded
+                else None
+            )
+            return Handover(marked, Taken(take.id, held, parent))
 
     def mark_retry(
         self,
@@ -241,3 +268,92 @@ class OutboxQueries(StoreBase):
             query = query.where(deliveries.c.channel == channel)
         with self.engine.connect() as c:
             return [_row(DeliveryRow, r) for r in c.execute(query)]
+
+
+# The statements of every sent alert, built once (only their bind parameters vary): building
+# them per alert was most of the dispatcher's own CPU in a cycle that sends thousands.
+_THREAD_PARENT = (
+    sa.select(deliveries.c.message_id)
+    .where(
+        deliveries.c.target_id == sa.bindparam("p_target", type_=deliveries.c.target_id.type),
+        deliveries.c.channel == sa.bindparam("p_channel", type_=deliveries.c.channel.type),
+        deliveries.c.status == "sent",
+        deliveries.c.message_id.is_not(None),
+        deliveries.c.reply_to.is_(None),
+    )
+    .order_by(deliveries.c.id.desc())
+    .limit(1)
+)
+_ID = sa.bindparam("d_id", type_=deliveries.c.id.type)
+_OWNER = sa.bindparam("d_owner", type_=deliveries.c.lease_owner.type)
+_NOW = sa.bindparam("d_now", type_=deliveries.c.lease_until.type)
+
+
+def _mark_sent_statement(fenced: bool) -> sa.UpdateBase:
+    where = deliveries.c.id == _ID
+    if fenced:  # as OutboxQueries._held: still pending, still ours
+        where = sa.and_(where, deliveries.c.status == "pending", deliveries.c.lease_owner == _OWNER)
+    return (
+        deliveries.update()
+        .where(where)
+        .values(
+            status="sent",
+            sent_at=_NOW,
+            message_id=sa.bindparam("d_message", type_=deliveries.c.message_id.type),
+            reply_to=sa.bindparam("d_reply", type_=deliveries.c.reply_to.type),
+            attempts=deliveries.c.attempts + 1,
+            lease_owner=None,
+            lease_until=None,
+            last_error=None,
+        )
+        .returning(deliveries.c.channel)
+    )
+
+
+_MARK_SENT = {fenced: _mark_sent_statement(fenced) for fenced in (False, True)}
+_RENEW_ONE = (
+    deliveries.update()
+    .where(
+        deliveries.c.id == _ID,
+        deliveries.c.status == "pending",
+        deliveries.c.lease_owner == _OWNER,
+        deliveries.c.lease_until >= _NOW,
+    )
+    .values(lease_until=sa.bindparam("d_until", type_=deliveries.c.lease_until.type))
+)
+_POSTED = (
+    channels.update()
+    .where(channels.c.channel == sa.bindparam("c_channel", type_=channels.c.channel.type))
+    .values(last_post_at=sa.bindparam("c_at", type_=channels.c.last_post_at.type))
+)
+
+
+def _thread_parent(c: sa.Connection, target_id: int, channel: str) -> str | None:
+    return c.execute(_THREAD_PARENT, {"p_target": target_id, "p_channel": channel}).scalar()
+
+
+def _renew_one(
+    c: sa.Connection, delivery_id: int, owner: str, now: datetime, lease: timedelta
+) -> bool:
+    """:meth:`OutboxQueries.renew_deliveries` of one delivery; whether it is still held."""
+    params = {"d_id": delivery_id, "d_owner": owner, "d_now": now, "d_until": now + lease}
+    return bool(c.execute(_RENEW_ONE, params).rowcount)
+
+
+def _mark_sent(
+    c: sa.Connection,
+    delivery_id: int,
+    now: datetime,
+    message_id: str | None,
+    reply_to: str | None,
+    owner: str | None,
+) -> bool:
+    params = {"d_id": delivery_id, "d_now": now, "d_message": message_id, "d_reply": reply_to}
+    if owner is not None:
+        params["d_owner"] = owner
+    channel = c.execute(_MARK_SENT[owner is not None], params).scalar()
+    if channel is None:
+        return False
+    if not c.execute(_POSTED, {"c_channel": channel, "c_at": now}).rowcount:
+        c.execute(channels.insert().values(channel=channel, last_post_at=now))
+    return True

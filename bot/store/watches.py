@@ -151,6 +151,13 @@ class WatchQueries(StoreBase):
             )
             return [_row(SubscriptionRow, r) for r in rows]
 
+    def watched_target_ids(self) -> list[int]:
+        """The ids of every target some channel watches, ascending: what ``check`` with no
+        refs checks (one narrow query, not every watch's rows)."""
+        query = sa.select(subscriptions.c.target_id).distinct().order_by(subscriptions.c.target_id)
+        with self.engine.connect() as c:
+            return [int(r[0]) for r in c.execute(query)]
+
     def list_watches(self, channel: str | None = None) -> list[tuple[SubscriptionRow, TargetRow]]:
         query = (
             sa.select(subscriptions, targets)
