@@ -37,7 +37,7 @@ from adapters.discord_embeds import CUSTOM_ID_TEMPLATE, clip, custom_id, reply_t
 from bot.commands import grammar as cmds
 from bot.commands.invocation import Invocation
 from bot.domain.errors import InvalidTarget, UsageError
-from bot.i18n import msg
+from bot.i18n import joined, msg
 from bot.i18n.catalogs import translations
 from bot.i18n.languages import DEFAULT_LANGUAGE, normalise
 from bot.service.executor import Service
@@ -47,7 +47,7 @@ NO_MENTIONS = discord.AllowedMentions.none()
 SeverityName = Literal["info", "notice", "warning", "critical"]
 # The server setting "who may change watches" as the Discord permission it needs.
 _WHO_PERMISSION = {"managers": "manage_channels", "admins": "administrator"}
-_INTERNAL_ERROR = "Something went wrong on our side; the details are in the bot's log."
+_INTERNAL_ERROR = msg("Something went wrong on our side; the details are in the bot's log.")
 
 
 class CommandHandler:
@@ -86,8 +86,15 @@ class CommandHandler:
             channel=f"discord:{interaction.channel_id}",
             actor=str(interaction.user.id),
             may_change=may_change,
-            refusal=f"changing watches needs the {label} permission in this channel",
+            refusal=msg(
+                "changing watches needs the {permission} permission in this channel",
+                permission=label,
+            ),
             workspace=guild,
+            # The member's client language, then the server's (a setting outranks both).
+            locales=tuple(
+                str(tag.value) for tag in (interaction.locale, interaction.guild_locale) if tag
+            ),
         )
 
     async def build_and_run(
@@ -102,7 +109,7 @@ class CommandHandler:
         try:
             command = build()
         except UsageError as e:
-            await self.respond(interaction, cmds.Reply((str(e),), ok=False))
+            await self.answer(interaction, cmds.Reply((e.message,), ok=False))
             return
         await self.run(interaction, command, private=private)
 
@@ -118,7 +125,7 @@ class CommandHandler:
         inv = self.invocation(interaction)
         early = self._early_refusal(command, inv)
         if early is not None:
-            await self.respond(interaction, early)
+            await self.respond(interaction, await self.service.localized(early, inv))
             return
         if cmds.needs(command).fetches:
             await interaction.response.defer(thinking=True, ephemeral=private)
@@ -129,7 +136,7 @@ class CommandHandler:
                 reply = await self.service.execute(command, inv)
         except Exception:
             log.exception("discord command failed command=%s", type(command).__name__)
-            reply = cmds.Reply((_INTERNAL_ERROR,), ok=False)
+            reply = await self.service.localized(cmds.Reply((_INTERNAL_ERROR,), ok=False), inv)
         if isinstance(command, cmds.Watch) and reply.ok and self.on_watch is not None:
             self.on_watch(interaction.channel_id or 0)
         await self.respond(interaction, reply, deferred_private=private)
@@ -137,17 +144,22 @@ class CommandHandler:
     def _early_refusal(self, command: cmds.Command, inv: Invocation) -> cmds.Reply | None:
         """Refusals and typos are answered at once, privately, before anything is fetched."""
         if cmds.needs(command).changes_watches and not inv.may_change:
-            return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
+            return self.service.refused(inv)
         if isinstance(command, cmds.Watch):  # its options: checked by the grammar's builder
             problems = []
             for ref in command.refs:
                 try:
                     self.service.parse_ref(ref)
                 except InvalidTarget as e:
-                    problems.append(f"✗ {e}")
+                    problems.append(joined("", ["✗ ", e.message]))
             if problems:
-                return cmds.Reply((*problems, "Nothing was watched."), ok=False)
+                return cmds.Reply((*problems, msg("Nothing was watched.")), ok=False)
         return None
+
+    async def answer(self, interaction: discord.Interaction[Any], reply: cmds.Reply) -> None:
+        """:meth:`respond` with an answer of the adapter's own, in the asker's language."""
+        inv = self.invocation(interaction)
+        await self.respond(interaction, await self.service.localized(reply, inv))
 
     async def respond(
         self,
@@ -179,12 +191,12 @@ class CommandHandler:
         """An alert's Unwatch / Mute 7 days / Show diff button."""
         ref = self._resolve(interaction, target)
         if ref is None:
-            reply = cmds.Reply(("That watch no longer exists in this channel.",), ok=False)
-            await self.respond(interaction, reply)
+            reply = cmds.Reply((msg("That watch no longer exists in this channel."),), ok=False)
+            await self.answer(interaction, reply)
             return
         command = cmds.button_command(action, ref)
         if command is None:  # the custom_id template admits only the three
-            await self.respond(interaction, cmds.Reply(("Unknown button.",), ok=False))
+            await self.answer(interaction, cmds.Reply((msg("Unknown button."),), ok=False))
             return
         await self.run(interaction, command)
 

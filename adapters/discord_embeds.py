@@ -277,7 +277,7 @@ def embed_length(embed: dict[str, Any]) -> int:
 
 def reply_text(reply: Reply) -> ReplyText:
     """A command reply as message content (≤ 2,000 characters); a long diff goes as a file."""
-    head = "\n".join(escape(line) for line in reply.lines)
+    head = "\n".join(escape(line) for line in reply.said())
     if not reply.code:
         body, left_out = cut_lines(head, CONTENT_MAX - 40)
         return ReplyText(body + (f"\n… {left_out} more lines" if left_out else ""))

@@ -332,7 +332,7 @@ def reply_message(reply: Reply) -> SlackMessage:
     """A command's answer: its lines as sections, its code (a diff) as a code block."""
     blocks: list[Block] = []
     budget = MESSAGE_CHARS_MAX - 300  # room for the "… N more lines" notes
-    lines = list(reply.lines)
+    lines = list(reply.said())
     code_room = 0
     if reply.code:
         code_room = min(SECTION_MAX, budget // 2)
@@ -351,7 +351,7 @@ def reply_message(reply: Reply) -> SlackMessage:
         if omitted:
             said = msg("{lines} (of {n}) not shown", lines=more_lines(omitted), n=len(code_lines))
             blocks.append(context(f"_{render(said, 'en')}_"))
-    first = reply.lines[0] if reply.lines else ""
+    first = reply.said()[0] if reply.lines else ""
     return SlackMessage(fit(first, FALLBACK_MAX), tuple(blocks[:BLOCKS_MAX]))
 
 

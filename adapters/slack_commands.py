@@ -33,13 +33,14 @@ from bot.commands import grammar as cmds
 from bot.commands.invocation import Invocation
 from bot.config import Settings
 from bot.domain.errors import UsageError
+from bot.i18n import msg
 from bot.service.executor import Service
 from bot.store import tenants
 
 log = logging.getLogger(__name__)
 
-WORKING = "Working on it…"
-_FAILED = "Sorry, that failed inside policybot; the error was logged for the operator."
+WORKING = msg("Working on it…")
+_FAILED = msg("Sorry, that failed inside policybot; the error was logged for the operator.")
 
 Ack = Callable[..., Awaitable[Any]]
 
@@ -71,10 +72,13 @@ class WatchPermission:
     @property
     def refusal(self) -> str:
         if self.admins and self.users:
-            return "only workspace admins and the people your policybot operator listed may "
+            return msg(
+                "only workspace admins and the people your policybot operator listed may "
+                "change watches here"
+            )
         if self.admins:
-            return "only workspace admins and owners may "
-        return "only the people your policybot operator listed may "
+            return msg("only workspace admins and owners may change watches here")
+        return msg("only the people your policybot operator listed may change watches here")
 
 
 class RoleCache:
@@ -170,7 +174,10 @@ class SlackCommands:
         try:
             parsed = cmds.parse(command.get("text") or "")
         except UsageError as e:
-            await ack(**payload(cmds.Reply((str(e),), ok=False)))
+            where = self._asker(channel, team)
+            await ack(
+                **payload(await self.service.localized(cmds.Reply((e.message,), ok=False), where))
+            )
             return
         needs = cmds.needs(parsed)
         needs_role = False
@@ -182,7 +189,8 @@ class SlackCommands:
         if not needs.fetches and not needs_role:
             await ack(**payload(await self.run(parsed, channel, user, team, client)))
             return
-        await ack(text=WORKING, response_type="ephemeral")
+        working = await self.service.localized(cmds.Reply((WORKING,)), self._asker(channel, team))
+        await ack(text=working.text, response_type="ephemeral")
         reply = await self.run(parsed, channel, user, team, client)
         await self._respond(respond, payload(reply))
 
@@ -224,7 +232,9 @@ class SlackCommands:
             return await self.service.execute(command, inv)
         except Exception:
             log.exception("Slack command failed channel=%s user=%s", channel, user)
-            return cmds.Reply((_FAILED,), ok=False)
+            return await self.service.localized(
+                cmds.Reply((_FAILED,), ok=False), self._asker(channel, team)
+            )
 
     async def invocation(
         self,
@@ -245,6 +255,10 @@ class SlackCommands:
             workspace=team,
         )
 
+    def _asker(self, channel: str, team: str | None) -> Invocation:
+        """Where a command came from, enough to choose its answer's language."""
+        return Invocation(channel=tenants.slack_channel(team, channel), workspace=team)
+
     async def may_change(
         self,
         user: str,
@@ -256,7 +270,9 @@ class SlackCommands:
         (``/policy settings who …``) when it has one, else the operator's."""
         permission = await self._permission(team)
         if isinstance(permission, str):  # managers: admins, or whoever created the channel
-            refusal = "only workspace admins and this channel's manager may "
+            refusal: str = msg(
+                "only workspace admins and this channel's manager may change watches here"
+            )
             decided = None
             if channel is not None:
                 try:
@@ -270,19 +286,20 @@ class SlackCommands:
             refusal = permission.refusal
             decided = permission.static(user)
         if decided is not None:
-            return decided, "" if decided else refusal + "change watches here"
+            return decided, "" if decided else refusal
         try:
             admin = await self.roles.is_admin(user, team, client)
         except (SlackApiError, SlackClientError, OSError, TimeoutError) as e:
             code = _api_error(e)
             log.warning("cannot check a Slack user's role (users.info: %s)", code)
-            return False, (
-                f"your Slack role could not be checked (users.info: {code}); "
-                "ask your policybot operator"
+            return False, msg(
+                "your Slack role could not be checked (users.info: {code}); "
+                "ask your policybot operator",
+                code=code,
             )
         if admin:
             return True, ""
-        return False, refusal + "change watches here"
+        return False, refusal
 
     async def _respond(self, respond: Ack, body: dict[str, Any]) -> None:
         try:

@@ -118,7 +118,7 @@ def test_only_listed_paths_look_up_targets_or_subscriptions_unscoped() -> None:
 
 def test_every_command_that_names_a_target_resolves_it_in_the_askers_scope() -> None:
     service = {f.name: f for f in _functions(ROOT / "bot" / "service" / "executor.py")}
-    execute = service["execute"]
+    execute = service["_execute"]  # execute() says _execute's reply in the asker's language
     handlers = {  # called, or handed to a store thread (``call(self._history, …)``)
         n.attr
         for n in ast.walk(execute)

@@ -260,8 +260,6 @@ async def test_workspace_default_severity_and_digest_time_apply_unless_the_chann
     assert "default minimum severity: warning" in answer
     answer = await command(tbot, slack, A, CHAN_A, "settings digest 07:30 Europe/Rome")
     assert "default digest time: 07:30 Europe/Rome" in answer
-    await command(tbot, slack, A, CHAN_A, "settings language it")
-    assert tenants.workspace_settings(tbot.store, f"slack:{A}").language == "it"
 
     await command(tbot, slack, A, CHAN_A, f"watch hf:{REPO}")
     [(sub, _t)] = tbot.store.list_watches(f"slack:{A}/{CHAN_A}")
@@ -272,6 +270,11 @@ async def test_workspace_default_severity_and_digest_time_apply_unless_the_chann
 
     answer = await command(tbot, slack, A, CHAN_A, "settings colour blue")
     assert "unknown setting 'colour'" in answer
+
+    await command(tbot, slack, A, CHAN_A, "settings language it")
+    assert tenants.workspace_settings(tbot.store, f"slack:{A}").language == "it"
+    answer = await command(tbot, slack, A, CHAN_A, "digest")
+    assert "riepiloghi alle 18:00 UTC (quelli settimanali di lunedì)" in answer, answer
 
 
 async def test_one_change_reaches_each_workspace_in_its_own_language(

@@ -22,10 +22,20 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.domain.model import Severity
+from bot.i18n import msg
 
 Cadence = Literal["daily", "weekly"]
 CADENCES: tuple[Cadence, ...] = ("daily", "weekly")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAY_NAMES = (
+    msg("Mon"),
+    msg("Tue"),
+    msg("Wed"),
+    msg("Thu"),
+    msg("Fri"),
+    msg("Sat"),
+    msg("Sun"),
+)
 
 # Delivery statuses of held alerts; the outbox sends only "pending".
 HELD_DIGEST = "digest"
@@ -57,10 +67,14 @@ class ChannelPrefs:
     quiet: QuietHours | None = None
 
     def describe(self) -> str:
-        quiet = f"quiet hours {self.quiet}" if self.quiet else "no quiet hours"
-        return (
-            f"digests at {self.digest_at:%H:%M} {self.digest_tz} "
-            f"(weekly ones on {WEEKDAYS[self.digest_weekday].title()}); {quiet}"
+        """A message (:mod:`bot.i18n`): a reply says it in the asker's language."""
+        quiet = msg("quiet hours {window}", window=str(self.quiet)) if self.quiet else None
+        return msg(
+            "digests at {time} {tz} (weekly ones on {weekday}); {quiet}",
+            time=f"{self.digest_at:%H:%M}",
+            tz=self.digest_tz,
+            weekday=WEEKDAY_NAMES[self.digest_weekday],
+            quiet=quiet or msg("no quiet hours"),
         )
 
 

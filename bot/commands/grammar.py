@@ -25,6 +25,7 @@ from bot.alerts import timing as routing
 from bot.commands.validation import option_problems
 from bot.domain.errors import UsageError
 from bot.domain.model import Severity
+from bot.i18n import DEFAULT_LANGUAGE, joined, msg, render
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,17 +194,27 @@ def needs(command: Command) -> Needs:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """A platform-neutral answer: plain-text lines; ``ok`` False marks a refusal or error."""
+    """A platform-neutral answer: lines of text; ``ok`` False marks a refusal or error.
+
+    Lines are messages (:func:`bot.i18n.msg`) kept as such until a front end shows them, in
+    ``language``: the asker's, which the Service chooses (:meth:`Service.reply_language`), so
+    a test can still see which message each line is.
+    """
 
     lines: tuple[str, ...]
     ok: bool = True
     ephemeral: bool = True
-    code: str | None = None  # optional preformatted block (a diff)
+    code: str | None = None  # optional preformatted block (a diff): upstream text, as it is
     details: dict[str, object] = field(default_factory=dict)
+    language: str = DEFAULT_LANGUAGE
+
+    def said(self) -> tuple[str, ...]:
+        """The lines in the reply's language: what a front end shows."""
+        return tuple(render(line, self.language) for line in self.lines)
 
     @property
     def text(self) -> str:
-        body = "\n".join(self.lines)
+        body = "\n".join(self.said())
         return f"{body}\n{self.code}" if self.code else body
 
 
@@ -278,13 +289,22 @@ def parse(text: str, *, allow_to: bool = False) -> Command:
     try:
         words = shlex.split(text)
     except ValueError as e:
-        raise UsageError(f"cannot read that command: {e} (check your quotes)") from None
+        raise UsageError(
+            msg("cannot read that command: {error} (check your quotes)", error=str(e))
+        ) from None
     if not words:
         return Help()
     name, rest = words[0].lower(), words[1:]
     if name not in USAGE:
         raise UsageError(
-            f"unknown command {words[0]!r}{_suggest(name, USAGE)}. Try: {', '.join(USAGE)}"
+            joined(
+                "",
+                [
+                    msg("unknown command {command}", command=repr(words[0])),
+                    _suggest(name, USAGE),
+                    msg(". Try: {commands}", commands=", ".join(USAGE)),
+                ],
+            )
         )
     args, opts = _split_options(name, rest, allow_to)
     return _checked(name, args, opts)
@@ -295,7 +315,7 @@ def _checked(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
     try:
         return _build(name, args, opts)
     except UsageError as e:
-        raise UsageError(f"{e}\nUsage: {USAGE[name]}") from None
+        raise UsageError(joined("\n", [e.message, _usage(name)])) from None
 
 
 def _options(**given: str | None) -> dict[str, list[str]]:
@@ -381,10 +401,13 @@ def slotted_words(name: str, slots: Sequence[tuple[str, str | None]]) -> list[st
         if not value:
             missing = missing or slot
         elif missing is not None:
-            raise UsageError(
-                f"{name}: {slot} needs {missing} too (give nothing to see the settings)"
-                f"\nUsage: {USAGE[name]}"
+            said = msg(
+                "{command}: {slot} needs {missing} too (give nothing to see the settings)",
+                command=name,
+                slot=slot,
+                missing=missing,
             )
+            raise UsageError(joined("\n", [said, _usage(name)]))
         else:
             words.append(value)
     return words
@@ -419,20 +442,26 @@ def _split_options(
             key, eq, inline = word.partition("=")
             if key not in known or (key in _OPERATOR_ONLY and not allow_to):
                 hint = _suggest(key, known)
-                raise UsageError(f"{name}: unknown option {key!r}{hint}\nUsage: {USAGE[name]}")
+                said = msg("{command}: unknown option {option}", command=name, option=repr(key))
+                raise UsageError(joined("\n", [joined("", [said, hint]), _usage(name)]))
             if known[key] == "flag":
                 if eq:
-                    raise UsageError(f"{name}: option {key} takes no value")
+                    raise UsageError(
+                        msg("{command}: option {option} takes no value", command=name, option=key)
+                    )
                 value = "yes"
             elif eq:
                 value = inline
             else:
                 if i + 1 >= len(words):
-                    raise UsageError(f"{name}: option {key} needs a value\nUsage: {USAGE[name]}")
+                    said = msg("{command}: option {option} needs a value", command=name, option=key)
+                    raise UsageError(joined("\n", [said, _usage(name)]))
                 i += 1
                 value = words[i]
             if known[key] != "multi" and key in opts:
-                raise UsageError(f"{name}: option {key} given twice")
+                raise UsageError(
+                    msg("{command}: option {option} given twice", command=name, option=key)
+                )
             opts.setdefault(key, []).append(value)
         else:
             args.append(word)
@@ -445,7 +474,7 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
     to = one.get("--to")
     if name == "watch":
         if not args:
-            raise UsageError("watch: which target? e.g. watch hf:meta-llama/Llama-2-7b-hf")
+            raise UsageError(msg("watch: which target? e.g. watch hf:meta-llama/Llama-2-7b-hf"))
         keywords = tuple(k.strip() for k in one.get("--keywords", "").split(",") if k.strip())
         severity = Severity.INFO
         if "--min-severity" in one:
@@ -479,32 +508,34 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
     if name in ("unwatch", "diff"):
         if len(args) != 1:
             raise UsageError(
-                f"{name}: give exactly one target" + (f" (got {len(args)})" if args else "")
+                msg("{command}: give exactly one target (got {n})", command=name, n=len(args))
+                if args
+                else msg("{command}: give exactly one target", command=name)
             )
         return Unwatch(args[0], to=to) if name == "unwatch" else Diff(args[0])
     if name == "list":
         if args:
-            raise UsageError(f"list takes no target (got {args[0]!r})")
+            raise UsageError(msg("list takes no target (got {given})", given=repr(args[0])))
         return ListWatches(to=to)
     if name == "history":
         if len(args) > 1:
-            raise UsageError("history: give at most one target")
+            raise UsageError(msg("history: give at most one target"))
         limit = 10
         if "--limit" in one:
             if not one["--limit"].isdigit() or not 1 <= int(one["--limit"]) <= 100:
-                raise UsageError("history: --limit must be a number from 1 to 100")
+                raise UsageError(msg("history: --limit must be a number from 1 to 100"))
             limit = int(one["--limit"])
         return History(args[0] if args else None, limit)
     if name == "check":
         return Check(tuple(args))
     if name == "mute":
         if not 1 <= len(args) <= 2:
-            raise UsageError("mute: give a target and optionally a duration like 7d")
+            raise UsageError(msg("mute: give a target and optionally a duration like 7d"))
         days = parse_duration_days(args[1]) if len(args) == 2 else 7.0
         return Mute(args[0], days, to=to)
     if name == "presets":
         if len(args) > 1:
-            raise UsageError("presets: give at most one preset name")
+            raise UsageError(msg("presets: give at most one preset name"))
         return Presets(args[0] if args else None)
     if name == "digest":
         return _digest_command(args, to)
@@ -535,7 +566,7 @@ def digest_options(one: dict[str, str]) -> tuple[str | None, str | None, str | N
 
 def _digest_command(args: list[str], to: str | None) -> Digest:
     if len(args) > 3:
-        raise UsageError("digest: give a time, optionally a time zone and a weekday")
+        raise UsageError(msg("digest: give a time, optionally a time zone and a weekday"))
     try:
         at = f"{routing.parse_clock(args[0]):%H:%M}" if args else None
         tz = routing.parse_zone(args[1]) if len(args) > 1 else None
@@ -547,10 +578,10 @@ def _digest_command(args: list[str], to: str | None) -> Digest:
 
 def _quiet_command(args: list[str], to: str | None) -> Quiet:
     if len(args) > 2:
-        raise UsageError("quiet: give a window like 22:00-08:00 and optionally a time zone")
+        raise UsageError(msg("quiet: give a window like 22:00-08:00 and optionally a time zone"))
     if args and args[0].lower() == "off":
         if len(args) > 1:
-            raise UsageError("quiet off takes nothing else")
+            raise UsageError(msg("quiet off takes nothing else"))
         return Quiet("off", to=to)
     try:
         window = None
@@ -574,8 +605,14 @@ def _settings_command(args: list[str], workspace: str | None) -> WorkspaceSettin
     key, values = args[0].lower(), args[1:]
     if key not in SETTING_KEYS:
         raise UsageError(
-            f"settings: unknown setting {args[0]!r}{_suggest(key, SETTING_KEYS)}; "
-            f"settings are {', '.join(SETTING_KEYS)}"
+            joined(
+                "",
+                [
+                    msg("settings: unknown setting {setting}", setting=repr(args[0])),
+                    _suggest(key, SETTING_KEYS),
+                    msg("; settings are {settings}", settings=", ".join(SETTING_KEYS)),
+                ],
+            )
         )
     most = 2 if key == "digest" else 1
     if not 1 <= len(values) <= most:
@@ -586,7 +623,13 @@ def _settings_command(args: list[str], workspace: str | None) -> WorkspaceSettin
     if key == "who":
         value = value.lower()
         if value not in WHO:
-            raise UsageError(f"settings who: must be {', '.join(WHO)} (got {values[0]!r})")
+            raise UsageError(
+                msg(
+                    "settings who: must be {choices} (got {given})",
+                    choices=", ".join(WHO),
+                    given=repr(values[0]),
+                )
+            )
     elif key == "severity":
         try:
             value = Severity.parse(value).value
@@ -621,4 +664,9 @@ def parse_duration_days(text: str) -> float:
 
 def _suggest(word: str, choices: object) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)  # type: ignore[call-overload]
-    return f" (did you mean {close[0]!r}?)" if close else ""
+    return msg(" (did you mean {word}?)", word=repr(close[0])) if close else ""
+
+
+def _usage(name: str) -> str:
+    """The usage line under a mistake: the syntax itself is never translated."""
+    return msg("Usage: {usage}", usage=USAGE[name])

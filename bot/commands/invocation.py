@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.i18n import msg
+
 
 @dataclass(frozen=True, slots=True)
 class Invocation:
@@ -18,9 +20,13 @@ class Invocation:
     channel: str
     actor: str = ""
     may_change: bool = True
-    refusal: str = "you may not change watches here"
+    refusal: str = msg("you may not change watches here")
     allow_to: bool = False  # the operator: may name another channel with --to, sees all
     workspace: str | None = None  # Slack team id / Discord guild id; None from the CLI
+    # The languages the platform says the asker reads, most specific first (a Discord user's
+    # client locale, then the server's); the workspace's setting outranks them
+    # (:meth:`bot.service.executor.Service.reply_language`).
+    locales: tuple[str, ...] = ()
 
     @property
     def operator(self) -> bool:

@@ -34,7 +34,14 @@ class DatabaseUnavailable(BotError):
 
 
 class UsageError(BotError):
-    """Bad command input. ``str(err)`` is written for the user who typed it."""
+    """Bad command input. ``str(err)`` is written for the user who typed it (in English);
+    :attr:`message` is the same text as raised, a message a reply can say in the asker's
+    language (``str()`` of an exception keeps only the English)."""
+
+    @property
+    def message(self) -> str:
+        said = self.args[0] if self.args else ""
+        return said if isinstance(said, str) else str(self)
 
 
 class InvalidTarget(UsageError):

@@ -32,6 +32,7 @@ from bot.deliver.dispatcher import Adapter, Dispatcher, DispatchResult
 from bot.domain.errors import InvalidTarget, SourceError, UsageError
 from bot.domain.model import Severity, TargetRef
 from bot.domain.refs import parse_channel, parse_target, preset_name
+from bot.i18n import joined, msg, nmsg, pick_language
 from bot.net import Guard, check_url, check_webhook_url
 from bot.service.progress import Report, silent
 from bot.service.watch_lists import WatchLists, subscription_options, view_options
@@ -93,12 +94,43 @@ class Service:
         try:
             command = cmds.parse(text, allow_to=inv.allow_to)
         except UsageError as e:
-            return cmds.Reply((str(e),), ok=False)
+            return await self.localized(cmds.Reply((e.message,), ok=False), inv)
         return await self.execute(command, inv)
 
     async def execute(self, command: cmds.Command, inv: Invocation) -> cmds.Reply:
+        """Run ``command`` for ``inv``; the reply is said in the asker's language."""
+        reply = await self._execute(command, inv)
+        workspace = command.workspace if isinstance(command, cmds.WorkspaceSettings) else None
+        return await self.localized(reply, inv, workspace)
+
+    async def localized(
+        self, reply: cmds.Reply, inv: Invocation, workspace: str | None = None
+    ) -> cmds.Reply:
+        """``reply`` to be said in the asker's language (:meth:`reply_language`): front ends
+        pass their own answers (refusals, typos) through here too."""
+        return dataclasses.replace(reply, language=await call(self.reply_language, inv, workspace))
+
+    def reply_language(self, inv: Invocation, workspace: str | None = None) -> str:
+        """The language a command's reply is said in, the one place every front end asks:
+        the workspace's setting (``/policy settings language``), then what the platform says
+        the asker reads (a Discord user's client, then the server's locale), then the
+        operator's ``POLICYBOT_DEFAULT_LANGUAGE``. The CLI has no workspace unless it names
+        one (``settings --workspace``)."""
+        chosen = tenants.WorkspaceSettings()
+        named = workspace or self._workspace(inv)
+        if named is not None:
+            chosen = tenants.workspace_settings(self.store, named)
+        return pick_language(
+            chosen.language, *inv.locales, chosen.locale, self.settings.default_language
+        )
+
+    def refused(self, inv: Invocation) -> cmds.Reply:
+        """The answer to a change the asker may not make (its language: :meth:`localized`)."""
+        return cmds.Reply((msg("Refused: {why}.", why=inv.refusal),), ok=False)
+
+    async def _execute(self, command: cmds.Command, inv: Invocation) -> cmds.Reply:
         if cmds.needs(command).changes_watches and not inv.may_change:
-            return cmds.Reply((f"Refused: {inv.refusal}.",), ok=False)
+            return self.refused(inv)
         try:
             match command:
                 case cmds.Watch():
@@ -126,7 +158,7 @@ class Service:
                 case cmds.Help():
                     return cmds.Reply(cmds.HELP_TEXT)
         except UsageError as e:
-            return cmds.Reply((str(e),), ok=False)
+            return cmds.Reply((e.message,), ok=False)
         raise AssertionError(f"unhandled command {command!r}")  # pragma: no cover
 
     # -- the commands -------------------------------------------------------------------
@@ -143,7 +175,7 @@ class Service:
             check_webhook_url(channel.split(":", 1)[1], Guard.from_settings(self.settings))
         problems = self.watch_problems(command)
         if problems:  # before any fetch; Discord and the CLI build Watch without the parser
-            return cmds.Reply((*problems, "Nothing was watched."), ok=False)
+            return cmds.Reply((*problems, msg("Nothing was watched.")), ok=False)
         lines: list[str] = []
         ok = True
         for text in command.refs:
@@ -157,7 +189,7 @@ class Service:
                 ref = await self.resolve_ref(text)
                 self._check_options(ref, command)
             except InvalidTarget as e:
-                lines.append(f"✗ {e}")
+                lines.append(joined("", ["✗ ", e.message]))
                 ok = False
                 continue
             line, good = await self._watch_one(ref, channel, command, inv)
@@ -192,7 +224,6 @@ class Service:
             min_severity=command.min_severity.value,
             options=options,
         )
-        verb = "Watching" if new_sub else "Already watching (settings updated)"
         snapshot = self.store.latest_snapshot(target)
         outcome: list[CheckOutcome] = []
         if snapshot is None or _own_facts(source, snapshot.facts, key) is None:
@@ -201,33 +232,56 @@ class Service:
             if outcome and outcome[0].reason == "not-found" and forget:
                 self._forget(target, channel, created)
                 token = {"hf": "HF_TOKEN", "github": "GITHUB_TOKEN"}.get(ref.kind)
-                hint = f" (set {token} for private repos)" if token else ""
-                return (
-                    f"✗ {ref}: not found ({outcome[0].message}). It does not exist, or it "
-                    f"is private{hint}. Nothing was stored.",
-                    False,
+                said = msg(
+                    "✗ {ref}: not found ({why}). It does not exist, or it is private. "
+                    "Nothing was stored.",
+                    ref=str(ref),
+                    why=str(outcome[0].message),
                 )
+                if token:
+                    said = msg(
+                        "✗ {ref}: not found ({why}). It does not exist, or it is private (set "
+                        "{token} for private repos). Nothing was stored.",
+                        ref=str(ref),
+                        why=str(outcome[0].message),
+                        token=token,
+                    )
+                return said, False
             if outcome and outcome[0].reason == "unsafe-url" and forget:
                 self._forget(target, channel, created)
-                return (f"✗ {ref}: refused: {outcome[0].message}. Nothing was stored.", False)
+                said = msg(
+                    "✗ {ref}: refused: {why}. Nothing was stored.",
+                    ref=str(ref),
+                    why=str(outcome[0].message),
+                )
+                return said, False
             target = self.store.get_target_by_id(target.id) or target
             snapshot = self.store.latest_snapshot(target)
         facts = _own_facts(source, snapshot.facts, key) if snapshot else None
         if snapshot is None or facts is None or facts.get("error"):
-            why = outcome[0].message if outcome else "it is being checked by another replica"
+            why: str = (
+                str(outcome[0].message)
+                if outcome
+                else msg("it is being checked by another replica")
+            )
             if facts is not None:  # only this view failed: its selector, say
                 why = facts["error"]["message"]
-            return (
-                f"{verb} {ref} → {channel}. The first check did not succeed ({why}); "
-                "the baseline will be taken when it does.",
-                True,
+            said = msg(
+                "{watching} The first check did not succeed ({why}); the baseline will be "
+                "taken when it does.",
+                watching=_watching(new_sub, ref, channel),
+                why=why,
             )
-        state = source.describe(facts)
+            return said, True
+        parts = [_watching(new_sub, ref, channel)]
+        if rebaselined:
+            parts.append(msg(" Select/ignore changed: new baseline, no alert for this."))
+        parts.append(self._digest_note(channel, command))
+        # The baseline's description is the source's own words (as in history and diffs).
+        parts.append(msg(" Baseline: {state}", state=source.describe(facts)))
         if command.backfill:
-            state += self._backfill(target, channel, command.backfill, snapshot.facts)
-        note = " Select/ignore changed: new baseline, no alert for this." if rebaselined else ""
-        note += self._digest_note(channel, command)
-        return f"{verb} {ref} → {channel}.{note} Baseline: {state}", True
+            parts.append(self._backfill(target, channel, command.backfill, snapshot.facts))
+        return joined("", parts), True
 
     def _digest_note(self, channel: str, command: cmds.Watch) -> str:
         """``--digest``: say when this channel's digests go out (``--at``/``--tz`` set it)."""
@@ -240,10 +294,18 @@ class Service:
                 self.store, channel, at, command.tz or prefs.digest_tz, prefs.digest_weekday
             )
             prefs = channel_prefs(self.store, [channel])[channel]
-        critical = "too" if command.digest_all else "at once"
-        return (
-            f" Changes go to the {command.digest} digest (critical ones {critical}); this "
-            f"channel's {prefs.describe()}."
+        if command.digest_all:
+            return msg(
+                " Changes go to the {cadence} digest (critical ones too); this channel's "
+                "{settings}.",
+                cadence=_cadence(command.digest),
+                settings=prefs.describe(),
+            )
+        return msg(
+            " Changes go to the {cadence} digest (critical ones at once); this channel's "
+            "{settings}.",
+            cadence=_cadence(command.digest),
+            settings=prefs.describe(),
         )
 
     def _backfill(self, target: TargetRow, channel: str, count: int, facts: Any) -> str:
@@ -256,11 +318,15 @@ class Service:
             return ""
         alerts = source.backfill(target.target_ref, facts, sub.options, count, self.clock())
         if not alerts:
-            return ". Backfill: no entry passes this watch's keywords"
+            return msg(". Backfill: no entry passes this watch's keywords")
         self.store.queue_deliveries(
             target.id, self.clock(), [NewDelivery(channel, a.to_json()) for a in alerts]
         )
-        return f". Backfill: posting the newest {count} entries (at most) now"
+        return nmsg(
+            ". Backfill: posting the newest entry now",
+            ". Backfill: posting the newest {n} entries (at most) now",
+            count,
+        )
 
     def _forget(self, target: TargetRow, channel: str, created: bool) -> None:
         self.store.unsubscribe(target.id, channel)
@@ -270,34 +336,54 @@ class Service:
     def _unwatch(self, command: cmds.Unwatch, inv: Invocation) -> cmds.Reply:
         sub, target = self._scope(inv, command.to, own=True).subscription(command.ref)
         self.store.unsubscribe(target.id, sub.channel)
-        return cmds.Reply((f"Stopped watching {target.ref} in {sub.channel}.",), ephemeral=False)
+        said = msg("Stopped watching {ref} in {channel}.", ref=target.ref, channel=sub.channel)
+        return cmds.Reply((said,), ephemeral=False)
 
     def _list(self, command: cmds.ListWatches, inv: Invocation) -> cmds.Reply:
         scope = self._scope(inv, command.to)
         channel = scope.channel
         watches = scope.watches()
         if not watches:
-            where = f" in {channel}" if channel else ""
-            return cmds.Reply((f"Nothing is watched{where}. Try: watch hf:owner/name",))
+            if channel:
+                return cmds.Reply(
+                    (
+                        msg(
+                            "Nothing is watched in {channel}. Try: watch hf:owner/name",
+                            channel=channel,
+                        ),
+                    )
+                )
+            return cmds.Reply((msg("Nothing is watched. Try: watch hf:owner/name"),))
         now = self.clock()
-        lines = []
+        lines: list[str] = []
         for sub, target in watches:
-            state = "ok"
+            state: str = msg("ok")
             if target.failures:
-                state = f"failing ({target.last_error_reason}: {target.last_error})"
+                state = msg(
+                    "failing ({reason}: {error})",
+                    reason=str(target.last_error_reason),
+                    error=str(target.last_error),
+                )
             elif target.latest_snapshot_id is None:
-                state = "baseline pending"
-            muted = ""
-            if sub.muted_until and sub.muted_until > now:
-                muted = f" · muted until {sub.muted_until:%Y-%m-%d %H:%M} UTC"
-            if sub.options.get("digest"):
-                muted += f" · {sub.options['digest']} digest"
-            checked = _ago(now, target.last_checked_at)
-            where = "" if channel else f" → {sub.channel}"
-            lines.append(
-                f"#{sub.id} {target.ref}{where} · {state} · checked {checked}"
-                f" · min severity {sub.min_severity}{muted}"
+                state = msg("baseline pending")
+            parts = [f"#{sub.id} {target.ref}"]
+            if not channel:
+                parts.append(f" → {sub.channel}")
+            parts.append(
+                msg(
+                    " · {state} · checked {ago} · min severity {severity}",
+                    state=state,
+                    ago=_ago(now, target.last_checked_at),
+                    severity=sub.min_severity,
+                )
             )
+            if sub.muted_until and sub.muted_until > now:
+                until = f"{sub.muted_until:%Y-%m-%d %H:%M}"
+                parts.append(msg(" · muted until {until} UTC", until=until))
+            if sub.options.get("digest"):
+                cadence = _cadence(str(sub.options["digest"]))
+                parts.append(msg(" · {cadence} digest", cadence=cadence))
+            lines.append(joined("", parts))
         return cmds.Reply(tuple(lines))
 
     def _history(self, command: cmds.History, inv: Invocation) -> cmds.Reply:
@@ -305,7 +391,7 @@ class Service:
         if command.ref is None:
             rows = scope.recent_changes(command.limit)
             if not rows:
-                return cmds.Reply(("No changes recorded yet.",))
+                return cmds.Reply((msg("No changes recorded yet."),))
             return cmds.Reply(
                 tuple(
                     f"{c.detected_at:%Y-%m-%d %H:%M} {ref} · {c.severity} · {c.kind} · {c.summary}"
@@ -317,10 +403,12 @@ class Service:
             target.id, self.view_of(target, inv.channel), command.limit
         )
         if not changes:
-            return cmds.Reply(
-                (f"No changes recorded for {target.ref} yet (the first check is a baseline).",)
+            said = msg(
+                "No changes recorded for {ref} yet (the first check is a baseline).",
+                ref=target.ref,
             )
-        lines = [f"Changes of {target.ref}, newest first:"]
+            return cmds.Reply((said,))
+        lines: list[str] = [msg("Changes of {ref}, newest first:", ref=target.ref)]
         for c in changes:
             lines.append(
                 f"{c.detected_at:%Y-%m-%d %H:%M} UTC · {c.severity} · {c.kind} · {c.summary}"
@@ -331,18 +419,26 @@ class Service:
         target = self._scope(inv).find(command.ref).target
         snaps = self.versions(target, inv.channel, 2)
         if not snaps:
-            why = f" (last attempt failed: {target.last_error})" if target.last_error else ""
-            return cmds.Reply(
-                (f"{target.ref} has not been checked yet{why}: there is nothing to compare.",)
+            said = msg(
+                "{ref} has not been checked yet: there is nothing to compare.", ref=target.ref
             )
+            if target.last_error:
+                said = msg(
+                    "{ref} has not been checked yet (last attempt failed: {error}): there is "
+                    "nothing to compare.",
+                    ref=target.ref,
+                    error=target.last_error,
+                )
+            return cmds.Reply((said,))
         if len(snaps) < 2:
             taken = f"{snaps[0].taken_at:%Y-%m-%d %H:%M} UTC"
-            return cmds.Reply(
-                (
-                    f"{target.ref} has only its baseline, taken {taken}; no change has been "
-                    "seen since, so there is nothing to compare.",
-                )
+            said = msg(
+                "{ref} has only its baseline, taken {taken}; no change has been seen since, "
+                "so there is nothing to compare.",
+                ref=target.ref,
+                taken=taken,
             )
+            return cmds.Reply((said,))
         new, old = snaps[0], snaps[1]
         source = self.sources[target.kind]
         diff = unified(  # bounded whatever the sizes (invariant 10)
@@ -351,7 +447,8 @@ class Service:
             (f"{old.taken_at:%Y-%m-%d %H:%M} UTC", f"{new.taken_at:%Y-%m-%d %H:%M} UTC"),
             max_lines=self.settings.diff_max_lines,
         )
-        return cmds.Reply((f"{target.ref}: last two versions",), code="\n".join(diff))
+        said = msg("{ref}: last two versions", ref=target.ref)
+        return cmds.Reply((said,), code="\n".join(diff))
 
     async def _check(self, command: cmds.Check, inv: Invocation) -> cmds.Reply:
         scope = self._scope(inv)
@@ -360,34 +457,41 @@ class Service:
         else:
             ids = sorted({t.id for _s, t in scope.watches()})
         if not ids:
-            return cmds.Reply(("Nothing to check: no watches.",))
+            return cmds.Reply((msg("Nothing to check: no watches."),))
         result = await self.checker.check_ids(ids)
         lines = [result.summary()]
         for outcome in result.outcomes:
             for change in outcome.changes:
                 lines.append(f"{outcome.ref}: {change.summary}")
             if outcome.status == "failed":
-                lines.append(f"{outcome.ref}: check failed ({outcome.message})")
+                failed = msg(
+                    "{ref}: check failed ({why})", ref=str(outcome.ref), why=str(outcome.message)
+                )
+                lines.append(failed)
         return cmds.Reply(tuple(lines), details={"result": result})
 
     def _mute(self, command: cmds.Mute, inv: Invocation) -> cmds.Reply:
         sub, target = self._scope(inv, command.to, own=True).subscription(command.ref)
         if command.days <= 0:
             self.store.mute(sub.id, None)
-            return cmds.Reply((f"Unmuted {target.ref} in {sub.channel}.",), ephemeral=False)
+            said = msg("Unmuted {ref} in {channel}.", ref=target.ref, channel=sub.channel)
+            return cmds.Reply((said,), ephemeral=False)
         until = self.clock() + timedelta(days=command.days)
         self.store.mute(sub.id, until)
-        return cmds.Reply(
-            (f"Muted {target.ref} in {sub.channel} until {until:%Y-%m-%d %H:%M} UTC.",),
-            ephemeral=False,
+        said = msg(
+            "Muted {ref} in {channel} until {until} UTC.",
+            ref=target.ref,
+            channel=sub.channel,
+            until=f"{until:%Y-%m-%d %H:%M}",
         )
+        return cmds.Reply((said,), ephemeral=False)
 
     def _delivery_settings(self, command: cmds.Digest | cmds.Quiet, inv: Invocation) -> cmds.Reply:
         """``digest`` and ``quiet``: a channel's digest time and quiet hours (or show them)."""
         channel = self._channel(command.to, inv)
         prefs = channel_prefs(self.store, [channel])[channel]
         if cmds.shows_only(command):
-            return cmds.Reply((f"{channel}: {prefs.describe()}.",))
+            return cmds.Reply((_settings_of(channel, prefs.describe()),))
         if isinstance(command, cmds.Digest):
             assert command.at is not None
             tz = command.tz or prefs.digest_tz
@@ -396,7 +500,13 @@ class Service:
             )
             set_digest_time(self.store, channel, routing.parse_clock(command.at), tz, weekday)
             held = held_count(self.store, channel)
-            keep = f" ({held} alerts already collected keep their time)" if held else ""
+            keep: str = ""
+            if held:
+                keep = nmsg(
+                    " ({n} alert already collected keeps its time)",
+                    " ({n} alerts already collected keep their time)",
+                    held,
+                )
         else:
             quiet = None
             if command.window != "off":
@@ -406,23 +516,30 @@ class Service:
                 quiet = routing.QuietHours(start, end, command.tz or zone)
             set_quiet(self.store, channel, quiet)
             keep = (
-                " Non-critical alerts wait until the window ends; critical ones go out at once."
+                msg(
+                    " Non-critical alerts wait until the window ends; critical ones go out at once."
+                )
                 if quiet
                 else ""
             )
         prefs = channel_prefs(self.store, [channel])[channel]
-        return cmds.Reply((f"{channel}: {prefs.describe()}.{keep}",), ephemeral=False)
+        said = joined("", [_settings_of(channel, prefs.describe()), keep])
+        return cmds.Reply((said,), ephemeral=False)
 
     def _workspace_settings(self, command: cmds.WorkspaceSettings, inv: Invocation) -> cmds.Reply:
         """``settings``: the workspace's (or Discord server's) defaults; channel settings
         (``digest``, ``quiet``, a watch's ``--min-severity``) override them."""
         if command.workspace is not None and not inv.operator:
-            raise UsageError("settings: a chat command acts on its own workspace (no --workspace)")
+            raise UsageError(
+                msg("settings: a chat command acts on its own workspace (no --workspace)")
+            )
         workspace = command.workspace or self._workspace(inv)
         if workspace is None:
             raise UsageError(
-                "settings: name the workspace, e.g. settings --workspace slack:T0123ABCD "
-                "(a Slack team id) or --workspace discord:<server id>"
+                msg(
+                    "settings: name the workspace, e.g. settings --workspace slack:T0123ABCD "
+                    "(a Slack team id) or --workspace discord:<server id>"
+                )
             )
         if command.key is not None:
             assert command.value is not None
@@ -436,7 +553,8 @@ class Service:
             values = dict(zip(columns, given, strict=False))
             tenants.set_workspace_settings(self.store, workspace, **values)
         shown = tenants.workspace_settings(self.store, workspace)
-        return cmds.Reply((f"{workspace}: {shown.describe()}.",), ephemeral=command.key is None)
+        said = _settings_of(workspace, shown.describe(self.settings.default_language))
+        return cmds.Reply((said,), ephemeral=command.key is None)
 
     def _workspace(self, inv: Invocation) -> str | None:
         """``slack:T0123`` / ``discord:<guild>``: where a chat command was typed."""
@@ -647,7 +765,7 @@ class Service:
             return inv.channel
         channel = str(parse_channel(to))
         if not inv.operator and channel != inv.channel:
-            raise UsageError("a chat command acts on its own channel only (no --to)")
+            raise UsageError(msg("a chat command acts on its own channel only (no --to)"))
         return channel
 
     def _scope(self, inv: Invocation, to: str | None = None, *, own: bool = False) -> Scope:
@@ -691,15 +809,34 @@ def _own_facts(
 
 def _ago(now: datetime, then: datetime | None) -> str:
     if then is None:
-        return "never"
+        return msg("never")
     seconds = int((now - then).total_seconds())
     if seconds < 90:
-        return f"{seconds}s ago"
+        return msg("{seconds}s ago", seconds=seconds)
     if seconds < 5400:
-        return f"{seconds // 60} min ago"
+        return msg("{minutes} min ago", minutes=seconds // 60)
     if seconds < 48 * 3600:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
+        return msg("{hours} h ago", hours=seconds // 3600)
+    return nmsg("{n} day ago", "{n} days ago", seconds // 86400)
+
+
+def _watching(new: bool, ref: TargetRef, channel: str) -> str:
+    """The head of a watch's answer: "Watching x → channel." (or already watching)."""
+    if new:
+        return msg("Watching {ref} → {channel}.", ref=str(ref), channel=channel)
+    return msg(
+        "Already watching (settings updated) {ref} → {channel}.", ref=str(ref), channel=channel
+    )
+
+
+def _cadence(digest: str) -> str:
+    """``daily`` / ``weekly`` as the reader says it (anything else as stored)."""
+    return {"daily": msg("daily"), "weekly": msg("weekly")}.get(digest, digest)
+
+
+def _settings_of(where: str, described: str) -> str:
+    """``slack:T0123: <settings>.``: a channel's or workspace's settings, said."""
+    return msg("{where}: {settings}.", where=where, settings=described)
 
 
 def _host(url: str) -> str:

@@ -19,6 +19,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.i18n import DEFAULT_LANGUAGE, joined, msg
+from bot.i18n.languages import normalise, pick_language
 from bot.store.engine import HasEngine
 from bot.store.tables import (
     channels,
@@ -66,23 +68,35 @@ class WorkspaceSettings:
     # used when ``language`` is not set.
     locale: str | None = None
 
-    def describe(self) -> str:
+    def describe(self, default_language: str = DEFAULT_LANGUAGE) -> str:
+        """A message (:mod:`bot.i18n`); ``default_language`` is the operator's
+        (``POLICYBOT_DEFAULT_LANGUAGE``): what "language" means when nothing else says one."""
         digest = (
             f"{self.digest_at} {self.digest_tz or 'UTC'}"
             if self.digest_at
-            else "not set (09:00 UTC)"
+            else msg("not set (09:00 UTC)")
         )
-        return "; ".join(
+        return joined(
+            "; ",
             [
-                f"who may change watches: {self.who_may_change or 'not set (operator default)'}",
-                f"default minimum severity: {self.min_severity or 'info'}",
-                f"default digest time: {digest}",
-                f"language: {self.language or self._unset_language()}",
-            ]
+                msg(
+                    "who may change watches: {who}",
+                    who=self.who_may_change or msg("not set (operator default)"),
+                ),
+                msg("default minimum severity: {severity}", severity=self.min_severity or "info"),
+                msg("default digest time: {digest}", digest=digest),
+                msg(
+                    "language: {language}",
+                    language=self.language or self._unset_language(default_language),
+                ),
+            ],
         )
 
-    def _unset_language(self) -> str:
-        return f"not set (the server's locale, {self.locale})" if self.locale else "en"
+    def _unset_language(self, default_language: str) -> str:
+        spoken = normalise(self.locale)
+        if spoken is not None:
+            return msg("not set (the server's locale, {locale})", locale=str(self.locale))
+        return pick_language(default_language)
 
 
 # -- channel names ---------------------------------------------------------------------------
