@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import pickle
 import re
@@ -26,6 +27,8 @@ from adapters import console, discord_embeds, slack_blocks
 from bot.alerts.compose import alert_for, health_change
 from bot.alerts.digest import HeldItem, assemble
 from bot.alerts.localize import localized
+from bot.commands.grammar import Reply
+from bot.commands.invocation import Invocation
 from bot.detect.feed import FeedInfo, entry_alert, grouped_alert
 from bot.detect.health import view_health
 from bot.detect.history import History
@@ -42,7 +45,8 @@ from bot.sources.hub import HubSource, licence_file_change
 from bot.sources.hub_org import HubOrgSource
 from bot.sources.page import PageSource, pack
 from bot.text.feed_entries import Entry
-from tests.conftest import make_settings
+from tests.conftest import Bot, Clock, make_settings
+from tests.fakes.hub import FakeHub
 
 ROOT = Path(__file__).resolve().parents[1]
 KEYWORDS = {"msg": None, "nmsg": (1, 2)}  # how the code marks message ids (docs/hosting.md)
@@ -454,3 +458,160 @@ def test_every_alert_kind_is_said_in_italian(alerts: dict[str, Alert], kind: str
         "feed entry"
     )
     assert english == formatted(alert, "en"), "rendering is deterministic"
+
+
+# -- command replies ---------------------------------------------------------------------------
+
+
+def reply_messages(reply: Reply) -> Iterator[Msg]:
+    for line in reply.lines:
+        yield from walk_messages(line)
+
+
+def walk_messages(text: str) -> Iterator[Msg]:
+    if isinstance(text, Msg):
+        yield text
+        for part in text.parts:
+            yield from walk_messages(part)
+        for value in text.params.values():
+            if isinstance(value, str):
+                yield from walk_messages(value)
+
+
+def upstream_texts(reply: Reply) -> set[str]:
+    """The plain strings in a reply (parameters, lines that are command syntax): never ours
+    to translate."""
+    found = {line for line in reply.lines if not isinstance(line, Msg)}
+    for m in reply_messages(reply):
+        found |= {p for p in m.parts if not isinstance(p, Msg)}
+        found |= {v for v in m.params.values() if isinstance(v, str) and not isinstance(v, Msg)}
+    return {t for t in found if t}
+
+
+def said(reply: Reply, lang: str) -> str:
+    return dataclasses.replace(reply, language=lang).text
+
+
+async def every_reply_kind(bot: Bot, hub: FakeHub) -> dict[str, Reply]:
+    """One reply of each kind, through the real Service against the fake Hub."""
+    service = bot.service
+    cli = bot.cli
+    team = Invocation(channel="slack:T0TEAM/C0CHAN", actor="U1", workspace="T0TEAM")
+    member = dataclasses.replace(team, may_change=False)
+    hub.set_repo("acme/model", license="mit")
+
+    async def run(text: str, inv: Invocation = cli) -> Reply:
+        return await service.run_text(text, inv)
+
+    replies = {"list empty": await run("list"), "history empty": await run("history")}
+    replies["watch ok"] = await run("watch hf:acme/model")
+    replies["watch again"] = await run("watch hf:acme/model --digest daily --at 08:00")
+    replies["watch refused"] = await run("watch hf:acme/model", member)
+    replies["watch invalid"] = await run("watch hf:acme/missing")
+    replies["list"] = await run("list")
+    replies["history of"] = await run("history hf:acme/model")
+    replies["diff"] = await run("diff hf:acme/model")
+    replies["check"] = await run("check")
+    replies["mute"] = await run("mute hf:acme/model 3d")
+    replies["unmute"] = await run("mute hf:acme/model 0d")
+    replies["list muted"] = await run("list")
+    replies["presets"] = await run("presets")
+    replies["preset"] = await run("presets huggingface")
+    replies["digest show"] = await run("digest")
+    replies["digest set"] = await run("digest 07:30 Europe/Rome fri")
+    replies["quiet set"] = await run("quiet 22:00-07:00")
+    replies["settings show"] = await run("settings", team)
+    replies["settings set"] = await run("settings severity warning", team)
+    replies["settings unnamed"] = await run("settings")
+    replies["help"] = await run("help")
+    replies["unwatch"] = await run("unwatch hf:acme/model")
+    replies["unknown command"] = await run("lisst")
+    replies["missing argument"] = await run("unwatch")
+    replies["bad option"] = await run("list --bogus")
+    replies["option without value"] = await run("history --limit")
+    return replies
+
+
+REPLY_KINDS = [
+    "list empty",
+    "history empty",
+    "watch ok",
+    "watch again",
+    "watch refused",
+    "watch invalid",
+    "list",
+    "history of",
+    "diff",
+    "check",
+    "mute",
+    "unmute",
+    "list muted",
+    "presets",
+    "preset",
+    "digest show",
+    "digest set",
+    "quiet set",
+    "settings show",
+    "settings set",
+    "settings unnamed",
+    "help",
+    "unwatch",
+    "unknown command",
+    "missing argument",
+    "bad option",
+    "option without value",
+]
+
+
+async def test_every_command_reply_kind_is_said_in_italian(bot: Bot, hub: FakeHub) -> None:
+    replies = await every_reply_kind(bot, hub)
+    assert sorted(replies) == sorted(REPLY_KINDS)
+    catalog = italian()
+    giveaways = english_giveaways(catalog)
+    for kind, reply in replies.items():
+        assert reply.lines and isinstance(reply.lines[0], Msg), f"{kind}: {reply.lines[:1]!r}"
+        ids = {m.id for m in reply_messages(reply) if m.sep is None}
+        untranslated = sorted(i for i in ids if not catalog.get(i))
+        assert untranslated == [], f"{kind}: message ids with no Italian: {untranslated}"
+        english, it = said(reply, "en"), said(reply, "it")
+        assert english == "\n".join(str(line) for line in reply.lines) + (
+            f"\n{reply.code}" if reply.code else ""
+        ), f"{kind}: English is the messages' own text"
+        ours = it
+        for text in sorted(upstream_texts(reply), key=len, reverse=True):
+            ours = ours.replace(text, "")  # parameters are said as they are (a check's error)
+        leftovers = sorted(p for p in giveaways if p in ours)
+        assert leftovers == [], f"English left in the Italian {kind} reply: {leftovers}\n{it}"
+        assert it != english, f"{kind}: nothing was said in Italian\n{it}"
+    assert replies["watch ok"].ok and not replies["watch refused"].ok
+    assert "acme/model" in said(replies["watch ok"], "it"), "refs stay as typed"
+    assert "Uso: unwatch <target or #id>" in said(replies["missing argument"], "it")
+    assert "(forse intendevi 'list'?)" in said(replies["unknown command"], "it")
+    assert "Sat" not in said(replies["digest set"], "it") and "venerdì" in said(
+        replies["digest set"], "it"
+    )
+
+
+async def test_a_replys_language_is_the_workspace_setting_then_the_locale_then_the_default(
+    bot: Bot, tmp_path: Path, clock: Clock
+) -> None:
+    service = bot.service
+    team = Invocation(channel="discord:1", actor="u", workspace="42")
+    assert service.reply_language(team) == "en"
+    assert service.reply_language(dataclasses.replace(team, locales=("it", "en-US"))) == "it"
+    assert service.reply_language(dataclasses.replace(team, locales=("en-US", "it"))) == "en"
+    assert service.reply_language(dataclasses.replace(team, locales=("fr",))) == "en"
+    await service.run_text("settings language it", team)
+    assert service.reply_language(dataclasses.replace(team, locales=("en-US",))) == "it"
+    italian_default = Bot(
+        make_settings(f"sqlite:///{tmp_path / 'it.db'}", default_language="it"), clock
+    )
+    try:
+        assert italian_default.service.reply_language(italian_default.cli) == "it"
+        reply = await italian_default.service.run_text("list", italian_default.cli)
+        assert reply.language == "it" and reply.text.startswith("Non si segue nulla"), reply.text
+        shown = await italian_default.service.run_text("settings", team)
+        assert "language: it" in str(shown.lines[0]), "the effective language, not 'en'"
+        assert "lingua: it" in shown.text
+    finally:
+        await italian_default.close()

@@ -51,6 +51,7 @@ from bot.domain.model import (
     Observation,
     Validators,
 )
+from bot.i18n import joined, msg, nmsg
 from bot.sources.base import (
     Source,
     StreamSource,
@@ -95,13 +96,24 @@ class CycleResult:
         lost = self.count(CheckStatus.LOST)
         quiet = len(self.outcomes) - changed - failed - lost
         alerts = sum(o.queued for o in self.outcomes)
-        return (
-            f"checked {len(self.outcomes)} target{'s' if len(self.outcomes) != 1 else ''}: "
-            f"{changed} changed, {failed} failed, {quiet} unchanged or baseline; "
-            f"{alerts} alert{'s' if alerts != 1 else ''} queued"
-            + (f"; {self.busy} busy in another process" if self.busy else "")
-            + (f"; {lost} taken over by another process" if lost else "")
-        )
+        parts = [
+            nmsg(
+                "checked {n} target: {changed} changed, {failed} failed, {quiet} unchanged or "
+                "baseline",
+                "checked {n} targets: {changed} changed, {failed} failed, {quiet} unchanged or "
+                "baseline",
+                len(self.outcomes),
+                changed=changed,
+                failed=failed,
+                quiet=quiet,
+            ),
+            nmsg("{n} alert queued", "{n} alerts queued", alerts),
+        ]
+        if self.busy:
+            parts.append(msg("{n} busy in another process", n=self.busy))
+        if lost:
+            parts.append(msg("{n} taken over by another process", n=lost))
+        return joined("; ", parts)  # a message: the chat ``check`` says it in the asker's language
 
 
 @dataclass(slots=True)

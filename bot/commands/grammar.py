@@ -236,18 +236,29 @@ USAGE = {
     "help": "help [command]",
 }
 
-HELP_TEXT = (
-    "Targets: hf:owner/name, hf:datasets/owner/name, hf:spaces/owner/name, github:owner/repo, "
-    "page:<url>, feed:<url>, or any huggingface.co, github.com or web URL.",
-    "Whole organisations: hf:org/<owner> (every public model, dataset and space), "
-    "github:org/<owner> (every public repo's licence).",
-    "Pages: --select CSS picks the region that matters, --ignore REGEX drops the lines it matches.",
-    "Feeds: feed:<url> or the feed's URL; --keywords a,b,-c picks entries (-c excludes), "
-    "--backfill N posts the newest N once.",
-    "Presets: watch preset:huggingface (docker, github, openai, reddit) watches a platform's "
-    "terms, pricing, news and flagship licences; presets lists them.",
-    "Commands:",
-    *(f"  {usage}" for usage in USAGE.values()),
+HELP_TEXT: tuple[str, ...] = (
+    msg(
+        "Targets: hf:owner/name, hf:datasets/owner/name, hf:spaces/owner/name, github:owner/repo, "
+        "page:<url>, feed:<url>, or any huggingface.co, github.com or web URL."
+    ),
+    msg(
+        "Whole organisations: hf:org/<owner> (every public model, dataset and space), "
+        "github:org/<owner> (every public repo's licence)."
+    ),
+    msg(
+        "Pages: --select CSS picks the region that matters, --ignore REGEX drops the lines it "
+        "matches."
+    ),
+    msg(
+        "Feeds: feed:<url> or the feed's URL; --keywords a,b,-c picks entries (-c excludes), "
+        "--backfill N posts the newest N once."
+    ),
+    msg(
+        "Presets: watch preset:huggingface (docker, github, openai, reddit) watches a platform's "
+        "terms, pricing, news and flagship licences; presets lists them."
+    ),
+    msg("Commands:"),
+    *(f"  {usage}" for usage in USAGE.values()),  # command syntax: never translated
 )
 
 _OPTIONS: dict[str, dict[str, str]] = {

@@ -20,6 +20,7 @@ from typing import Any
 from bot.commands.watchlist import WatchEntry
 from bot.domain.errors import InvalidTarget
 from bot.domain.model import Severity
+from bot.i18n import msg, nmsg
 
 _ENTRY_KEYS = {"target", "why", "select", "ignore", "keywords"}
 
@@ -116,9 +117,15 @@ def describe(presets: Mapping[str, Preset], *, verbose: bool = False) -> list[st
     lines: list[str] = []
     for name in sorted(presets):
         preset = presets[name]
-        lines.append(
-            f"preset:{name} (v{preset.version}, {len(preset.sources)} sources) · {preset.title}"
+        said = nmsg(
+            "preset:{name} (v{version}, {n} source) · {title}",
+            "preset:{name} (v{version}, {n} sources) · {title}",
+            len(preset.sources),
+            name=name,
+            version=str(preset.version),
+            title=preset.title,  # the preset's own words (presets.toml), as written
         )
+        lines.append(said)
         if verbose:
             for source in preset.sources:
                 extra = ""
@@ -127,5 +134,5 @@ def describe(presets: Mapping[str, Preset], *, verbose: bool = False) -> list[st
                 if source.keywords:
                     extra += f" [keywords {', '.join(source.keywords)}]"
                 lines.append(f"  {source.target}{extra}")
-                lines.append(f"    why: {source.why}")
+                lines.append(msg("    why: {why}", why=source.why))
     return lines

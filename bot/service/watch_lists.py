@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.domain.errors import InvalidTarget, UsageError
 from bot.domain.model import Severity, TargetRef
 from bot.domain.refs import parse_channel, preset_name
+from bot.i18n import msg
 from bot.net import Guard, check_webhook_url
 from bot.service.progress import Report, silent
 from bot.sources.page import view_key
@@ -59,28 +60,36 @@ class WatchLists:
     ) -> tuple[list[str], bool]:
         """``watch preset:<name>``: all of the preset's sources, or none of them."""
         if command.select or command.ignore or command.keywords or command.backfill:
-            return [
-                f"✗ preset:{name} brings its own selectors and keywords: --select, --ignore, "
-                "--keywords and --backfill apply to single targets"
-            ], False
+            said = msg(
+                "✗ preset:{name} brings its own selectors and keywords: --select, --ignore, "
+                "--keywords and --backfill apply to single targets",
+                name=name,
+            )
+            return [said], False
         preset = presets.find(name, presets.catalogue())
         entries = presets.expand(preset, [channel], command.min_severity)
         try:
             applied = self.apply_watchlist(entries, created_by=inv.actor or "preset")
         except UsageError as e:
-            return [f"✗ preset:{name}: nothing was subscribed. {e}"], False
+            said = msg("✗ preset:{name}: nothing was subscribed. {why}", name=name, why=e.message)
+            return [said], False
         added = sum(line.startswith("added") for line in applied)
-        return [
-            f"Preset {name} v{preset.version} → {channel}: {len(applied)} sources, "
-            f"{added} new. Each new source's baseline is taken at its first scheduled check "
-            "(never an alert); see list.",
-            *(f"  {line}" for line in applied),
-        ], True
+        said = msg(
+            "Preset {name} v{version} → {channel}: {sources} sources, {added} new. Each new "
+            "source's baseline is taken at its first scheduled check (never an alert); see list.",
+            name=name,
+            version=str(preset.version),
+            channel=channel,
+            sources=len(applied),
+            added=added,
+        )
+        return [said, *(f"  {line}" for line in applied)], True
 
     def presets(self, command: cmds.Presets) -> cmds.Reply:
         catalogue = presets.catalogue()
         if command.name is None:
-            return cmds.Reply((*presets.describe(catalogue), "Subscribe with: watch preset:<name>"))
+            subscribe = msg("Subscribe with: watch preset:<name>")
+            return cmds.Reply((*presets.describe(catalogue), subscribe))
         preset = presets.find(command.name.removeprefix("preset:"), catalogue)
         return cmds.Reply(tuple(presets.describe({preset.name: preset}, verbose=True)))
 
