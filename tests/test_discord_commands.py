@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Clock
-from tests.discord_harness import DiscordBot
+from tests.discord_harness import DiscordBot, discord_answer
 from tests.fakes.discord import EPHEMERAL, MEMBER_PERMISSIONS, FakeDiscord
 from tests.fakes.hub import FakeHub
 
@@ -398,3 +398,26 @@ async def test_policybot_run_connects_and_serves_policy(
         _out, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 0, err.decode()
     assert discord_fake.token not in err.decode()
+
+
+async def test_a_reply_is_said_in_the_members_own_language(
+    listening: DiscordBot, discord_fake: FakeDiscord
+) -> None:
+    """Issue 16: with no server setting, the interaction's ``locale`` (the member's client)
+    picks the reply's language: Italian for ``it``, English for ``en-US``."""
+    channel = discord_fake.add_channel()
+    answers = {}
+    for locale in ("it", "en-US"):
+        payload = discord_fake.slash("list", channel_id=channel)
+        payload["locale"] = locale
+        record = await discord_fake.interact(payload)
+        answers[locale] = await discord_answer(discord_fake, record)
+    assert answers["it"] == (f"Non si segue nulla in discord:{channel}. Prova: watch hf:owner/name")
+    assert answers["en-US"] == f"Nothing is watched in discord:{channel}. Try: watch hf:owner/name"
+
+    payload = discord_fake.slash(
+        "watch", channel_id=channel, target="hf:acme/model", permissions=MEMBER_PERMISSIONS
+    )
+    payload["locale"] = "it"
+    refused = await discord_answer(discord_fake, await discord_fake.interact(payload))
+    assert refused.startswith("Rifiutato: per cambiare cosa si segue serve il permesso"), refused

@@ -110,7 +110,7 @@ async def command(
     status, body = await signed(bot, urlencode(payload).encode())
     assert status == 200, body
     answer = json.loads(body)["text"] if body else ""
-    if answer == "Working on it…":
+    if answer in ("Working on it…", "Ci sto lavorando…"):
         responses = await slack.wait_for("response", count=before + 1)
         return responses[-1].text
     return str(answer)
@@ -334,3 +334,31 @@ async def test_an_alert_queued_before_translation_delivers_unchanged(
     text = alert.all_text()
     for said in (old["title"], old["lines"][0], "Licence*\nMIT (permissive) → GPL", "Show diff"):
         assert said in text, (said, text)
+
+
+async def test_an_italian_workspace_gets_its_command_replies_in_italian(
+    tbot: SlackBot, slack: FakeSlack, hub: FakeHub
+) -> None:
+    """Issue 16: ``/policy settings language it`` makes the workspace's replies Italian (refs,
+    channel names and licence ids as they are); another workspace keeps English."""
+    await install(tbot, slack, A)
+    await install(tbot, slack, B)
+    hub.set_repo(REPO, license="mit")
+    answer = await command(tbot, slack, A, CHAN_A, "settings language it")
+    assert "lingua: it" in answer and "language" not in answer, answer
+    assert await command(tbot, slack, A, CHAN_A, "list") == (
+        f"Non si segue nulla in slack:{A}/{CHAN_A}. Prova: watch hf:owner/name"
+    )
+    answer = await command(tbot, slack, A, CHAN_A, f"watch hf:{REPO}")
+    assert answer.startswith(f"Seguo hf:{REPO} → slack:{A}/{CHAN_A}."), answer
+    answer = await command(tbot, slack, A, CHAN_A, "list")
+    assert re.match(rf"#\d+ hf:{REPO} · ok · controllato 0 s fa · gravità minima info$", answer), (
+        answer
+    )
+    answer = await command(tbot, slack, A, CHAN_A, "lisst")
+    assert answer.startswith("comando sconosciuto 'lisst' (forse intendevi 'list'?). Prova:"), (
+        answer
+    )
+    assert await command(tbot, slack, B, CHAN_B, "list") == (
+        f"Nothing is watched in slack:{B}/{CHAN_B}. Try: watch hf:owner/name"
+    )
