@@ -280,15 +280,16 @@ def reply_text(reply: Reply) -> ReplyText:
     head = "\n".join(escape(line) for line in reply.said())
     if not reply.code:
         body, left_out = cut_lines(head, CONTENT_MAX - 40)
-        return ReplyText(body + (f"\n… {left_out} more lines" if left_out else ""))
+        more = nmsg("… {n} more line", "… {n} more lines", left_out)
+        return ReplyText(body + (f"\n{render(more, reply.language)}" if left_out else ""))
     head = clip(head, CONTENT_MAX // 2)
     whole = f"{head}\n{code_block(reply.code)}"
     if len(whole) <= CONTENT_MAX:
         return ReplyText(whole)
     total = len(reply.code.splitlines())
-    spare = CONTENT_MAX - len(head) - 2 - len(code_block("")) - _note_room(total)
+    spare = CONTENT_MAX - len(head) - 2 - len(code_block("")) - _note_room(total, reply.language)
     body, left_out = cut_lines(reply.code, spare)
     return ReplyText(
-        f"{head}\n{code_block(body)}\n{_more(left_out)}",
+        f"{head}\n{code_block(body)}\n{_more(left_out, reply.language)}",
         Attachment(EXCERPT_FILENAME, reply.code.encode()),
     )

@@ -343,14 +343,15 @@ def reply_message(reply: Reply) -> SlackMessage:
         budget -= len(text)
         lines = lines[len(lines) - omitted :] if omitted else []
     if lines:
-        blocks.append(context(f"_{more_lines(len(lines))}_"))
+        blocks.append(context(f"_{more_lines(len(lines), reply.language)}_"))
     if reply.code:
         code_lines = reply.code.splitlines()
         text, omitted = code_block(code_lines, min(SECTION_MAX, code_room + max(0, budget)))
         blocks.append(section(text))
         if omitted:
-            said = msg("{lines} (of {n}) not shown", lines=more_lines(omitted), n=len(code_lines))
-            blocks.append(context(f"_{render(said, 'en')}_"))
+            lines_left = more_lines(omitted, reply.language)
+            said = msg("{lines} (of {n}) not shown", lines=lines_left, n=len(code_lines))
+            blocks.append(context(f"_{render(said, reply.language)}_"))
     first = reply.said()[0] if reply.lines else ""
     return SlackMessage(fit(first, FALLBACK_MAX), tuple(blocks[:BLOCKS_MAX]))
 
