@@ -529,6 +529,8 @@ async def every_reply_kind(bot: Bot, hub: FakeHub) -> dict[str, Reply]:
     replies["missing argument"] = await run("unwatch")
     replies["bad option"] = await run("list --bogus")
     replies["option without value"] = await run("history --limit")
+    replies["watch unreadable"] = await run("watch github:onlyowner")
+    replies["not watched"] = await run("diff hf:acme/other")
     return replies
 
 
@@ -560,6 +562,8 @@ REPLY_KINDS = [
     "missing argument",
     "bad option",
     "option without value",
+    "watch unreadable",
+    "not watched",
 ]
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from bot.domain.errors import UsageError
+from bot.i18n import msg
 from bot.store import ChangeRow, Store, SubscriptionRow, TargetRow
 
 
@@ -59,10 +60,13 @@ class Scope:
 
     def not_watched(self, text: str) -> NotWatched:
         if not self.operator:
-            where = " in this channel"
-        else:
-            where = f" in {self.channel}" if self.channel else ""
-        return NotWatched(f"{text} is not watched{where}; see list")
+            return NotWatched(msg("{ref} is not watched in this channel; see list", ref=text))
+        if self.channel:
+            said = msg(
+                "{ref} is not watched in {channel}; see list", ref=text, channel=self.channel
+            )
+            return NotWatched(said)
+        return NotWatched(msg("{ref} is not watched; see list", ref=text))
 
     def find(self, text: str) -> Watched:
         """The target ``text`` (a reference, a URL or a subscription's ``#id``) names, with

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 from bot.domain.errors import InvalidTarget
 from bot.domain.model import ChannelAddress, TargetRef
+from bot.i18n import msg
 
 _SEGMENT = r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,95})"
 _SEGMENT_RE = re.compile(rf"^{_SEGMENT}$")
@@ -54,12 +55,15 @@ def parse_target(text: str, *, hub_hosts: frozenset[str] = frozenset()) -> Targe
     """
     raw = text.strip()
     if not raw:
-        raise InvalidTarget("missing target: give a reference like hf:owner/name or a URL")
+        raise InvalidTarget(msg("missing target: give a reference like hf:owner/name or a URL"))
     lowered = raw.lower()
     if lowered.startswith("preset:"):
         raise InvalidTarget(
-            f"{raw!r} is a preset (a set of watches), not one target: use it with watch; "
-            "its sources are then ordinary watches (see list)"
+            msg(
+                "{given} is a preset (a set of watches), not one target: use it with watch; "
+                "its sources are then ordinary watches (see list)",
+                given=repr(raw),
+            )
         )
     if lowered.startswith("hf:"):
         return _hf_path(raw[3:], raw)
@@ -75,9 +79,12 @@ def parse_target(text: str, *, hub_hosts: frozenset[str] = frozenset()) -> Targe
     if lowered.startswith(("http://", "https://")) or "/" in raw:
         return _from_url(raw, hub_hosts)
     raise InvalidTarget(
-        f"cannot read {raw!r} as a target: use hf:owner/name, hf:datasets/owner/name, "
-        "hf:spaces/owner/name, hf:org/<owner>, github:owner/repo, github:org/<owner>, "
-        "page:<url>, feed:<url> or a URL"
+        msg(
+            "cannot read {given} as a target: use hf:owner/name, hf:datasets/owner/name, "
+            "hf:spaces/owner/name, hf:org/<owner>, github:owner/repo, github:org/<owner>, "
+            "page:<url>, feed:<url> or a URL",
+            given=repr(raw),
+        )
     )
 
 
@@ -88,7 +95,9 @@ def preset_name(text: str) -> str | None:
     if raw.lower().startswith("preset:"):
         name = raw[7:].strip().lower()
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,63}", name):
-            raise InvalidTarget(f"{raw!r}: a preset name is a word, e.g. preset:huggingface")
+            raise InvalidTarget(
+                msg("{given}: a preset name is a word, e.g. preset:huggingface", given=repr(raw))
+            )
         return name
     return None
 
@@ -103,7 +112,9 @@ def _from_url(raw: str, hub_hosts: frozenset[str]) -> TargetRef:
     if host in _GITHUB_HOSTS:
         return _github_path(parts.path, raw)
     if "://" not in raw:
-        raise InvalidTarget(f"cannot read {raw!r} as a target: URLs need http:// or https://")
+        raise InvalidTarget(
+            msg("cannot read {given} as a target: URLs need http:// or https://", given=repr(raw))
+        )
     # A bare web URL: page or feed is decided by sniffing when the watch is created.
     return TargetRef("url", _web_url(raw, raw))
 
@@ -116,15 +127,21 @@ def _hf_path(path: str, raw: str) -> TargetRef:
     if segments and segments[0] == "org" and kind == "models":
         return TargetRef(HF_ORG, _owner(segments[1:], raw, "hf:org/<owner>"))
     if not segments:
-        raise InvalidTarget(f"{raw!r} names no repository: expected owner/name")
+        raise InvalidTarget(
+            msg("{given} names no repository: expected owner/name", given=repr(raw))
+        )
     if len(segments) >= 3 and segments[2] not in _HF_VIEW_WORDS:
-        raise InvalidTarget(f"{raw!r} is not a repository path: expected owner/name")
+        raise InvalidTarget(
+            msg("{given} is not a repository path: expected owner/name", given=repr(raw))
+        )
     repo = segments[:2] if len(segments) >= 2 else segments[:1]
     if len(repo) == 1 and kind != "models":
-        raise InvalidTarget(f"{raw!r}: {kind} need owner/name")
+        raise InvalidTarget(msg("{given}: {kind} need owner/name", given=repr(raw), kind=kind))
     for segment in repo:
         if not _SEGMENT_RE.match(segment) or ".." in segment:
-            raise InvalidTarget(f"{raw!r}: {segment!r} is not a valid Hub name")
+            raise InvalidTarget(
+                msg("{given}: {name} is not a valid Hub name", given=repr(raw), name=repr(segment))
+            )
     prefix = "" if kind == "models" else f"{kind}/"
     return TargetRef("hf", prefix + "/".join(repo))
 
@@ -134,18 +151,30 @@ def _github_path(path: str, raw: str) -> TargetRef:
     if segments and segments[0] in ("org", "orgs"):  # github:org/<owner>, github.com/orgs/<owner>
         return TargetRef(GITHUB_ORG, _owner(segments[1:], raw, "github:org/<owner>"))
     if len(segments) < 2:
-        raise InvalidTarget(f"{raw!r}: expected github:owner/repo")
+        raise InvalidTarget(msg("{given}: expected github:owner/repo", given=repr(raw)))
     owner, repo = segments[0], segments[1].removesuffix(".git")
     for segment in (owner, repo):
         if not _SEGMENT_RE.match(segment):
-            raise InvalidTarget(f"{raw!r}: {segment!r} is not a valid GitHub name")
+            raise InvalidTarget(
+                msg(
+                    "{given}: {name} is not a valid GitHub name",
+                    given=repr(raw),
+                    name=repr(segment),
+                )
+            )
     return TargetRef("github", f"{owner}/{repo}")
 
 
 def _owner(segments: list[str], raw: str, form: str) -> str:
     """The one account name of a whole-organisation watch."""
     if len(segments) != 1 or not _SEGMENT_RE.match(segments[0]) or ".." in segments[0]:
-        raise InvalidTarget(f"{raw!r}: expected {form} (one organisation or user name)")
+        raise InvalidTarget(
+            msg(
+                "{given}: expected {form} (one organisation or user name)",
+                given=repr(raw),
+                form=form,
+            )
+        )
     return segments[0]
 
 
@@ -153,7 +182,9 @@ def _web_url(url: str, raw: str) -> str:
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise InvalidTarget(f"{raw!r}: only http:// and https:// URLs can be watched")
+        raise InvalidTarget(
+            msg("{given}: only http:// and https:// URLs can be watched", given=repr(raw))
+        )
     return parts._replace(scheme=parts.scheme.lower(), netloc=parts.netloc.lower()).geturl()
 
 
