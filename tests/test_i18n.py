@@ -531,6 +531,7 @@ async def every_reply_kind(bot: Bot, hub: FakeHub) -> dict[str, Reply]:
     replies["option without value"] = await run("history --limit")
     replies["watch unreadable"] = await run("watch github:onlyowner")
     replies["not watched"] = await run("diff hf:acme/other")
+    replies["settings bad value"] = await run("settings language fr", team)
     return replies
 
 
@@ -564,6 +565,7 @@ REPLY_KINDS = [
     "option without value",
     "watch unreadable",
     "not watched",
+    "settings bad value",
 ]
 
 

@@ -627,8 +627,9 @@ def _settings_command(args: list[str], workspace: str | None) -> WorkspaceSettin
         )
     most = 2 if key == "digest" else 1
     if not 1 <= len(values) <= most:
-        wanted = "a time and optionally a time zone" if key == "digest" else "one value"
-        raise UsageError(f"settings {key}: give {wanted}")
+        if key == "digest":
+            raise UsageError(msg("settings digest: give a time and optionally a time zone"))
+        raise UsageError(msg("settings {setting}: give one value", setting=key))
     value = values[0].strip()
     tz = None
     if key == "who":
@@ -656,7 +657,11 @@ def _settings_command(args: list[str], workspace: str | None) -> WorkspaceSettin
         value = value.lower()
         if value not in LANGUAGES:
             raise UsageError(
-                f"settings language: must be {' or '.join(LANGUAGES)} (got {values[0]!r})"
+                msg(
+                    "settings language: must be {choices} (got {given})",
+                    choices=" or ".join(LANGUAGES),
+                    given=repr(values[0]),
+                )
             )
     return WorkspaceSettings(key, value, tz, workspace)
 
