@@ -591,6 +591,8 @@ async def test_every_command_reply_kind_is_said_in_italian(bot: Bot, hub: FakeHu
         assert it != english, f"{kind}: nothing was said in Italian\n{it}"
     assert replies["watch ok"].ok and not replies["watch refused"].ok
     assert "acme/model" in said(replies["watch ok"], "it"), "refs stay as typed"
+    assert "Stato di partenza: licenza: " in said(replies["watch ok"], "it")
+    assert "privato: no · disattivato: no" in said(replies["watch ok"], "it")
     assert "Uso: unwatch <target or #id>" in said(replies["missing argument"], "it")
     assert "(forse intendevi 'list'?)" in said(replies["unknown command"], "it")
     assert "Sat" not in said(replies["digest set"], "it") and "venerdì" in said(

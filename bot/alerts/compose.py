@@ -200,19 +200,24 @@ def _dedupe(links: Sequence[Link]) -> list[Link]:
 
 
 def describe_repo_facts(facts: Mapping[str, Any], licence_text: str) -> str:
-    """The one-line state shown after ``watch``: licence, gated, private, disabled."""
+    """The one-line state shown after ``watch``: licence, gated, private, disabled (a message,
+    said in the asker's language; its English is also a diff's lines, split on " · ")."""
     if not facts.get("exists", True):
-        return "not reachable (deleted or private)"
+        return msg("not reachable (deleted or private)")
     gated = facts.get("gated")
     parts = [
-        f"licence: {licence_text}",
-        f"gated: {gated if gated in ('auto', 'manual') else 'no'}",
-        f"private: {'yes' if facts.get('private') else 'no'}",
-        f"disabled: {'yes' if facts.get('disabled') else 'no'}",
+        msg("licence: {licence}", licence=licence_text),
+        msg("gated: {gated}", gated=gated if gated in ("auto", "manual") else msg("no")),
+        msg("private: {answer}", answer=yes_no(facts.get("private"))),
+        msg("disabled: {answer}", answer=yes_no(facts.get("disabled"))),
     ]
     if "archived" in facts:
-        parts.append(f"archived: {'yes' if facts.get('archived') else 'no'}")
-    return " · ".join(parts)
+        parts.append(msg("archived: {answer}", answer=yes_no(facts.get("archived"))))
+    return joined(" · ", parts)
+
+
+def yes_no(value: object) -> str:
+    return msg("yes") if value else msg("no")
 
 
 def health_change(

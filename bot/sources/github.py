@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from bot.alerts.compose import yes_no
 from bot.detect.history import History
 from bot.detect.repo import detect_repo
 from bot.domain.errors import FailureReason, RateLimited, SourceError, http_reason
@@ -41,7 +42,7 @@ from bot.domain.model import (
     TargetRef,
     Validators,
 )
-from bot.i18n import msg
+from bot.i18n import joined, msg
 from bot.licences.classify import LicenceSet, classify_hub, name_text
 from bot.licences.full_text import RULES_KEY, RULES_VERSION, text_change
 from bot.net import Fetched, Guard, HttpClient, Limits, retry_after_seconds, status_error
@@ -174,14 +175,14 @@ class GitHubSource:
 
     def describe(self, facts: GithubFacts) -> str:
         if not facts.get("exists", True):
-            return "not reachable (deleted or private)"
+            return msg("not reachable (deleted or private)")
         path = _licence_path(facts)
-        parts = [f"licence: {github_licences(facts).describe()}"]
+        parts = [msg("licence: {licence}", licence=github_licences(facts).describe())]
         if path:
-            parts.append(f"file: {path}")
-        parts.append(f"private: {'yes' if facts.get('private') else 'no'}")
-        parts.append(f"archived: {'yes' if facts.get('archived') else 'no'}")
-        return " · ".join(parts)
+            parts.append(msg("file: {path}", path=path))
+        parts.append(msg("private: {answer}", answer=yes_no(facts.get("private"))))
+        parts.append(msg("archived: {answer}", answer=yes_no(facts.get("archived"))))
+        return joined(" · ", parts)
 
     def lines(self, facts: GithubFacts) -> list[str]:
         text = facts.get("licence_text") or ""

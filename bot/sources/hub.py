@@ -49,7 +49,7 @@ from bot.domain.model import (
     Validators,
 )
 from bot.domain.refs import hf_repo
-from bot.i18n import msg
+from bot.i18n import joined, msg
 from bot.licences.classify import Category, classify_hub, name_text
 from bot.licences.full_text import RULES_KEY, RULES_VERSION, text_change
 from bot.net import parse_retry_after
@@ -66,7 +66,6 @@ _RATELIMIT_T = re.compile(r"\bt=(\d+)")
 # Where a licence lives when the card links none (the Hub asks `other` repos for a LICENSE file).
 _LICENCE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt")
 _VALIDATOR = "licence-file@"  # stored validator: the sha the licence file was read at
-NOT_READABLE = "licence file not readable without access"
 MAX_LICENCE_BYTES = 1_000_000
 
 
@@ -228,7 +227,7 @@ class HubSource:
         line = describe_repo_facts(facts, licence_set(facts).describe())
         file = facts.get("licence_file")
         if facts.get("exists", True) and isinstance(file, Mapping):
-            line += f" · {describe_licence_file(file)}"
+            line = joined(" · ", [line, describe_licence_file(file)])
         return line
 
     def lines(self, facts: HubFacts) -> list[str]:
@@ -316,12 +315,13 @@ def describe_licence_file(file: LicenceFile) -> str:
     """ "licence file: LICENSE, custom licence “…” (unknown)", or why it could not be read."""
     status, path = file.get("status"), file.get("path") or "LICENSE"
     if status == "gated":
-        return f"{NOT_READABLE} ({path})"
+        return msg("licence file not readable without access ({path})", path=path)
     if status == "missing":
-        return "licence file: none found"
+        return msg("licence file: none found")
     if status == "too-large":
-        return f"licence file: {path} too large to read"
-    return f"licence file: {path}, {name_text(str(file.get('text') or ''), path).describe()}"
+        return msg("licence file: {path} too large to read", path=path)
+    named = name_text(str(file.get("text") or ""), path).describe()
+    return msg("licence file: {path}, {licence}", path=path, licence=named)
 
 
 def licence_file_change(prev: HubFacts, new: HubFacts, relicensed: bool) -> Change | None:
