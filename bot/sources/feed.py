@@ -35,7 +35,7 @@ from bot.domain.model import (
     TargetRef,
     Validators,
 )
-from bot.i18n import msg
+from bot.i18n import joined, msg, nmsg
 from bot.net import HttpClient, Response, status_error
 from bot.text import feed_entries as feeds
 from bot.text.sniff import HEAD_BYTES, Sniffed, sniff
@@ -144,19 +144,23 @@ class FeedSource:
 
     def describe(self, facts: FeedFacts) -> str:
         entries = feeds.entries_of(facts)
-        name = facts.get("title") or "feed"
+        name = str(facts.get("title") or "feed")  # the feed's own title: upstream text
         total = int(facts.get("total") or len(entries))
         if not entries:
-            return f"{name} · no entries yet"
+            return joined(" · ", [name, msg("no entries yet")])
         newest = entries[0]
         date = feeds.format_date(newest.published)
         cut = feeds.cut_note(facts)
-        return (
-            f"{name} · {total} entr{'y' if total == 1 else 'ies'}"
-            + (f" ({cut})" if cut else "")
-            + f" · newest: {newest.display_title}"
-            + (f" ({date[:10]})" if date else "")
+        # {count}, not {n}: the count is written as it always was (no thousands separator)
+        count = nmsg("{count} entry", "{count} entries", total, count=str(total))
+        if cut:
+            count = joined("", [count, f" ({cut})"])
+        latest = (
+            msg("newest: {title} ({date})", title=newest.display_title, date=date[:10])
+            if date
+            else msg("newest: {title}", title=newest.display_title)
         )
+        return joined(" · ", [name, count, latest])
 
     def lines(self, facts: FeedFacts) -> list[str]:
         out = [f"feed: {facts.get('title') or ''}"]

@@ -40,7 +40,7 @@ from bot.domain.model import (
     TargetRef,
     Validators,
 )
-from bot.i18n import msg
+from bot.i18n import msg, nmsg
 from bot.net import Fetched, HttpClient, status_error
 from bot.sources.base import Views
 from bot.text.diff import diff_lines, pricing_points, same_text, severity_of, summarise
@@ -172,9 +172,19 @@ class PageSource:
         lines = unpack(facts)
         first = lines[0] if lines else ""
         first = first if len(first) <= 80 else first[:79] + "…"
-        text = f"{len(lines)} line{'s' if len(lines) != 1 else ''} of text, starting “{first}”"
+        text = nmsg(
+            "{count} line of text, starting “{first}”",
+            "{count} lines of text, starting “{first}”",
+            len(lines),
+            count=str(len(lines)),  # as it always was written (no thousands separator)
+            first=first,
+        )
         title = facts.get("title")
-        return f"“{title}”, {text}" if isinstance(title, str) and title else text
+        return (
+            msg("“{title}”, {text}", title=title, text=text)
+            if isinstance(title, str) and title
+            else text
+        )
 
     def lines(self, facts: PageView) -> list[str]:
         return unpack(facts)
