@@ -532,6 +532,8 @@ async def every_reply_kind(bot: Bot, hub: FakeHub) -> dict[str, Reply]:
     replies["watch unreadable"] = await run("watch github:onlyowner")
     replies["not watched"] = await run("diff hf:acme/other")
     replies["settings bad value"] = await run("settings language fr", team)
+    replies["bad time"] = await run("digest 25:00")
+    replies["bad duration"] = await run("mute hf:acme/model forever")
     return replies
 
 
@@ -566,6 +568,8 @@ REPLY_KINDS = [
     "watch unreadable",
     "not watched",
     "settings bad value",
+    "bad time",
+    "bad duration",
 ]
 
 

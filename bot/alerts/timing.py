@@ -90,7 +90,9 @@ def parse_clock(text: str) -> time:
     """``09:00`` or ``9:00`` → a time; anything else is a ValueError naming the format."""
     match = _CLOCK.match(text.strip())
     if not match:
-        raise ValueError(f"{text!r} is not a time of day: use HH:MM, e.g. 09:00")
+        raise ValueError(
+            msg("{given} is not a time of day: use HH:MM, e.g. 09:00", given=repr(text))
+        )
     return time(int(match.group(1)), int(match.group(2)))
 
 
@@ -101,7 +103,10 @@ def parse_zone(text: str) -> str:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(
-            f"unknown time zone {text!r}: use an IANA name such as Europe/Rome or UTC"
+            msg(
+                "unknown time zone {given}: use an IANA name such as Europe/Rome or UTC",
+                given=repr(text),
+            )
         ) from None
     return name
 
@@ -110,17 +115,27 @@ def parse_window(text: str) -> tuple[time, time]:
     """``22:00-08:00`` → (start, end); an empty window is refused."""
     start, sep, end = text.partition("-")
     if not sep:
-        raise ValueError(f"{text!r} is not a window: use HH:MM-HH:MM, e.g. 22:00-08:00")
+        raise ValueError(
+            msg("{given} is not a window: use HH:MM-HH:MM, e.g. 22:00-08:00", given=repr(text))
+        )
     window = parse_clock(start), parse_clock(end)
     if window[0] == window[1]:
-        raise ValueError(f"{text!r} is an empty window: start and end must differ")
+        raise ValueError(
+            msg("{given} is an empty window: start and end must differ", given=repr(text))
+        )
     return window
 
 
 def parse_weekday(text: str) -> int:
     day = text.strip().lower()[:3]
     if day not in WEEKDAYS:
-        raise ValueError(f"{text!r} is not a weekday: use one of {', '.join(WEEKDAYS)}")
+        raise ValueError(
+            msg(
+                "{given} is not a weekday: use one of {days}",
+                given=repr(text),
+                days=", ".join(WEEKDAYS),
+            )
+        )
     return WEEKDAYS.index(day)
 
 

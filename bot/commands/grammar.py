@@ -492,11 +492,13 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
             try:
                 severity = Severity.parse(one["--min-severity"])
             except ValueError as e:
-                raise UsageError(f"watch: {e}") from None
+                raise UsageError(_about("watch", e)) from None
         backfill = 0
         if "--backfill" in one:
             if not one["--backfill"].isdigit() or not 1 <= int(one["--backfill"]) <= MAX_BACKFILL:
-                raise UsageError(f"watch: --backfill must be a number from 1 to {MAX_BACKFILL}")
+                raise UsageError(
+                    msg("watch: --backfill must be a number from 1 to {most}", most=MAX_BACKFILL)
+                )
             backfill = int(one["--backfill"])
         problems = option_problems(select=one.get("--select"), ignore=opts.get("--ignore", []))
         if problems:  # the check's own regex and CSS engines judge them (bot.commands.validation)
@@ -563,15 +565,21 @@ def digest_options(one: dict[str, str]) -> tuple[str | None, str | None, str | N
     if digest is not None:
         digest = digest.strip().lower()
         if digest not in ("daily", "weekly", "off"):
-            raise UsageError(f"watch: --digest must be daily, weekly or off (got {digest!r})")
+            raise UsageError(
+                msg(
+                    "watch: --digest must be daily, weekly or off (got {given})", given=repr(digest)
+                )
+            )
     for option in ("--digest-all", "--at", "--tz"):
         if option in one and digest in (None, "off"):
-            raise UsageError(f"watch: {option} goes with --digest daily or --digest weekly")
+            raise UsageError(
+                msg("watch: {option} goes with --digest daily or --digest weekly", option=option)
+            )
     try:
         at = f"{routing.parse_clock(one['--at']):%H:%M}" if "--at" in one else None
         tz = routing.parse_zone(one["--tz"]) if "--tz" in one else None
     except ValueError as e:
-        raise UsageError(f"watch: {e}") from None
+        raise UsageError(_about("watch", e)) from None
     return digest, at, tz
 
 
@@ -583,7 +591,7 @@ def _digest_command(args: list[str], to: str | None) -> Digest:
         tz = routing.parse_zone(args[1]) if len(args) > 1 else None
         day = routing.WEEKDAYS[routing.parse_weekday(args[2])] if len(args) > 2 else None
     except ValueError as e:
-        raise UsageError(f"digest: {e}") from None
+        raise UsageError(_about("digest", e)) from None
     return Digest(at, tz, day, to=to)
 
 
@@ -601,7 +609,7 @@ def _quiet_command(args: list[str], to: str | None) -> Quiet:
             window = f"{start:%H:%M}-{end:%H:%M}"
         tz = routing.parse_zone(args[1]) if len(args) > 1 else None
     except ValueError as e:
-        raise UsageError(f"quiet: {e}") from None
+        raise UsageError(_about("quiet", e)) from None
     return Quiet(window, tz, to=to)
 
 
@@ -646,13 +654,13 @@ def _settings_command(args: list[str], workspace: str | None) -> WorkspaceSettin
         try:
             value = Severity.parse(value).value
         except ValueError as e:
-            raise UsageError(f"settings severity: {e}") from None
+            raise UsageError(_about("settings severity", e)) from None
     elif key == "digest":
         try:
             value = f"{routing.parse_clock(value):%H:%M}"
             tz = routing.parse_zone(values[1]) if len(values) > 1 else None
         except ValueError as e:
-            raise UsageError(f"settings digest: {e}") from None
+            raise UsageError(_about("settings digest", e)) from None
     else:
         value = value.lower()
         if value not in LANGUAGES:
@@ -670,17 +678,23 @@ def parse_duration_days(text: str) -> float:
     """``7d``, ``12h``, ``2w`` or a bare number of days; 0 unmutes."""
     match = _DURATION.match(text.strip().lower())
     if not match:
-        raise UsageError(f"{text!r} is not a duration: use e.g. 7d, 12h or 2w")
+        raise UsageError(msg("{given} is not a duration: use e.g. 7d, 12h or 2w", given=repr(text)))
     amount, unit = float(match.group(1)), match.group(2) or "d"
     days = {"d": amount, "h": amount / 24, "w": amount * 7}[unit]
     if days > 365:
-        raise UsageError("mute for at most 365 days")
+        raise UsageError(msg("mute for at most 365 days"))
     return days
 
 
 def _suggest(word: str, choices: object) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1)  # type: ignore[call-overload]
     return msg(" (did you mean {word}?)", word=repr(close[0])) if close else ""
+
+
+def _about(command: str, e: ValueError) -> str:
+    """``watch: <what was wrong>``, keeping the message a ValueError was raised with."""
+    said = e.args[0] if e.args and isinstance(e.args[0], str) else str(e)
+    return joined(": ", [command, said])
 
 
 def _usage(name: str) -> str:

@@ -15,7 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.i18n import from_data, to_data
+from bot.i18n import from_data, msg, to_data
 
 
 class Severity(StrEnum):
@@ -36,7 +36,10 @@ class Severity(StrEnum):
             return cls(text.strip().lower())
         except ValueError:
             names = ", ".join(s.value for s in cls)
-            raise ValueError(f"unknown severity {text!r} (choose one of {names})") from None
+            said = msg(
+                "unknown severity {given} (choose one of {names})", given=repr(text), names=names
+            )
+            raise ValueError(said) from None
 
 
 _SEVERITY_ORDER = (Severity.INFO, Severity.NOTICE, Severity.WARNING, Severity.CRITICAL)
