@@ -534,6 +534,7 @@ async def every_reply_kind(bot: Bot, hub: FakeHub) -> dict[str, Reply]:
     replies["settings bad value"] = await run("settings language fr", team)
     replies["bad time"] = await run("digest 25:00")
     replies["bad duration"] = await run("mute hf:acme/model forever")
+    replies["option for another kind"] = await run("watch hf:acme/model --keywords a")
     return replies
 
 
@@ -570,6 +571,7 @@ REPLY_KINDS = [
     "settings bad value",
     "bad time",
     "bad duration",
+    "option for another kind",
 ]
 
 

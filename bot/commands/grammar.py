@@ -502,7 +502,7 @@ def _build(name: str, args: list[str], opts: dict[str, list[str]]) -> Command:
             backfill = int(one["--backfill"])
         problems = option_problems(select=one.get("--select"), ignore=opts.get("--ignore", []))
         if problems:  # the check's own regex and CSS engines judge them (bot.commands.validation)
-            raise UsageError("watch: " + "; ".join(problems))
+            raise UsageError(joined("", ["watch: ", joined("; ", problems)]))
         digest, at, tz = digest_options(one)
         return Watch(
             tuple(args),

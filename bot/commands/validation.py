@@ -24,6 +24,7 @@ from ipaddress import IPv4Network, IPv6Network
 from bot.domain.errors import InvalidTarget
 from bot.domain.model import TargetRef
 from bot.domain.refs import parse_target
+from bot.i18n import joined, msg
 from bot.net import check_url
 from bot.text.html_text import check_selector, compile_ignore
 from bot.text.userregex import BadPattern
@@ -47,20 +48,28 @@ def check_target(
         check_url(ref.locator, allow_private=allow_private, allowed=allowed)
     if ref.kind == "url":
         raise InvalidTarget(
-            f"{text!r}: say what to watch at this URL: feed:{ref.locator} or "
-            f"page:{ref.locator} (the watch command finds out by itself)"
+            msg(
+                "{given}: say what to watch at this URL: feed:{url} or page:{url} (the watch "
+                "command finds out by itself)",
+                given=repr(text),
+                url=ref.locator,
+            )
         )
     if ref.kind not in kinds:
         raise InvalidTarget(
-            f"{text!r}: {ref.kind} targets are not supported in this "
-            f"version (supported: {', '.join(sorted(kinds))})"
+            msg(
+                "{given}: {kind} targets are not supported in this version (supported: {kinds})",
+                given=repr(text),
+                kind=ref.kind,
+                kinds=", ".join(sorted(kinds)),
+            )
         )
     return ref
 
 
 def ignore_problems(patterns: Iterable[str], option: str = "--ignore") -> list[str]:
     """One line per pattern the check's regex engine cannot compile."""
-    problems = []
+    problems: list[str] = []
     for pattern in patterns:
         try:
             compile_ignore([pattern])
@@ -68,7 +77,13 @@ def ignore_problems(patterns: Iterable[str], option: str = "--ignore") -> list[s
             problems.append(f"{option} {e}")
         except Exception as e:  # whichever engine compiles them, its error is the user's typo
             why = str(e).splitlines()[0] if str(e) else type(e).__name__
-            problems.append(f"{option} {pattern!r} is not a valid regex: {why}")
+            said = msg(
+                "{option} {pattern} is not a valid regex: {why}",
+                option=option,
+                pattern=repr(pattern),
+                why=why,
+            )
+            problems.append(said)
     return problems
 
 
@@ -104,15 +119,21 @@ def view_problems(
 ) -> list[str]:
     """Every problem of a watch's options for a target of ``kind``: syntax, and options that
     do not apply to that kind."""
-    problems = []
+    problems: list[str] = []
     if (select or ignore) and kind != "page":
-        problems.append(f"{prefix}select and {prefix}ignore apply to page: targets only")
+        problems.append(
+            msg(
+                "{select} and {ignore} apply to page: targets only",
+                select=f"{prefix}select",
+                ignore=f"{prefix}ignore",
+            )
+        )
     else:
         problems += option_problems(select=select, ignore=ignore, prefix=prefix)
     if keywords and kind != "feed":
-        problems.append(f"{prefix}keywords applies to feed: targets only")
+        problems.append(msg("{option} applies to feed: targets only", option=f"{prefix}keywords"))
     if backfill and kind != "feed":
-        problems.append(f"{prefix}backfill applies to feed: targets only")
+        problems.append(msg("{option} applies to feed: targets only", option=f"{prefix}backfill"))
     return problems
 
 
@@ -120,7 +141,7 @@ def check_options(*, select: str | None = None, ignore: Iterable[str] = ()) -> N
     """Raise :class:`InvalidTarget` naming every bad selector or regex."""
     problems = option_problems(select=select, ignore=ignore)
     if problems:
-        raise InvalidTarget("; ".join(problems))
+        raise InvalidTarget(joined("; ", problems))
 
 
 def check_view(
@@ -137,4 +158,4 @@ def check_view(
         kind, select=select, ignore=ignore, keywords=keywords, backfill=backfill
     )
     if problems:
-        raise InvalidTarget(f"{ref}: " + "; ".join(problems))
+        raise InvalidTarget(joined("", [f"{ref}: ", joined("; ", problems)]))

@@ -694,7 +694,8 @@ class Service:
     def watch_problems(self, command: cmds.Watch) -> list[str]:
         """What is wrong with a watch's selector and regexes, whatever its targets: every
         front end refuses these before anything is fetched or stored."""
-        return [f"✗ {p}" for p in option_problems(select=command.select, ignore=command.ignore)]
+        problems = option_problems(select=command.select, ignore=command.ignore)
+        return [joined("", ["✗ ", p]) for p in problems]
 
     def watches(self, inv: Invocation) -> list[tuple[SubscriptionRow, TargetRow]]:
         """The subscriptions the asker may see (Discord's autocomplete and buttons)."""
