@@ -535,6 +535,7 @@ async def every_reply_kind(bot: Bot, hub: FakeHub) -> dict[str, Reply]:
     replies["bad time"] = await run("digest 25:00")
     replies["bad duration"] = await run("mute hf:acme/model forever")
     replies["option for another kind"] = await run("watch hf:acme/model --keywords a")
+    replies["watch preset"] = await run("watch preset:docker")
     return replies
 
 
@@ -572,6 +573,7 @@ REPLY_KINDS = [
     "bad time",
     "bad duration",
     "option for another kind",
+    "watch preset",
 ]
 
 

@@ -719,17 +719,19 @@ class Service:
         try:
             found = await sniffer.sniff(ref.locator)
         except SourceError as e:
-            raise InvalidTarget(f"cannot watch {ref.locator}: {e}") from None
+            said = msg("cannot watch {url}: {why}", url=ref.locator, why=str(e))
+            raise InvalidTarget(said) from None
         if found.kind == "page" and "page" not in self.sources:
-            hint = ""
-            if found.feeds:
-                hint = " It advertises a feed: watch " + " or ".join(
-                    f"feed:{url}" for url in found.feeds
-                )
-            raise InvalidTarget(
-                f"{ref.locator} is a web page, not a feed ({found.why}); page watches are "
-                f"not available in this build.{hint}"
+            said = msg(
+                "{url} is a web page, not a feed ({why}); page watches are not available in "
+                "this build.",
+                url=ref.locator,
+                why=found.why,
             )
+            if found.feeds:
+                feeds = " or ".join(f"feed:{url}" for url in found.feeds)
+                said = joined(" ", [said, msg("It advertises a feed: watch {feeds}", feeds=feeds)])
+            raise InvalidTarget(said)
         log.info("sniffed url=%s kind=%s because %s", ref.locator, found.kind, found.why)
         return self.parse_ref(f"{found.kind}:{ref.locator}")
 

@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.domain.errors import InvalidTarget, UsageError
 from bot.domain.model import Severity, TargetRef
 from bot.domain.refs import parse_channel, preset_name
-from bot.i18n import msg
+from bot.i18n import joined, msg
 from bot.net import Guard, check_webhook_url
 from bot.service.progress import Report, silent
 from bot.sources.page import view_key
@@ -83,7 +83,7 @@ class WatchLists:
             sources=len(applied),
             added=added,
         )
-        return [said, *(f"  {line}" for line in applied)], True
+        return [said, *(joined("", ["  ", line]) for line in applied)], True
 
     def presets(self, command: cmds.Presets) -> cmds.Reply:
         catalogue = presets.catalogue()
@@ -148,7 +148,7 @@ class WatchLists:
             problems.sort(key=_entry_number)  # stable: per entry, parse problems first
             raise UsageError("invalid watch list:\n" + "\n".join(problems))
         now = self.clock()
-        lines = []
+        lines: list[str] = []
         report = progress or self.progress
         report(0, len(refs))
         for done, (ref, entry) in enumerate(zip(refs, entries, strict=True), start=1):
@@ -178,10 +178,12 @@ class WatchLists:
                 if entry.muted_until is not None and sub.muted_until != entry.muted_until:
                     self.store.mute(sub.id, entry.muted_until)
                     sub = self.store.subscription_by_id(sub.id) or sub
-                status = "added" if new else "kept"
+                said = msg("added {ref} → {channel}", ref=str(ref), channel=address)
                 if not new and (old is None or _sub_key(old) != _sub_key(sub)):
-                    status = "updated"
-                lines.append(f"{status} {ref} → {address}")
+                    said = msg("updated {ref} → {channel}", ref=str(ref), channel=address)
+                elif not new:
+                    said = msg("kept {ref} → {channel}", ref=str(ref), channel=address)
+                lines.append(said)
         report(len(refs), len(refs))
         return lines
 
