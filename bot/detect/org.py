@@ -186,7 +186,7 @@ def _group(
 def describe_org(facts: OrgFacts, licences: Callable[[RepoFacts], LicenceSet] = licence_set) -> str:
     """``1,000 repos · 600 apache-2.0, 200 mit, … · 100 gated``: one line of current state."""
     if not facts.get("exists", True):
-        return "no repositories listed (deleted, renamed or all private)"
+        return msg("no repositories listed (deleted, renamed or all private)")
     repos: Mapping[str, RepoFacts] = facts.get("repos") or {}
     kinds: dict[str, int] = {}
     names: dict[str, int] = {}
@@ -197,16 +197,19 @@ def describe_org(facts: OrgFacts, licences: Callable[[RepoFacts], LicenceSet] = 
         name = licences(repo).describe()
         names[name] = names.get(name, 0) + 1
         gated += 1 if repo.get("gated") in ("auto", "manual") else 0
-    parts = [f"{len(repos):,} repos"]
+    # Counts written as they always were ("1,000"); the Hub's kinds ("models") as it names them.
+    head: str = msg("{count} repos", count=f"{len(repos):,}")
     if len(kinds) > 1 or "repo" not in kinds:
-        parts[0] += " (" + ", ".join(f"{n:,} {k}s" for k, n in sorted(kinds.items())) + ")"
+        by_kind = ", ".join(f"{n:,} {k}s" for k, n in sorted(kinds.items()))
+        head = msg("{count} repos ({kinds})", count=f"{len(repos):,}", kinds=by_kind)
+    parts = [head]
     top = sorted(names.items(), key=lambda kv: (-kv[1], kv[0]))
     if top:
         shown = ", ".join(f"{n:,} {name}" for name, n in top[:4])
-        parts.append(f"licences: {shown}" + (", …" if len(top) > 4 else ""))
+        parts.append(msg("licences: {shown}", shown=shown + (", …" if len(top) > 4 else "")))
     if gated:
-        parts.append(f"{gated:,} gated")
-    return " · ".join(parts)
+        parts.append(msg("{count} gated", count=f"{gated:,}"))
+    return joined(" · ", parts)
 
 
 def org_lines(
