@@ -108,7 +108,12 @@ class Service:
     ) -> cmds.Reply:
         """``reply`` to be said in the asker's language (:meth:`reply_language`): front ends
         pass their own answers (refusals, typos) through here too."""
-        return dataclasses.replace(reply, language=await call(self.reply_language, inv, workspace))
+        try:
+            lang = await call(self.reply_language, inv, workspace)
+        except Exception:  # e.g. the database is gone: the apology must still be said
+            log.warning("cannot read the asker's language; answering in the default one")
+            lang = pick_language(self.settings.default_language)
+        return dataclasses.replace(reply, language=lang)
 
     def reply_language(self, inv: Invocation, workspace: str | None = None) -> str:
         """The language a command's reply is said in, the one place every front end asks:
