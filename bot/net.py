@@ -49,6 +49,7 @@ from bot.domain.errors import (
     http_reason,
 )
 from bot.domain.model import Validators
+from bot.i18n import joined, msg
 from bot.logs import register_secret_url
 
 USER_AGENT = f"policybot/{__version__} (+https://github.com/policybot/policybot)"
@@ -106,21 +107,21 @@ def forbidden_reason(ip: IPAddress) -> str | None:
             embedded = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
         if embedded is not None:
             inner = forbidden_reason(embedded)
-            return f"{inner} (embedded in {ip})" if inner else None
+            return msg("{inner} (embedded in {ip})", inner=inner, ip=str(ip)) if inner else None
     for attr, label in (
-        ("is_loopback", "loopback"),
-        ("is_link_local", "link-local"),
-        ("is_multicast", "multicast"),
-        ("is_unspecified", "unspecified"),
-        ("is_reserved", "reserved"),
-        ("is_private", "private"),
+        ("is_loopback", msg("loopback address {ip}", ip=str(ip))),
+        ("is_link_local", msg("link-local address {ip}", ip=str(ip))),
+        ("is_multicast", msg("multicast address {ip}", ip=str(ip))),
+        ("is_unspecified", msg("unspecified address {ip}", ip=str(ip))),
+        ("is_reserved", msg("reserved address {ip}", ip=str(ip))),
+        ("is_private", msg("private address {ip}", ip=str(ip))),
     ):
         if getattr(ip, attr):
-            return f"{label} address {ip}"
+            return label
     if isinstance(ip, ipaddress.IPv4Address) and ip in _CGNAT:
-        return f"carrier-grade NAT address {ip}"
+        return msg("carrier-grade NAT address {ip}", ip=str(ip))
     if not ip.is_global:
-        return f"non-global address {ip}"
+        return msg("non-global address {ip}", ip=str(ip))
     return None
 
 
@@ -169,27 +170,37 @@ def _checked_url(url: str, allow_private: bool, allowed: tuple[IPNetwork, ...]) 
     cycle asks it again for every watched URL (refusals raise, so they are never cached)."""
     guard = Guard(allow_private, allowed)
     if "\\" in url:
-        raise UnsafeURL(f"refused {redact_url(url)}: backslashes are not allowed in URLs")
+        raise UnsafeURL(
+            msg("refused {url}: backslashes are not allowed in URLs", url=redact_url(url))
+        )
     parts = urlsplit(url)
     if parts.scheme.lower() not in ("http", "https"):
-        raise UnsafeURL(f"refused {redact_url(url)}: only http:// and https:// URLs are allowed")
+        raise UnsafeURL(
+            msg("refused {url}: only http:// and https:// URLs are allowed", url=redact_url(url))
+        )
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
-        raise UnsafeURL("refused URL: credentials in URLs are not allowed")
+        raise UnsafeURL(msg("refused URL: credentials in URLs are not allowed"))
     try:
         dialled = URL(url).host
     except (ValueError, UnicodeError):
-        raise UnsafeURL(f"refused {redact_url(url)}: the host name is not valid") from None
+        raise UnsafeURL(
+            msg("refused {url}: the host name is not valid", url=redact_url(url))
+        ) from None
     host = parts.hostname
     if not host or not dialled:
-        raise UnsafeURL(f"refused {redact_url(url)}: no host")
+        raise UnsafeURL(msg("refused {url}: no host", url=redact_url(url)))
     for candidate in dict.fromkeys((host, dialled)):
         ip = literal_ip(candidate)
         reason = guard.reason(ip) if ip is not None else None
         if reason:
             raise UnsafeURL(
-                f"refused {redact_url(url)}: it points to a {reason}; set "
-                "POLICYBOT_ALLOW_PRIVATE_URLS=true (or POLICYBOT_PRIVATE_URL_ALLOWLIST) to "
-                "allow intranet addresses"
+                msg(
+                    "refused {url}: it points to a {reason}; set "
+                    "POLICYBOT_ALLOW_PRIVATE_URLS=true (or POLICYBOT_PRIVATE_URL_ALLOWLIST) to "
+                    "allow intranet addresses",
+                    url=redact_url(url),
+                    reason=reason,
+                )
             )
     return url
 
@@ -208,17 +219,24 @@ class GuardedResolver(AbstractResolver):
         if literal is not None:
             reason = self._guard.reason(literal)
             if reason:
-                raise UnsafeAddress(f"refused to connect to {host}: {reason}")
+                raise UnsafeAddress(
+                    msg("refused to connect to {host}: {reason}", host=host, reason=reason)
+                )
         try:
             results = await self._inner.resolve(host, port, family)
         except OSError as e:
-            raise LookupFailed(f"DNS lookup failed for {host}: {e.strerror or e}") from e
+            raise LookupFailed(
+                msg("DNS lookup failed for {host}: {error}", host=host, error=str(e.strerror or e))
+            ) from e
         allowed = [r for r in results if not self._guard.reason(ipaddress.ip_address(r["host"]))]
         if not allowed:
             reasons = {self._guard.reason(ipaddress.ip_address(r["host"])) for r in results}
             raise UnsafeAddress(
-                f"refused to connect to {host}: it resolves to "
-                f"{', '.join(sorted(r for r in reasons if r))}"
+                msg(
+                    "refused to connect to {host}: it resolves to {reasons}",
+                    host=host,
+                    reasons=joined(", ", sorted(r for r in reasons if r)),
+                )
             )
         return allowed
 
@@ -316,7 +334,8 @@ async def request(
                 check_url(url, allow_private=allow_private, allowed=allowed)
             except UnsafeURL as e:
                 raise SourceError(
-                    f"a redirect was refused: {e}", reason=FailureReason.UNSAFE_URL
+                    msg("a redirect was refused: {why}", why=e.message),
+                    reason=FailureReason.UNSAFE_URL,
                 ) from None
             if _origin(url) != origin:
                 secret = {}
@@ -338,21 +357,31 @@ async def request(
                 return Response(resp.status, str(resp.url), CIMultiDict(resp.headers), body)
         except TimeoutError as e:
             raise SourceError(
-                f"no answer from {_host(url)} in time", reason=FailureReason.TIMEOUT
+                msg("no answer from {host} in time", host=_host(url)),
+                reason=FailureReason.TIMEOUT,
             ) from e
         except aiohttp.ClientConnectorError as e:
             raise _connect_error(url, e) from e
         except (aiohttp.InvalidURL, ValueError) as e:
             raise SourceError(
-                f"{_host(url)} is not a valid address", reason=FailureReason.UNSAFE_URL
+                msg("{host} is not a valid address", host=_host(url)),
+                reason=FailureReason.UNSAFE_URL,
             ) from e
         except aiohttp.ClientError as e:
             raise SourceError(
-                f"network error talking to {_host(url)}: {type(e).__name__}",
+                msg(
+                    "network error talking to {host}: {error}",
+                    host=_host(url),
+                    error=type(e).__name__,
+                ),
                 reason=FailureReason.NETWORK,
             ) from e
     raise SourceError(
-        f"more than {limits.max_redirects} redirects from {_host(url)}",
+        msg(
+            "more than {count} redirects from {host}",
+            count=str(limits.max_redirects),
+            host=_host(url),
+        ),
         reason=FailureReason.REDIRECTS,
     )
 
@@ -416,7 +445,7 @@ class HttpClient:
                 data=data,
             )
         except UnsafeURL as e:
-            raise SourceError(str(e), reason=FailureReason.UNSAFE_URL) from None
+            raise SourceError(e.message, reason=FailureReason.UNSAFE_URL) from None
 
     async def fetch(
         self,
@@ -496,7 +525,7 @@ async def fetch(
             credentials=credentials,
         )
     except UnsafeURL as e:
-        raise SourceError(str(e), reason=FailureReason.UNSAFE_URL) from None
+        raise SourceError(e.message, reason=FailureReason.UNSAFE_URL) from None
     etag = resp.headers.get("ETag") or None
     modified = resp.headers.get("Last-Modified") or None
     if resp.status == 304:
@@ -552,21 +581,25 @@ def status_error(
         return None
     wait = retry_after_seconds(headers)
     message, reason = (wording or {}).get(status, ("", None))
+    code = str(status)  # a status code is a code, not a number to group (no "1.000")
     if status == 429 or (status == 503 and wait is not None):
         return RateLimited(
-            message or f"{site} asks us to slow down (HTTP {status})",
+            message or msg("{site} asks us to slow down (HTTP {status})", site=site, status=code),
             reason=reason or FailureReason.RATE_LIMITED,
             retry_after=wait,
         )
     if status in (401, 403):
         return AccessDenied(
-            message or f"{site} refused access (HTTP {status})",
+            message or msg("{site} refused access (HTTP {status})", site=site, status=code),
             reason=reason or http_reason(status),
         )
     if status in (404, 410):
-        message = message or f"{site} says it does not exist (HTTP {status})"
+        message = message or msg(
+            "{site} says it does not exist (HTTP {status})", site=site, status=code
+        )
     return SourceError(
-        message or f"{site} answered HTTP {status}", reason=reason or http_reason(status)
+        message or msg("{site} answered HTTP {status}", site=site, status=code),
+        reason=reason or http_reason(status),
     )
 
 
@@ -667,7 +700,11 @@ def safe_link(url: str, max_length: int = LINK_MAX) -> str | None:
 async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     """Read the decoded body, stopping at ``max_bytes`` (so a gzip bomb stops at the cap)."""
     too_large = SourceError(
-        f"response from {_host(str(resp.url))} is larger than {max_bytes} bytes",
+        msg(
+            "response from {host} is larger than {size} bytes",
+            host=_host(str(resp.url)),
+            size=str(max_bytes),
+        ),
         reason=FailureReason.TOO_LARGE,
     )
     if resp.content_length is not None and resp.content_length > max_bytes:
@@ -686,13 +723,19 @@ def _connect_error(url: str, e: aiohttp.ClientConnectorError) -> SourceError:
     cause = e.os_error
     host = _host(url)
     if isinstance(cause, UnsafeAddress):
-        return SourceError(f"{cause}", reason=FailureReason.UNSAFE_URL)
+        said = cause.args[0] if cause.args and isinstance(cause.args[0], str) else str(cause)
+        return SourceError(said, reason=FailureReason.UNSAFE_URL)
     if isinstance(cause, LookupFailed) or isinstance(e, aiohttp.ClientConnectorDNSError):
-        return SourceError(f"the name {host} does not resolve (DNS)", reason=FailureReason.DNS)
+        return SourceError(
+            msg("the name {host} does not resolve (DNS)", host=host), reason=FailureReason.DNS
+        )
     if isinstance(cause, ConnectionRefusedError):
-        return SourceError(f"{host} refused the connection", reason=FailureReason.REFUSED)
+        return SourceError(
+            msg("{host} refused the connection", host=host), reason=FailureReason.REFUSED
+        )
     return SourceError(
-        f"cannot connect to {host}: {cause.strerror or cause}", reason=FailureReason.NETWORK
+        msg("cannot connect to {host}: {error}", host=host, error=str(cause.strerror or cause)),
+        reason=FailureReason.NETWORK,
     )
 
 

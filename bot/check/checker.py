@@ -315,7 +315,7 @@ class Checker:
             else:
                 result = await source.fetch(ref, validators, target.options)
         except SourceError as e:
-            return await self._failed(c, Failed(e.reason, str(e)), e.retry_after)
+            return await self._failed(c, Failed(e.reason, e.message), e.retry_after)
         now = self.clock()
         if isinstance(result, NotModified):
             health = step(c.health, Answered(), self.rules, now)

@@ -90,13 +90,19 @@ class SourceError(BotError):
 
     ``reason`` is a short tag used for logs, metrics and health alerts (``timeout``,
     ``http-500``, ``network``, ``malformed``, ``rate-limited`` ...); ``str(err)`` is the
-    human sentence.
+    human sentence in English (logs, ``targets.last_error``) and :attr:`message` the same
+    sentence as raised, a message a health alert or a reply can say in its reader's language.
     """
 
     def __init__(self, message: str, *, reason: Reason, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.reason: Reason = reason
         self.retry_after = retry_after
+
+    @property
+    def message(self) -> str:
+        said = self.args[0] if self.args else ""
+        return said if isinstance(said, str) else str(self)
 
 
 class AccessDenied(SourceError):

@@ -241,14 +241,14 @@ class Service:
                     "✗ {ref}: not found ({why}). It does not exist, or it is private. "
                     "Nothing was stored.",
                     ref=str(ref),
-                    why=str(outcome[0].message),
+                    why=outcome[0].message or "",
                 )
                 if token:
                     said = msg(
                         "✗ {ref}: not found ({why}). It does not exist, or it is private (set "
                         "{token} for private repos). Nothing was stored.",
                         ref=str(ref),
-                        why=str(outcome[0].message),
+                        why=outcome[0].message or "",
                         token=token,
                     )
                 return said, False
@@ -257,7 +257,7 @@ class Service:
                 said = msg(
                     "✗ {ref}: refused: {why}. Nothing was stored.",
                     ref=str(ref),
-                    why=str(outcome[0].message),
+                    why=outcome[0].message or "",
                 )
                 return said, False
             target = self.store.get_target_by_id(target.id) or target
@@ -265,7 +265,7 @@ class Service:
         facts = _own_facts(source, snapshot.facts, key) if snapshot else None
         if snapshot is None or facts is None or facts.get("error"):
             why: str = (
-                str(outcome[0].message)
+                outcome[0].message or ""
                 if outcome
                 else msg("it is being checked by another replica")
             )
@@ -470,7 +470,7 @@ class Service:
                 lines.append(f"{outcome.ref}: {change.summary}")
             if outcome.status == "failed":
                 failed = msg(
-                    "{ref}: check failed ({why})", ref=str(outcome.ref), why=str(outcome.message)
+                    "{ref}: check failed ({why})", ref=str(outcome.ref), why=outcome.message or ""
                 )
                 lines.append(failed)
         return cmds.Reply(tuple(lines), details={"result": result})
@@ -724,7 +724,7 @@ class Service:
         try:
             found = await sniffer.sniff(ref.locator)
         except SourceError as e:
-            said = msg("cannot watch {url}: {why}", url=ref.locator, why=str(e))
+            said = msg("cannot watch {url}: {why}", url=ref.locator, why=e.message)
             raise InvalidTarget(said) from None
         if found.kind == "page" and "page" not in self.sources:
             said = msg(

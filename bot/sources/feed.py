@@ -259,11 +259,15 @@ def _raise_for_status(resp: Response, url: str) -> None:
         return
     host = urlsplit(url).netloc
     wording = {
-        code: (f"{host} says the feed does not exist (HTTP {code})", http_reason(code))
+        code: (
+            msg("{host} says the feed does not exist (HTTP {status})", host=host, status=str(code)),
+            http_reason(code),
+        )
         for code in (404, 410)
     }
     raise status_error(resp.status, resp.headers, site=host, wording=wording) or SourceError(
-        f"{host} answered HTTP {resp.status}", reason=http_reason(resp.status)
+        msg("{site} answered HTTP {status}", site=host, status=str(resp.status)),
+        reason=http_reason(resp.status),
     )
 
 

@@ -97,7 +97,9 @@ class GitHubSource:
         async with self._slots:
             repo = await self._get(f"/repos/{ref.locator}", repo_etag)
             if repo.status in (404, 451):
-                return Gone(f"HTTP {repo.status}: repository not found or private")
+                return Gone(
+                    msg("HTTP {status}: repository not found or private", status=str(repo.status))
+                )
             licence = await self._get(f"/repos/{ref.locator}/license", licence_etag)
             if repo.not_modified and licence.not_modified:
                 return NotModified(validators)
@@ -152,12 +154,13 @@ class GitHubSource:
                 _paused_message(wait), reason=FailureReason.RATE_LIMITED, retry_after=wait
             )
         wording = {
-            401: ("GitHub refused the token (HTTP 401): check GITHUB_TOKEN", http_reason(401)),
-            403: (f"GitHub refused access (HTTP 403): {message}", http_reason(403)),
+            401: (msg("GitHub refused the token (HTTP 401): check GITHUB_TOKEN"), http_reason(401)),
+            403: (msg("GitHub refused access (HTTP 403): {why}", why=message), http_reason(403)),
         }
         error = status_error(got.status, got.headers, site="GitHub", wording=wording)
         return error or SourceError(
-            f"GitHub answered HTTP {got.status}", reason=FailureReason.MALFORMED
+            msg("GitHub answered HTTP {status}", status=str(got.status)),
+            reason=FailureReason.MALFORMED,
         )
 
     def detect(self, prev: GithubFacts, new: GithubFacts, history: History) -> list[Change]:
@@ -262,10 +265,12 @@ def _json(got: Fetched) -> dict[str, Any]:
         data = json.loads(got.body)
     except (ValueError, UnicodeDecodeError) as e:
         raise SourceError(
-            "GitHub sent a response that is not JSON", reason=FailureReason.MALFORMED
+            msg("GitHub sent a response that is not JSON"), reason=FailureReason.MALFORMED
         ) from e
     if not isinstance(data, dict):
-        raise SourceError("GitHub sent an unexpected JSON document", reason=FailureReason.MALFORMED)
+        raise SourceError(
+            msg("GitHub sent an unexpected JSON document"), reason=FailureReason.MALFORMED
+        )
     return data
 
 
@@ -273,13 +278,14 @@ def _decode_content(body: Mapping[str, Any]) -> str:
     content = body.get("content")
     if not isinstance(content, str) or body.get("encoding", "base64") != "base64":
         raise SourceError(
-            "GitHub sent the licence file in an unknown encoding", reason=FailureReason.MALFORMED
+            msg("GitHub sent the licence file in an unknown encoding"),
+            reason=FailureReason.MALFORMED,
         )
     try:
         raw = base64.b64decode(content, validate=False)
     except (binascii.Error, ValueError) as e:
         raise SourceError(
-            "GitHub sent a licence file that is not base64", reason=FailureReason.MALFORMED
+            msg("GitHub sent a licence file that is not base64"), reason=FailureReason.MALFORMED
         ) from e
     return raw.decode("utf-8", "replace").replace("\r\n", "\n")
 
@@ -316,7 +322,8 @@ def _float(value: str | None) -> float | None:
 
 def _paused_message(wait: float) -> str:
     minutes = max(1, round(wait / 60))
-    return (
-        f"GitHub rate limit reached; GitHub requests wait {minutes} min for the reset "
-        "(set GITHUB_TOKEN for 5,000 requests an hour)"
+    return msg(
+        "GitHub rate limit reached; GitHub requests wait {minutes} min for the reset "
+        "(set GITHUB_TOKEN for 5,000 requests an hour)",
+        minutes=minutes,
     )

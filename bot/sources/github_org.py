@@ -52,12 +52,18 @@ class GitHubOrgSource(OrgSourceBase):
                 pages += 1
                 if pages > MAX_PAGES:
                     raise SourceError(
-                        f"GitHub listed more than {MAX_PAGES} pages of repos",
+                        msg("GitHub listed more than {count} pages of repos", count=MAX_PAGES),
                         reason=FailureReason.MALFORMED,
                     )
                 got = await self.github._get(path, None)
                 if got.status in (404, 451):
-                    return Gone(f"HTTP {got.status}: no GitHub organisation {ref.locator!r}")
+                    return Gone(
+                        msg(
+                            "HTTP {status}: no GitHub organisation {org}",
+                            status=str(got.status),
+                            org=repr(ref.locator),
+                        )
+                    )
                 for item in _page(got.body):
                     repo = _repo_facts(item)
                     repos[repo["id"]] = repo
@@ -74,7 +80,7 @@ class GitHubOrgSource(OrgSourceBase):
         url = match.group(1)
         if not url.startswith(self.github.api_url + "/"):
             raise SourceError(
-                "GitHub's next-page link points elsewhere", reason=FailureReason.MALFORMED
+                msg("GitHub's next-page link points elsewhere"), reason=FailureReason.MALFORMED
             )
         return url[len(self.github.api_url) :]
 
@@ -87,12 +93,14 @@ def _page(body: bytes) -> list[Mapping[str, Any]]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise SourceError(
-            "GitHub sent a repo listing that is not JSON", reason=FailureReason.MALFORMED
+            msg("GitHub sent a repo listing that is not JSON"), reason=FailureReason.MALFORMED
         ) from e
     if not isinstance(data, list) or not all(
         isinstance(i, dict) and isinstance(i.get("full_name"), str) for i in data
     ):
-        raise SourceError("GitHub sent an unexpected repo listing", reason=FailureReason.MALFORMED)
+        raise SourceError(
+            msg("GitHub sent an unexpected repo listing"), reason=FailureReason.MALFORMED
+        )
     return data
 
 

@@ -124,7 +124,7 @@ class HubSource:
                 )
             except TimeoutError as e:
                 raise SourceError(
-                    f"the Hub did not answer within {self.timeout:g} s",
+                    msg("the Hub did not answer within {seconds} s", seconds=f"{self.timeout:g}"),
                     reason=FailureReason.TIMEOUT,
                 ) from e
         return info
@@ -158,13 +158,15 @@ class HubSource:
                     info = self._api.space_info(repo_id, timeout=self.timeout)
             except GatedRepoError as e:  # subclass of RepositoryNotFoundError: catch it first
                 raise AccessDenied(
-                    "the Hub refused the metadata of this gated repo",
+                    msg("the Hub refused the metadata of this gated repo"),
                     reason=FailureReason.GATED_REFUSED,
                 ) from e
             except DisabledRepoError:
                 return Observation(facts={"exists": True, "disabled": True, "partial": True})
             except RepositoryNotFoundError as e:
-                return Gone(f"HTTP {_status(e)}: repository not found or private")
+                return Gone(
+                    msg("HTTP {status}: repository not found or private", status=str(_status(e)))
+                )
         facts, evidence = _facts(info, repo_id)
         paths = licence_file_paths(facts, evidence.get("license_link"), repo_id)
         sha = evidence.get("sha")
@@ -194,7 +196,7 @@ class HubSource:
         from huggingface_hub.errors import EntryNotFoundError, GatedRepoError
 
         token: str | bool = self._token or False
-        with converted_errors(self.endpoint, self.timeout, what="licence file"):
+        with converted_errors(self.endpoint, self.timeout, what=msg("licence file")):
             for path in paths:
                 url = hf_hub_url(
                     repo_id, path, repo_type=repo_type, revision=sha, endpoint=self.endpoint
@@ -380,7 +382,7 @@ def licence_file_change(prev: HubFacts, new: HubFacts, relicensed: bool) -> Chan
 
 
 @contextmanager
-def converted_errors(endpoint: str, timeout: float, what: str = "repo JSON") -> Iterator[None]:
+def converted_errors(endpoint: str, timeout: float, what: str = msg("repo JSON")) -> Iterator[None]:
     """The Hub client's exceptions, as the bot's SourceErrors (reason tags for health alerts)."""
     import httpx2  # imported when a Hub target is checked, not at start-up
     from huggingface_hub.errors import HfHubHTTPError
@@ -391,15 +393,21 @@ def converted_errors(endpoint: str, timeout: float, what: str = "repo JSON") -> 
         raise _http_error(e) from e
     except httpx2.TimeoutException as e:
         raise SourceError(
-            f"the Hub did not answer within {timeout:g} s", reason=FailureReason.TIMEOUT
+            msg("the Hub did not answer within {seconds} s", seconds=f"{timeout:g}"),
+            reason=FailureReason.TIMEOUT,
         ) from e
     except httpx2.HTTPError as e:
         raise SourceError(
-            f"network error reaching {endpoint}: {_short(e)}", reason=FailureReason.NETWORK
+            msg("network error reaching {host}: {error}", host=endpoint, error=_short(e)),
+            reason=FailureReason.NETWORK,
         ) from e
     except (json.JSONDecodeError, ValueError, KeyError, TypeError) as e:
         raise SourceError(
-            f"the Hub sent a response that is not valid {what}: {_short(e)}",
+            msg(
+                "the Hub sent a response that is not valid {what}: {error}",
+                what=what,
+                error=_short(e),
+            ),
             reason=FailureReason.MALFORMED,
         ) from e
 
@@ -414,16 +422,19 @@ def _http_error(e: HfHubHTTPError) -> SourceError:
     headers = getattr(getattr(e, "response", None), "headers", {}) or {}
     if status == 429:
         return RateLimited(
-            "the Hub is rate-limiting us (HTTP 429)",
+            msg("the Hub is rate-limiting us (HTTP 429)"),
             reason=FailureReason.RATE_LIMITED,
             retry_after=_retry_after(headers),
         )
     if status in (401, 403):
         return AccessDenied(
-            f"the Hub refused access (HTTP {status}); an HF_TOKEN may help",
+            msg("the Hub refused access (HTTP {status}); an HF_TOKEN may help", status=str(status)),
             reason=http_reason(status),
         )
-    return SourceError(f"the Hub answered HTTP {status}", reason=HttpReason(f"http-{status}"))
+    return SourceError(
+        msg("the Hub answered HTTP {status}", status=str(status)),
+        reason=HttpReason(f"http-{status}"),
+    )
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

@@ -62,7 +62,7 @@ class HubOrgSource(OrgSourceBase):
             listings = await asyncio.wait_for(asyncio.gather(*calls), timeout=self.timeout * 20)
         except TimeoutError as e:
             raise SourceError(
-                f"the Hub did not finish listing {ref.locator}'s repos in time",
+                msg("the Hub did not finish listing {owner}'s repos in time", owner=ref.locator),
                 reason=FailureReason.TIMEOUT,
             ) from e
         repos: dict[str, RepoFacts] = {}
@@ -70,7 +70,7 @@ class HubOrgSource(OrgSourceBase):
             for item in items:
                 repos[f"{kind}:{item['id']}"] = _repo_facts(item)
         if not repos:
-            return Gone(f"the Hub lists no public repos for {ref.locator!r}")
+            return Gone(msg("the Hub lists no public repos for {owner}", owner=repr(ref.locator)))
         facts: OrgFacts = {"exists": True, "owner": ref.locator, "repos": repos}
         return Observation(facts=facts)
 
@@ -90,7 +90,7 @@ class HubOrgSource(OrgSourceBase):
         headers = build_hf_headers(token=self._token)
         url: str | None = f"{self.endpoint}/api/{kind}s"
         items: list[Any] = []
-        with converted_errors(self.endpoint, self.timeout, what="listing JSON"):
+        with converted_errors(self.endpoint, self.timeout, what=msg("listing JSON")):
             while url is not None:
                 response = get_session().get(
                     url, params=params, headers=headers, timeout=self.timeout
@@ -113,7 +113,8 @@ def _items(items: Iterable[Any], kind: str) -> list[dict[str, Any]]:
     for item in items:
         if not isinstance(item, dict) or not isinstance(item.get("id"), str):
             raise SourceError(
-                f"the Hub listed a {kind} without an id", reason=FailureReason.MALFORMED
+                msg("the Hub listed a {kind} without an id", kind=kind),
+                reason=FailureReason.MALFORMED,
             )
         out.append(item)
     return out

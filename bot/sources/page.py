@@ -290,7 +290,9 @@ def _extract(
     try:
         rules = _rules(ignore)
     except BadPattern as e:  # stored before RE2 was the engine: the watch must be fixed
-        raise SourceError(f"ignore rule refused: {e}", reason=FailureReason.BAD_IGNORE) from None
+        raise SourceError(
+            msg("ignore rule refused: {why}", why=str(e)), reason=FailureReason.BAD_IGNORE
+        ) from None
     try:
         if mime in _TEXT_TYPES and not select:
             return text_lines(body.decode(charset or "utf-8", "replace"), ignore=rules)
@@ -303,21 +305,22 @@ def _extract(
     except BadSelector as e:  # stored before lexbor ran selectors: the watch must be fixed
         raise SourceError(str(e), reason=FailureReason.BAD_SELECTOR) from None
     raise SourceError(
-        f"{url} serves {mime or 'an unknown type'}, not a web page", reason=FailureReason.NOT_A_PAGE
+        msg("{url} serves {mime}, not a web page", url=url, mime=mime or msg("an unknown type")),
+        reason=FailureReason.NOT_A_PAGE,
     )
 
 
 _WORDING: dict[int, tuple[str, Reason]] = {
-    403: ("the site refused us (HTTP 403): it may block bots", FailureReason.BOT_BLOCK),
-    401: ("the page needs a login (HTTP 401)", http_reason(401)),
-    404: ("the page is not there (HTTP 404)", FailureReason.NOT_FOUND),
-    410: ("the page is not there (HTTP 410)", FailureReason.NOT_FOUND),
-    429: ("the site asks us to slow down (HTTP 429)", FailureReason.RATE_LIMITED),
+    403: (msg("the site refused us (HTTP 403): it may block bots"), FailureReason.BOT_BLOCK),
+    401: (msg("the page needs a login (HTTP 401)"), http_reason(401)),
+    404: (msg("the page is not there (HTTP {status})", status="404"), FailureReason.NOT_FOUND),
+    410: (msg("the page is not there (HTTP {status})", status="410"), FailureReason.NOT_FOUND),
+    429: (msg("the site asks us to slow down (HTTP 429)"), FailureReason.RATE_LIMITED),
 }
 
 
 def _raise_for_status(got: Fetched) -> None:
-    error = status_error(got.status, got.headers, site="the site", wording=_WORDING)
+    error = status_error(got.status, got.headers, site=msg("the site"), wording=_WORDING)
     if error is not None:
         raise error
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from bot.domain.errors import FailureReason, SourceError
 from bot.domain.facts import EntryFacts, FeedFacts
+from bot.i18n import msg
 from bot.text.sniff import looks_like_html, media_type
 
 SUMMARY_MAX_CHARS = 300
@@ -136,7 +137,8 @@ def parse_feed(
     of CPU and memory per check for entries nobody is told about (a snapshot keeps 100)."""
     if not body.strip():
         raise SourceError(
-            "the server sent an empty body instead of a feed", reason=FailureReason.UNPARSABLE
+            msg("the server sent an empty body instead of a feed"),
+            reason=FailureReason.UNPARSABLE,
         )
     headers = {"content-location": url}
     if content_type:
@@ -151,20 +153,25 @@ def parse_feed(
     problem = _bozo_reason(result) if result.get("bozo") else None
     if not raw_entries and (problem or not result.get("version")):
         if looks_like_html(content_type, body):
-            kind = media_type(content_type) or "no content type"
+            kind = media_type(content_type) or msg("no content type")
             raise SourceError(
-                f"the server sent an HTML page ({kind}), not a feed",
+                msg("the server sent an HTML page ({kind}), not a feed", kind=kind),
                 reason=FailureReason.UNPARSABLE,
             )
         raise SourceError(
-            f"not a readable feed: {problem or 'no RSS or Atom document found'}",
+            msg(
+                "not a readable feed: {problem}",
+                problem=problem or msg("no RSS or Atom document found"),
+            ),
             reason=FailureReason.UNPARSABLE,
         )
     feed = result.get("feed") or {}
     # An item with no id, title, link or text (a truncated one) is nothing to announce.
     entries = _dedupe([e for e in map(_entry, raw_entries) if not _is_empty(e)])
     if not entries and problem:
-        raise SourceError(f"not a readable feed: {problem}", reason=FailureReason.UNPARSABLE)
+        raise SourceError(
+            msg("not a readable feed: {problem}", problem=problem), reason=FailureReason.UNPARSABLE
+        )
     return ParsedFeed(
         title=_text(feed.get("title"), _is_html(feed.get("title_detail")), TITLE_MAX_CHARS),
         link=_str_or_none(feed.get("link")),
