@@ -11,16 +11,17 @@ import re
 import sys
 from typing import TextIO
 
-from bot.alerts.compose import title_and_source
+from bot.alerts.compose import severity_text, title_and_source
 from bot.domain.model import Alert, Severity
 from bot.i18n import msg, render
 
-_MARK = {
-    Severity.CRITICAL: "[CRITICAL]",
-    Severity.WARNING: "[WARNING] ",
-    Severity.NOTICE: "[NOTICE]  ",
-    Severity.INFO: "[INFO]    ",
-}
+
+def severity_mark(severity: Severity, lang: str) -> str:
+    """``[CRITICAL]``, ``[WARNING] ``: the severity word in the reader's language, padded to
+    the longest one so titles line up in a terminal."""
+    marks = {s: f"[{render(severity_text(s), lang).upper()}]" for s in Severity}
+    width = max(len(m) for m in marks.values())
+    return marks[severity].ljust(width)
 
 
 # C0 controls but tab and newline, DEL and C1 controls, and the bidi overrides that reorder
@@ -38,7 +39,7 @@ def printable(text: str) -> str:
 def render_text(alert: Alert) -> str:
     """A plain-text alert: severity and title, then what changed, fields, excerpt, links."""
     title, source = title_and_source(alert)
-    head = f"{_MARK[alert.severity]} {title} ({source})"
+    head = f"{severity_mark(alert.severity, alert.language)} {title} ({source})"
     body = [f"  {line}" for line in alert.lines]
     body += [f"  {name}: {value}" for name, value in alert.fields]
     if alert.excerpt:

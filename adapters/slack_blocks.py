@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from bot.alerts.compose import severity_text, title_and_source
+from bot.alerts.compose import more_lines_note, severity_text, title_and_source
 from bot.commands.grammar import Reply
 from bot.domain.model import Alert, Severity
 from bot.i18n import msg, nmsg, render
@@ -59,7 +59,8 @@ _EMOJI = {
     Severity.INFO: ":white_circle:",
 }
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_MORE_LINES = re.compile(r"^… (\d+) more lines?$")
+# The count in the note ("… 12 more lines", "… altre 12 righe"), grouped as the locale does.
+_MORE_LINES = re.compile(r"^…\D*(\d[\d.,\u00a0\u202f]*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +243,17 @@ def alert_plain_text(alert: Alert) -> str:
     return text + ("\n" + more_lines(omitted) if omitted else "")
 
 
+def _already_cut(line: str, lang: str) -> int:
+    """How many lines bot.alerts.compose left out of the excerpt, when ``line`` is its note
+    (said in ``lang``, or in English in an alert queued before the note was a message)."""
+    match = _MORE_LINES.match(line)
+    if match is None:
+        return 0
+    count = int(re.sub(r"\D", "", match.group(1)))
+    note = more_lines_note(count)
+    return count if line in (render(note, lang), str(note)) else 0
+
+
 def _field(name: str, value: str, limit: int) -> str:
     label = fit(name, min(100, limit // 3))
     return f"*{label}*\n{fit(value, limit - len(label) - 3)}"
@@ -250,8 +262,8 @@ def _field(name: str, value: str, limit: int) -> str:
 def _excerpt(excerpt: str, budget: int, lang: str) -> list[Block]:
     lines = excerpt.splitlines()
     already_cut = 0
-    if lines and (match := _MORE_LINES.match(lines[-1].strip())):
-        already_cut = int(match.group(1))
+    if lines and (cut := _already_cut(lines[-1].strip(), lang)):
+        already_cut = cut
         lines = lines[:-1]
     room = min(SECTION_MAX, budget - 120)
     if room < 200 or not lines:

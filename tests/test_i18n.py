@@ -35,7 +35,7 @@ from bot.detect.history import History
 from bot.detect.org import detect_org
 from bot.detect.repo import detect_repo
 from bot.domain.facts import HubFacts, OrgFacts, RepoFacts
-from bot.domain.model import Alert, Change, Severity, TargetRef
+from bot.domain.model import Alert, Change, ChangeKind, Severity, TargetRef
 from bot.domain.refs import parse_target
 from bot.i18n import Msg, from_data, joined, msg, nmsg, pick_language, render, to_data
 from bot.i18n.catalogs import po_path
@@ -736,3 +736,88 @@ async def test_every_failure_reason_makes_an_italian_health_alert(
     it = formatted(alert, "it")
     assert english_left(it, catalog) == [], it
     assert formatted(alert, "en") != it and str(outcome.message) in formatted(alert, "en")
+
+
+# -- the words around upstream text -------------------------------------------------------------
+
+
+def long_diff_alert() -> Alert:
+    """A page change whose excerpt is cut: 60 diff lines, the alert keeps 30 and a note."""
+    diff = "\n".join(f"+line {i} of the new terms" for i in range(60))
+    change = Change(
+        ChangeKind.CONTENT,
+        Severity.CRITICAL,
+        msg("Page text changed: {what}", what="60 lines added"),
+        detail=diff,
+    )
+    return alert_for("page:https://acme.example/terms", "page", [change], detected_at=T0)
+
+
+def test_a_cut_excerpt_says_how_much_was_left_out_in_the_readers_language() -> None:
+    alert = Alert.from_json(json.loads(json.dumps(long_diff_alert().to_json())))
+    assert alert.excerpt is not None and alert.excerpt.endswith("… 30 more lines")
+    it = localized(alert, "it")
+    assert it.excerpt is not None and it.excerpt.endswith("… altre 30 righe")
+    assert "+line 0 of the new terms" in it.excerpt, "the diff itself is upstream text"
+    for lang, note, other in (("it", "altre 30 righe", "more lines"), ("en", "30 more", "altre")):
+        said = localized(alert, lang)
+        shown = console.render_text(said)
+        assert note in shown and other not in shown, shown
+        blocks = json.dumps(slack_blocks.alert_message(said).blocks, ensure_ascii=False)
+        assert blocks.count(note) == 1 and other not in blocks, "the note said once, by Slack"
+        assert other not in json.dumps(discord_embeds.alert_message(said).embed)
+    english = console.render_text(localized(alert, "en"))
+    assert english.startswith("[CRITICAL] ") and "  … 30 more lines\n" in english
+
+
+def test_console_severity_tags_are_words_of_the_readers_language() -> None:
+    alert = long_diff_alert()
+    assert console.render_text(localized(alert, "it")).startswith("[CRITICO] ")
+    for severity, tag in (
+        (Severity.CRITICAL, "[CRITICAL] "),
+        (Severity.WARNING, "[WARNING]  "),
+        (Severity.NOTICE, "[NOTICE]   "),
+        (Severity.INFO, "[INFO]     "),
+    ):
+        shown = console.render_text(dataclasses.replace(alert, severity=severity))
+        assert shown.startswith(tag), "English tags line up as they always did"
+    columns = {
+        console.render_text(localized(dataclasses.replace(alert, severity=s), "it")).index(
+            "60 lines added"
+        )
+        for s in Severity
+    }
+    assert len(columns) == 1, "Italian tags are padded to one width: titles line up"
+
+
+def test_a_feed_entrys_published_date_is_written_the_locales_way(
+    alerts: dict[str, Alert],
+) -> None:
+    it = console.render_text(localized(alerts["feed entry"], "it"))
+    en = console.render_text(localized(alerts["feed entry"], "en"))
+    assert "Pubblicato: 25 nov 2026, 10:00 UTC" in it, it
+    assert "Published: 2026-11-25 10:00 UTC" in en, en
+
+
+async def test_an_organisation_baseline_says_kinds_and_licence_categories_in_italian(
+    hub: FakeHub, clock: Clock, tmp_path: Path
+) -> None:
+    hub.set_repo("acme/model", license="mit")
+    hub.set_repo("acme/data", license="apache-2.0", repo_type="dataset")
+    settings = make_settings(f"sqlite:///{tmp_path / 'it.db'}", hub.url, default_language="it")
+    bot = Bot(settings, clock)
+    try:
+        reply = await bot.service.run_text("watch hf:org/acme", bot.cli)
+        it, en = reply.text, dataclasses.replace(reply, language="en").text
+        assert "repository: 2 (dataset: 1, modelli: 1)" in it, it
+        assert "(permissiva)" in it and "permissive" not in it, it
+        assert "2 repos (1 datasets, 1 models)" in en and "1 MIT (permissive)" in en, en
+    finally:
+        await bot.close()
+
+
+async def test_the_language_choices_are_joined_in_the_askers_language(bot: Bot) -> None:
+    team = Invocation(channel="slack:T0TEAM/C0CHAN", actor="U1", workspace="T0TEAM")
+    reply = await bot.service.run_text("settings language fr", team)
+    assert "deve essere en o it (ricevuto 'fr')" in said(reply, "it")
+    assert "must be en or it (got 'fr')" in said(reply, "en")

@@ -181,12 +181,18 @@ def title_and_source(alert: Alert) -> tuple[str, str]:
 
 
 def cap_lines(text: str, max_lines: int) -> str:
-    """Cut at a line boundary and say how much was left out."""
+    """Cut at a line boundary and say how much was left out (the note is a message: the
+    kept lines are upstream text, the note is said in the reader's language)."""
     lines = text.splitlines()
     if len(lines) <= max_lines:
         return text
     kept = lines[:max_lines]
-    return "\n".join([*kept, f"… {len(lines) - max_lines} more lines"])
+    return joined("\n", ["\n".join(kept), more_lines_note(len(lines) - max_lines)])
+
+
+def more_lines_note(count: int) -> str:
+    """The last line of a cut excerpt: ``… 12 more lines``."""
+    return nmsg("… {n} more line", "… {n} more lines", count)
 
 
 def _dedupe(links: Sequence[Link]) -> list[Link]:

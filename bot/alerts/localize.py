@@ -24,6 +24,7 @@ def localized(alert: Alert, lang: str) -> Alert:
         title=say(alert.title),
         source_label=say(alert.source_label),
         lines=tuple(say(line) for line in alert.lines),
+        excerpt=say(alert.excerpt) if alert.excerpt is not None else None,
         fields=tuple((say(k), say(v)) for k, v in alert.fields),
         links=tuple(Link(say(lk.label), lk.url) for lk in alert.links),
         actions=tuple(Action(a.kind, say(a.label), a.value) for a in alert.actions),

@@ -667,7 +667,9 @@ def _settings_command(args: list[str], workspace: str | None) -> WorkspaceSettin
             raise UsageError(
                 msg(
                     "settings language: must be {choices} (got {given})",
-                    choices=" or ".join(LANGUAGES),
+                    choices=msg(
+                        "{some} or {last}", some=", ".join(LANGUAGES[:-1]), last=LANGUAGES[-1]
+                    ),
                     given=repr(values[0]),
                 )
             )

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from bot.alerts.compose import default_actions
 from bot.domain.model import Alert, Link, Severity
 from bot.i18n import msg, nmsg
-from bot.text.feed_entries import Entry, cap, format_date
+from bot.text.feed_entries import Entry, cap, format_date, published_at
 
 GROUP_LIST_MAX = 10  # titles listed in a grouped alert
 
@@ -106,9 +106,9 @@ def entry_alert(
     detected_at: datetime | None,
 ) -> Alert:
     fields: list[tuple[str, str]] = []
-    published = format_date(entry.published)
+    published = published_at(entry.published)
     if published:
-        fields.append((msg("Published"), published))
+        fields.append((msg("Published"), msg("{at} UTC", at=published)))
     if matched:
         fields.append((msg("Keywords"), ", ".join(matched)))
     links = [Link(msg("Read"), entry.link)] if entry.link else []

@@ -197,19 +197,34 @@ def describe_org(facts: OrgFacts, licences: Callable[[RepoFacts], LicenceSet] = 
         name = licences(repo).describe()
         names[name] = names.get(name, 0) + 1
         gated += 1 if repo.get("gated") in ("auto", "manual") else 0
-    # Counts written as they always were ("1,000"); the Hub's kinds ("models") as it names them.
+    # Counts written as they always were ("1,000"); the Hub's kinds ("models") said by kind.
     head: str = msg("{count} repos", count=f"{len(repos):,}")
     if len(kinds) > 1 or "repo" not in kinds:
-        by_kind = ", ".join(f"{n:,} {k}s" for k, n in sorted(kinds.items()))
+        by_kind = joined(", ", [_kind_count(k, n) for k, n in sorted(kinds.items())])
         head = msg("{count} repos ({kinds})", count=f"{len(repos):,}", kinds=by_kind)
     parts = [head]
     top = sorted(names.items(), key=lambda kv: (-kv[1], kv[0]))
     if top:
-        shown = ", ".join(f"{n:,} {name}" for name, n in top[:4])
-        parts.append(msg("licences: {shown}", shown=shown + (", …" if len(top) > 4 else "")))
+        # the dict keeps each description as first made: a message, said in the reader's language
+        counted = [joined(" ", [f"{n:,}", name]) for name, n in top[:4]]
+        shown = joined(", ", [*counted, *(["…"] if len(top) > 4 else [])])
+        parts.append(msg("licences: {shown}", shown=shown))
     if gated:
         parts.append(msg("{count} gated", count=f"{gated:,}"))
     return joined(" · ", parts)
+
+
+def _kind_count(kind: str, count: int) -> str:
+    """``1,000 models``: a count of one kind of Hub repo (plural in English whatever the
+    count, as the Hub's own listing names say)."""
+    shown = f"{count:,}"
+    if kind == "model":
+        return msg("{count} models", count=shown)
+    if kind == "dataset":
+        return msg("{count} datasets", count=shown)
+    if kind == "space":
+        return msg("{count} spaces", count=shown)
+    return f"{shown} {kind}s"
 
 
 def org_lines(

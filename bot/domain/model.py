@@ -201,7 +201,7 @@ class Alert:
             "source_label": to_data(self.source_label),
             "lines": [to_data(line) for line in self.lines],
             "fields": [[to_data(k), to_data(v)] for k, v in self.fields],
-            "excerpt": self.excerpt,
+            "excerpt": to_data(self.excerpt) if self.excerpt is not None else None,
             "links": [{"label": to_data(lk.label), "url": lk.url} for lk in self.links],
             "actions": [
                 {"kind": a.kind, "label": to_data(a.label), "value": a.value} for a in self.actions
@@ -223,7 +223,7 @@ class Alert:
             source_label=from_data(data.get("source_label", "")),
             lines=tuple(from_data(line) for line in data.get("lines", ())),
             fields=tuple((from_data(k), from_data(v)) for k, v in data.get("fields", ())),
-            excerpt=data.get("excerpt"),
+            excerpt=from_data(data["excerpt"]) if data.get("excerpt") is not None else None,
             links=tuple(Link(from_data(lk["label"]), lk["url"]) for lk in data.get("links", ())),
             actions=tuple(
                 Action(a["kind"], from_data(a["label"]), a["value"])

@@ -262,12 +262,20 @@ def cap(text: str, limit: int) -> str:
 
 
 def format_date(iso: str | None) -> str | None:
+    when = published_at(iso)
+    return f"{when:%Y-%m-%d %H:%M} UTC" if when else None
+
+
+def published_at(iso: str | None) -> datetime | None:
+    """An entry's stored date as a time in UTC (a message parameter, formatted for the
+    reader's locale), or None when there is none or it is unreadable."""
     if not iso:
         return None
     try:
-        return f"{datetime.fromisoformat(iso):%Y-%m-%d %H:%M} UTC"
+        when = datetime.fromisoformat(iso)
     except ValueError:
         return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 # -- helpers ---------------------------------------------------------------------------
