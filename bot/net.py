@@ -667,15 +667,19 @@ def check_webhook_url(url: str, guard: Guard) -> str:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise UnsafeURL(f"refused {redact_url(url)}: not a well-formed URL") from None
+        raise UnsafeURL(msg("refused {url}: not a well-formed URL", url=redact_url(url))) from None
     scheme = parts.scheme.lower()
     if scheme != "https" and not (scheme == "http" and guard.allow_private):
-        raise UnsafeURL(f"refused {redact_url(url)}: a webhook URL must start with https://")
+        raise UnsafeURL(
+            msg("refused {url}: a webhook URL must start with https://", url=redact_url(url))
+        )
     host = parts.hostname or ""
     if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in url):
-        raise UnsafeURL(f"refused {redact_url(url)}: a URL cannot contain spaces or controls")
+        raise UnsafeURL(
+            msg("refused {url}: a URL cannot contain spaces or controls", url=redact_url(url))
+        )
     if not host or port == 0 or not _HOST.fullmatch(host.strip("[]")):
-        raise UnsafeURL(f"refused {redact_url(url)}: the host name is not valid")
+        raise UnsafeURL(msg("refused {url}: the host name is not valid", url=redact_url(url)))
     return check_url(url, allow_private=guard.allow_private, allowed=guard.allowed)
 
 

@@ -821,3 +821,17 @@ async def test_the_language_choices_are_joined_in_the_askers_language(bot: Bot) 
     reply = await bot.service.run_text("settings language fr", team)
     assert "deve essere en o it (ricevuto 'fr')" in said(reply, "it")
     assert "must be en or it (got 'fr')" in said(reply, "en")
+
+
+@pytest.mark.parametrize(
+    "channel",
+    ["bogus:x", "slack:", "slack:lowercase", "discord:12", "webhook:ftp://x", "discord-webhook:x"],
+)
+async def test_a_channel_that_cannot_be_read_is_refused_in_italian(
+    bot: Bot, hub: FakeHub, channel: str
+) -> None:
+    hub.set_repo("acme/model", license="mit")
+    reply = await bot.service.run_text(f"watch hf:acme/model --to {channel}", bot.cli)
+    assert not reply.ok
+    it, en = said(reply, "it"), said(reply, "en")
+    assert it != en and english_left(it, italian()) == [], it

@@ -206,27 +206,43 @@ def parse_channel(text: str) -> ChannelAddress:
     platform = platform.lower()
     if not sep or platform not in CHANNEL_PLATFORMS or platform == "console":
         raise InvalidTarget(
-            f"unknown channel {raw!r}: use console, slack:<channel id>, discord:<channel id>, "
-            "slack-webhook:<url>, discord-webhook:<url> or webhook:<url>"
+            msg(
+                "unknown channel {given}: use console, slack:<channel id>, discord:<channel id>, "
+                "slack-webhook:<url>, discord-webhook:<url> or webhook:<url>",
+                given=repr(raw),
+            )
         )
     address = address.strip()
     if not address:
-        raise InvalidTarget(f"channel {raw!r} has no address after '{platform}:'")
+        raise InvalidTarget(
+            msg(
+                "channel {given} has no address after '{platform}:'",
+                given=repr(raw),
+                platform=platform,
+            )
+        )
     if platform.endswith("webhook") and not address.lower().startswith(("http://", "https://")):
-        raise InvalidTarget(f"channel {platform}: needs an http(s) URL")
+        raise InvalidTarget(msg("channel {platform}: needs an http(s) URL", platform=platform))
     if platform == "slack" and not SLACK_CHANNEL.fullmatch(address):
         raise InvalidTarget(
-            f"slack: needs a channel id like C0123ABCD (one workspace) or T0123ABCD/C0123ABCD "
-            f"(its workspace's team id, then the channel id); got {address!r}"
+            msg(
+                "slack: needs a channel id like C0123ABCD (one workspace) or T0123ABCD/C0123ABCD "
+                "(its workspace's team id, then the channel id); got {given}",
+                given=repr(address),
+            )
         )
     if platform == "discord" and not re.fullmatch(r"\d{17,20}", address):
         raise InvalidTarget(
-            "discord: needs a channel id (17-20 digits; Developer Mode → right-click the "
-            "channel → Copy Channel ID)"
+            msg(
+                "discord: needs a channel id (17-20 digits; Developer Mode → right-click the "
+                "channel → Copy Channel ID)"
+            )
         )
     if platform == "discord-webhook" and not DISCORD_WEBHOOK_URL.match(address):
         raise InvalidTarget(
-            "discord-webhook: needs the URL Discord shows for a channel webhook, "
-            "https://discord.com/api/webhooks/<id>/<token>"
+            msg(
+                "discord-webhook: needs the URL Discord shows for a channel webhook, "
+                "https://discord.com/api/webhooks/<id>/<token>"
+            )
         )
     return ChannelAddress(platform, address)
