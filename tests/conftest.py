@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -29,6 +30,9 @@ from tests.fakes.hub import FakeHub
 from tests.fakes.slack import FakeSlack
 from tests.fakes.web import FakeWeb
 from tests.pgcluster import Cluster, why_unavailable
+
+if TYPE_CHECKING:
+    from tests.discord_harness import DiscordBot
 
 PG_URL = os.environ.get("POLICYBOT_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # ../shared/corpus next to the clone; POLICYBOT_TEST_CORPUS points elsewhere (a worktree).
@@ -234,6 +238,19 @@ async def discord_fake() -> AsyncIterator[FakeDiscord]:
     # Every interaction got its first response within Discord's 3 s (else: 10062).
     late = [(i.id, i.late_callback) for i in fake.late_callbacks]
     assert late == [], f"interaction callbacks after Discord's 3 s deadline: {late}"
+
+
+@pytest.fixture
+async def dbot(
+    discord_fake: FakeDiscord, hub: FakeHub, clock: Clock, tmp_path: Path
+) -> AsyncIterator[DiscordBot]:
+    """A whole policybot on SQLite, connected to the fake Discord and listening for commands."""
+    from tests.discord_harness import DiscordBot  # the harness imports this module
+
+    bot = DiscordBot(discord_fake, f"sqlite:///{tmp_path / 'bot.db'}", hub.url, clock)
+    await bot.listen()
+    yield bot
+    await bot.close()
 
 
 @pytest.fixture

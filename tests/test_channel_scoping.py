@@ -39,16 +39,6 @@ def nobody(web: FakeWeb) -> str:
 # ------------------------------------------------------------------------------ Discord
 
 
-@pytest.fixture
-async def dbot(
-    discord_fake: FakeDiscord, hub: FakeHub, clock: Clock, tmp_path: Path
-) -> AsyncIterator[DiscordBot]:
-    bot = DiscordBot(discord_fake, f"sqlite:///{tmp_path / 'bot.db'}", hub.url, clock)
-    await bot.listen()
-    yield bot
-    await bot.close()
-
-
 async def discord_a_has_an_alert(
     dbot: DiscordBot, fake: FakeDiscord, web: FakeWeb
 ) -> tuple[str, str, Any]:

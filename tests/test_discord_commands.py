@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +28,8 @@ DEFERRED, MESSAGE, AUTOCOMPLETE = 5, 4, 8
 pytestmark = pytest.mark.usefixtures("no_errors_inside_discord_py")
 
 
-@pytest.fixture
-async def listening(
-    discord_fake: FakeDiscord, hub: FakeHub, clock: Clock, tmp_path: Path
-) -> AsyncIterator[DiscordBot]:
-    bot = DiscordBot(discord_fake, f"sqlite:///{tmp_path / 'bot.db'}", hub.url, clock)
-    await bot.listen()
-    yield bot
-    await bot.close()
-
-
 async def test_the_synced_command_is_one_group_with_typed_options(
-    listening: DiscordBot, discord_fake: FakeDiscord
+    dbot: DiscordBot, discord_fake: FakeDiscord
 ) -> None:
     [policy] = discord_fake.commands[None]
     assert policy["name"] == "policy"
@@ -79,7 +68,7 @@ async def test_the_synced_command_is_one_group_with_typed_options(
 
 
 async def test_the_synced_commands_carry_italian_names_and_descriptions(
-    listening: DiscordBot, discord_fake: FakeDiscord
+    dbot: DiscordBot, discord_fake: FakeDiscord
 ) -> None:
     """Issue 16: Discord shows /policy in the member's language from the localisations sent at
     sync; interactions still name the options in English, so nothing else changes."""
@@ -99,7 +88,7 @@ async def test_the_synced_commands_carry_italian_names_and_descriptions(
 
 
 async def test_slash_watch_defers_then_answers_with_the_baseline(
-    listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
+    dbot: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
 ) -> None:
     hub.set_repo(REPO, license="apache-2.0", gated="manual")
     channel = discord_fake.add_channel()
@@ -113,12 +102,12 @@ async def test_slash_watch_defers_then_answers_with_the_baseline(
         " · gated: manual · private: no · disabled: no"
     )
     assert message["flags"] == 0, "the channel sees who started watching what"
-    [(sub, target)] = listening.store.list_watches(f"discord:{channel}")
+    [(sub, target)] = dbot.store.list_watches(f"discord:{channel}")
     assert target.ref == f"hf:{REPO}" and sub.created_by == "112233445566778899"
 
 
 async def test_whole_flow_command_change_embed_button_unwatched(
-    listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
+    dbot: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
 ) -> None:
     channel = discord_fake.add_channel()
     hub.set_repo(REPO, license="apache-2.0")
@@ -128,8 +117,8 @@ async def test_whole_flow_command_change_embed_button_unwatched(
     await discord_fake.wait_for_message(record)
 
     hub.set_repo(REPO, license="other", license_name="hfoil-1.0")
-    listening.clock.advance(hours=2)
-    assert (await listening.cycle()).sent == 1
+    dbot.clock.advance(hours=2)
+    assert (await dbot.cycle()).sent == 1
     [alert] = [p for p in discord_fake.messages(channel) if p.via == "bot"]
     assert alert.embed["title"] == "Licence changed — acme/model"
     assert alert.payload["allowed_mentions"]["parse"] == []
@@ -138,15 +127,15 @@ async def test_whole_flow_command_change_embed_button_unwatched(
     assert click.callback is not None and click.callback["type"] == MESSAGE
     assert click.callback["data"]["content"] == f"Stopped watching hf:{REPO} in discord:{channel}."
     assert click.callback["data"]["allowed_mentions"] == {"parse": []}
-    assert listening.store.list_watches(f"discord:{channel}") == []
+    assert dbot.store.list_watches(f"discord:{channel}") == []
 
     hub.set_repo(REPO, license="mit")
-    listening.clock.advance(hours=2)
-    assert (await listening.cycle()).sent == 0, "unwatched: nothing more arrives"
+    dbot.clock.advance(hours=2)
+    assert (await dbot.cycle()).sent == 0, "unwatched: nothing more arrives"
 
 
 async def test_a_server_whose_locale_is_italian_gets_its_alerts_in_italian(
-    listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
+    dbot: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
 ) -> None:
     """Issue 16: a server that set no language gets its community language (guild_locale,
     learnt from its commands); ``/policy settings language`` still wins over it."""
@@ -159,8 +148,8 @@ async def test_a_server_whose_locale_is_italian_gets_its_alerts_in_italian(
     await discord_fake.wait_for_message(record)
 
     hub.set_repo(REPO, license="cc-by-nc-4.0")
-    listening.clock.advance(hours=2)
-    assert (await listening.cycle()).sent == 1
+    dbot.clock.advance(hours=2)
+    assert (await dbot.cycle()).sent == 1
     [alert] = [p for p in discord_fake.messages(channel) if p.via == "bot"]
     assert alert.embed["title"] == "Licenza cambiata — acme/model"
     assert "uso commerciale ora limitato" in alert.embed["description"]
@@ -173,21 +162,21 @@ async def test_a_server_whose_locale_is_italian_gets_its_alerts_in_italian(
     )
     await discord_fake.wait_for_message(record)
     hub.set_repo(REPO, license="mit")
-    listening.clock.advance(hours=2)
-    assert (await listening.cycle()).sent == 1
+    dbot.clock.advance(hours=2)
+    assert (await dbot.cycle()).sent == 1
     alert = [p for p in discord_fake.messages(channel) if p.via == "bot"][-1]
     assert alert.embed["title"] == "Licence changed — acme/model", "the setting wins"
 
 
 async def test_mute_and_diff_buttons(
-    listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
+    dbot: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
 ) -> None:
     channel = discord_fake.add_channel()
     hub.set_repo(REPO, license="mit")
-    await listening.run(f"watch hf:{REPO} --to discord:{channel}")
+    await dbot.run(f"watch hf:{REPO} --to discord:{channel}")
     hub.set_repo(REPO, license="agpl-3.0")
-    listening.clock.advance(hours=2)
-    await listening.cycle()
+    dbot.clock.advance(hours=2)
+    await dbot.cycle()
     [alert] = discord_fake.messages(channel)
 
     diff = await discord_fake.interact(discord_fake.click(alert, f"policybot:diff:hf:{REPO}"))
@@ -201,16 +190,16 @@ async def test_mute_and_diff_buttons(
         f"Muted hf:{REPO} in discord:{channel} until"
     )
     hub.set_repo(REPO, license="mit")
-    listening.clock.advance(hours=2)
-    assert (await listening.cycle()).sent == 0, "muted for 7 days"
+    dbot.clock.advance(hours=2)
+    assert (await dbot.cycle()).sent == 0, "muted for 7 days"
 
 
 async def test_members_without_manage_channels_may_read_but_not_change(
-    listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
+    dbot: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
 ) -> None:
     channel = discord_fake.add_channel()
     hub.set_repo(REPO, license="mit")
-    await listening.run(f"watch hf:{REPO} --to discord:{channel}")
+    await dbot.run(f"watch hf:{REPO} --to discord:{channel}")
     watch = await discord_fake.interact(
         discord_fake.slash(
             "watch", channel_id=channel, target="hf:acme/other", permissions=MEMBER_PERMISSIONS
@@ -238,11 +227,11 @@ async def test_members_without_manage_channels_may_read_but_not_change(
     )
     assert unwatch.callback is not None
     assert unwatch.callback["data"]["content"].startswith("Refused:")
-    assert len(listening.store.list_watches(f"discord:{channel}")) == 1
+    assert len(dbot.store.list_watches(f"discord:{channel}")) == 1
 
 
 async def test_server_settings_decide_who_may_change_watches(
-    listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
+    dbot: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
 ) -> None:
     channel = discord_fake.add_channel()
     hub.set_repo(REPO, license="mit")
@@ -261,7 +250,7 @@ async def test_server_settings_decide_who_may_change_watches(
     watch = await discord_fake.interact(
         discord_fake.slash("watch", **member, target=f"hf:{REPO}", min_severity=None)
     )
-    assert len(listening.store.list_watches(f"discord:{channel}")) == 1, watch.callback
+    assert len(dbot.store.list_watches(f"discord:{channel}")) == 1, watch.callback
 
     bad = await discord_fake.interact(
         discord_fake.slash("settings", channel_id=channel, setting="who", value="nobody")
@@ -271,7 +260,7 @@ async def test_server_settings_decide_who_may_change_watches(
 
 
 async def test_a_typo_is_answered_at_once_and_privately(
-    listening: DiscordBot, discord_fake: FakeDiscord
+    dbot: DiscordBot, discord_fake: FakeDiscord
 ) -> None:
     channel = discord_fake.add_channel()
     record = await discord_fake.interact(
@@ -286,7 +275,7 @@ async def test_a_typo_is_answered_at_once_and_privately(
 
 
 async def test_a_missing_repo_after_the_defer_is_told_privately(
-    listening: DiscordBot, discord_fake: FakeDiscord
+    dbot: DiscordBot, discord_fake: FakeDiscord
 ) -> None:
     channel = discord_fake.add_channel()
     record = await discord_fake.interact(
@@ -301,14 +290,14 @@ async def test_a_missing_repo_after_the_defer_is_told_privately(
 
 
 async def test_autocomplete_offers_this_channels_watches(
-    listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
+    dbot: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
 ) -> None:
     here, elsewhere = discord_fake.add_channel(), discord_fake.add_channel()
     for repo in ("acme/model", "acme/dataset-tools", "other/thing"):
         hub.set_repo(repo, license="mit")
-        await listening.run(f"watch hf:{repo} --to discord:{here}")
+        await dbot.run(f"watch hf:{repo} --to discord:{here}")
     hub.set_repo("acme/secret", license="mit")
-    await listening.run(f"watch hf:acme/secret --to discord:{elsewhere}")
+    await dbot.run(f"watch hf:acme/secret --to discord:{elsewhere}")
     record = await discord_fake.interact(
         discord_fake.autocomplete("unwatch", "target", channel_id=here, target="acme")
     )
@@ -324,14 +313,14 @@ async def test_autocomplete_offers_this_channels_watches(
 
 
 async def test_history_escapes_upstream_text(
-    listening: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
+    dbot: DiscordBot, discord_fake: FakeDiscord, hub: FakeHub
 ) -> None:
     channel = discord_fake.add_channel()
     hub.set_repo("acme/my_model", license="mit")
-    await listening.run(f"watch hf:acme/my_model --to discord:{channel}")
+    await dbot.run(f"watch hf:acme/my_model --to discord:{channel}")
     hub.set_repo("acme/my_model", license="other", license_name="@everyone_*free*")
-    listening.clock.advance(hours=2)
-    await listening.cycle()
+    dbot.clock.advance(hours=2)
+    await dbot.cycle()
     record = await discord_fake.interact(
         discord_fake.slash("history", channel_id=channel, target="hf:acme/my_model", limit=5)
     )
@@ -401,7 +390,7 @@ async def test_policybot_run_connects_and_serves_policy(
 
 
 async def test_a_reply_is_said_in_the_members_own_language(
-    listening: DiscordBot, discord_fake: FakeDiscord
+    dbot: DiscordBot, discord_fake: FakeDiscord
 ) -> None:
     """Issue 16: with no server setting, the interaction's ``locale`` (the member's client)
     picks the reply's language: Italian for ``it``, English for ``en-US``."""

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.usefixtures("no_errors_inside_discord_py")
 async def dbot(
     discord_fake: FakeDiscord, hub: FakeHub, clock: Clock, tmp_path: Path
 ) -> AsyncIterator[DiscordBot]:
+    """conftest's ``dbot`` without the gateway: these tests only deliver, nobody types."""
     bot = DiscordBot(discord_fake, f"sqlite:///{tmp_path / 'bot.db'}", hub.url, clock)
     yield bot
     await bot.close()

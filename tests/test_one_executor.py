@@ -16,7 +16,6 @@ from __future__ import annotations
 import re
 import shlex
 import typing
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -78,16 +77,6 @@ def test_both_platforms_buttons_mean_the_grammars_commands() -> None:
 
 
 # ------------------------------------------------------------------------------ Discord
-
-
-@pytest.fixture
-async def dbot(
-    discord_fake: FakeDiscord, hub: FakeHub, clock: Clock, tmp_path: Path
-) -> AsyncIterator[DiscordBot]:
-    bot = DiscordBot(discord_fake, f"sqlite:///{tmp_path / 'bot.db'}", hub.url, clock)
-    await bot.listen()
-    yield bot
-    await bot.close()
 
 
 # The Discord slash options that type each sample of CHANGING.
