@@ -24,6 +24,13 @@ from typing import NewType
 class BotError(Exception):
     """Base of every error policybot raises on purpose."""
 
+    @property
+    def message(self) -> str:
+        """The text as raised: a message (:class:`bot.i18n.Msg`) a reply or an alert can say
+        in its reader's language, where ``str(err)`` keeps only the English."""
+        said = self.args[0] if self.args else ""
+        return said if isinstance(said, str) else str(self)
+
 
 class ConfigError(BotError):
     """A setting is missing or invalid; raised at startup only."""
@@ -34,14 +41,7 @@ class DatabaseUnavailable(BotError):
 
 
 class UsageError(BotError):
-    """Bad command input. ``str(err)`` is written for the user who typed it (in English);
-    :attr:`message` is the same text as raised, a message a reply can say in the asker's
-    language (``str()`` of an exception keeps only the English)."""
-
-    @property
-    def message(self) -> str:
-        said = self.args[0] if self.args else ""
-        return said if isinstance(said, str) else str(self)
+    """Bad command input, written for the user who typed it (:attr:`BotError.message`)."""
 
 
 class InvalidTarget(UsageError):
@@ -98,11 +98,6 @@ class SourceError(BotError):
         super().__init__(message)
         self.reason: Reason = reason
         self.retry_after = retry_after
-
-    @property
-    def message(self) -> str:
-        said = self.args[0] if self.args else ""
-        return said if isinstance(said, str) else str(self)
 
 
 class AccessDenied(SourceError):
