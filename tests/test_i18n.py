@@ -22,6 +22,7 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
 
 from adapters import console, discord_embeds, slack_blocks
 from bot.alerts.compose import alert_for, health_change
@@ -835,3 +836,14 @@ async def test_a_channel_that_cannot_be_read_is_refused_in_italian(
     assert not reply.ok
     it, en = said(reply, "it"), said(reply, "en")
     assert it != en and english_left(it, italian()) == [], it
+
+
+@pytest.mark.parametrize(
+    "n", [0, 1, 7, 999, 1000, 2000, 12345, 1_000_000, -1, -1234, -1_234_567, 10**12]
+)
+def test_english_counts_read_as_babel_writes_them(n: int) -> None:
+    """English integers skip Babel (they are formatted on every alert's path); the text must be
+    exactly Babel's, or messages would read differently from every other locale's numbers."""
+    assert render(nmsg("{n} change", "{n} changes", n), "en") == format_decimal(n, locale="en") + (
+        " change" if n == 1 else " changes"
+    )

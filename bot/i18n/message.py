@@ -148,6 +148,10 @@ def _param(value: Param, lang: str) -> str:
         return str(Locale.parse(lang).datetime_formats["medium"]).format(hour, day)
     if isinstance(value, bool):
         return str(value)
+    if lang == "en" and isinstance(value, int):
+        # What Babel says for an English integer ("2,000"), without its ~9 µs per number: every
+        # message is said in English once when it is made, so this is on every alert's path.
+        return f"{value:,}"
     return format_decimal(value, locale=lang)
 
 
