@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.rows import (
     DeliveryRow,
@@ -249,11 +250,7 @@ class OutboxQueries(StoreBase):
 
     @staticmethod
     def _touch_channel(c: sa.Connection, channel: str, **values: Any) -> None:
-        updated = c.execute(
-            channels.update().where(channels.c.channel == channel).values(**values)
-        ).rowcount
-        if not updated:
-            c.execute(channels.insert().values(channel=channel, **values))
+        _upsert_channel(c, channel, **values)
 
     def delivery_counts(self) -> dict[str, int]:
         with self.engine.connect() as c:
@@ -355,5 +352,18 @@ def _mark_sent(
     if channel is None:
         return False
     if not c.execute(_POSTED, {"c_channel": channel, "c_at": now}).rowcount:
-        c.execute(channels.insert().values(channel=channel, last_post_at=now))
+        _upsert_channel(c, channel, last_post_at=now)  # the channel's first post
     return True
+
+
+def _upsert_channel(c: sa.Connection, channel: str, **values: Any) -> None:
+    """The channel's row with ``values``, created if missing, in one statement. Two replicas
+    posting a channel's first alerts at once both found no row; with an update-then-insert
+    the second insert broke its transaction after the post, leaving the alert unmarked (sent
+    again once its lease ran out) and the rest of the batch held until then."""
+    insert = (postgresql.insert if c.dialect.name == "postgresql" else sqlite.insert)(channels)
+    c.execute(
+        insert.values(channel=channel, **values).on_conflict_do_update(
+            index_elements=[channels.c.channel], set_=values
+        )
+    )
