@@ -96,6 +96,29 @@ def test_deliveries_keep_their_order_per_channel(store: Store) -> None:
     assert [d.payload["n"] for d in later] == [1, 2]
 
 
+def test_a_channel_waits_behind_its_first_blocked_delivery_only(store: Store) -> None:
+    """Only what comes after a blocked delivery (leased elsewhere, or waiting for a retry)
+    waits; what comes before it, and other channels, go out."""
+    tid = _target(store, channels=("console", "webhook:http://x/y"))
+    queue = [NewDelivery("console", {"n": n}) for n in range(1, 6)]
+    store.record_check(
+        tid, T0, T0, Observation({}), queue=[*queue, NewDelivery("webhook:http://x/y", {"n": 9})]
+    )
+    one, two, three, four, five, nine = store.claim_deliveries(T0, "a", LEASE, 10)
+    store.release_deliveries([one.id, two.id, four.id, five.id, nine.id])
+    store.mark_retry(four.id, T0 + timedelta(hours=1), "429")  # n=4 waits; n=3 is leased by "a"
+    # n=1 and n=2 come before the first blocker (n=3, held by "a"): "b" may take them.
+    got = store.claim_deliveries(T0 + timedelta(seconds=1), "b", LEASE, 10)
+    assert [d.payload["n"] for d in got] == [1, 2, 9]
+    store.mark_sent(three.id, T0, "m3", None)
+    for d in got:
+        store.mark_sent(d.id, T0, f"m{d.payload['n']}", None)
+    # n=3 is sent: n=4 (retry in an hour) is now the first blocker, and n=5 waits behind it.
+    assert store.claim_deliveries(T0 + timedelta(seconds=2), "b", LEASE, 10) == []
+    later = store.claim_deliveries(T0 + timedelta(hours=2), "b", LEASE, 10)
+    assert [d.payload["n"] for d in later] == [4, 5]
+
+
 def test_follow_ups_thread_under_the_last_top_level_alert(store: Store) -> None:
     tid = _target(store, channels=("slack:C1",))
     store.record_check(

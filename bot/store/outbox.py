@@ -61,21 +61,28 @@ class OutboxQueries(StoreBase):
         due = deliveries.alias("due")
         free = sa.or_(due.c.lease_until.is_(None), due.c.lease_until < now)
         # Per-channel order: a delivery waits while an earlier one in its channel is waiting
-        # (retry later) or is being sent by someone else.
-        earlier = deliveries.alias("earlier")
-        blocked = sa.exists().where(
-            earlier.c.channel == due.c.channel,
-            earlier.c.status == "pending",
-            earlier.c.id < due.c.id,
-            sa.or_(earlier.c.next_attempt_at > now, earlier.c.lease_until >= now),
+        # (retry later) or is being sent by someone else. Each channel's first such blocker is
+        # found once per claim (one pass over the pending rows), not per candidate: a
+        # per-candidate "any earlier blocker?" scan cost a claim 1.3 s with 2,000 alerts
+        # pending in one channel (quadratic in a channel's backlog).
+        blocker = deliveries.alias("blocker")
+        first_blocker = (
+            sa.select(blocker.c.channel, sa.func.min(blocker.c.id).label("first_id"))
+            .where(
+                blocker.c.status == "pending",
+                sa.or_(blocker.c.next_attempt_at > now, blocker.c.lease_until >= now),
+            )
+            .group_by(blocker.c.channel)
+            .subquery("first_blocker")
         )
         query = (
             sa.select(due.c.id)
+            .select_from(due.outerjoin(first_blocker, first_blocker.c.channel == due.c.channel))
             .where(
                 due.c.status == "pending",
                 due.c.next_attempt_at <= now,
                 free,
-                ~blocked,
+                sa.or_(first_blocker.c.first_id.is_(None), due.c.id < first_blocker.c.first_id),
                 ~paused_channel(due.c.channel),  # held while its workspace is uninstalled
             )
             .order_by(due.c.id)
