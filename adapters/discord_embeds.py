@@ -15,13 +15,15 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.alerts.compose import severity_text
-from bot.commands.grammar import Reply
 from bot.domain.model import Alert, Link, Severity
 from bot.i18n import msg, nmsg, render
 from bot.net import safe_link
+
+if TYPE_CHECKING:  # a type only: the command grammar is no import of alert rendering
+    from bot.commands.grammar import Reply
 
 # https://discord.com/developers/docs/resources/message#embed-object-embed-limits
 TITLE_MAX = 256

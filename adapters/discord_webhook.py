@@ -20,16 +20,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
-from adapters.discord_embeds import DiscordMessage, alert_message
 from bot.config import Settings
 from bot.domain.errors import ChannelGone, DeliveryError
 from bot.domain.model import Alert
 from bot.domain.refs import DISCORD_WEBHOOK_URL
 from bot.net import HttpClient, delivery_error, parse_retry_after, post_webhook
+
+if TYPE_CHECKING:
+    from adapters.discord_embeds import DiscordMessage
 
 NO_MENTIONS: dict[str, Any] = {"parse": []}
 
@@ -79,6 +81,9 @@ class DiscordWebhookAdapter:
             hook_id, token, thread_id = parse_webhook_url(address)
         except ValueError as e:
             raise ChannelGone(str(e)) from None
+        # Imported at the first alert: a `policybot check` that posts none never pays for it.
+        from adapters.discord_embeds import alert_message
+
         message = alert_message(alert)
         payload: dict[str, Any] = {"embeds": [message.embed], "allowed_mentions": NO_MENTIONS}
         query = "?wait=true" + (f"&thread_id={thread_id}" if thread_id else "")

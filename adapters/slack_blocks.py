@@ -21,14 +21,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from bot.alerts.compose import more_lines_note, severity_text, title_and_source
-from bot.commands.grammar import Reply
 from bot.domain.model import Alert, Severity
 from bot.i18n import msg, nmsg, render
 from bot.net import safe_link
+
+if TYPE_CHECKING:  # a type only: the command grammar is no import of alert rendering
+    from bot.commands.grammar import Reply
 
 HEADER_MAX = 150
 SECTION_MAX = 3000

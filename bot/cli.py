@@ -23,14 +23,11 @@ from adapters.slack_webhook import SlackWebhookAdapter
 from adapters.webhooks import WebhookAdapter
 from bot.commands import grammar as cmds
 from bot.commands.invocation import Invocation
-from bot.commands.watchlist import dumps as dumps_watchlist
-from bot.commands.watchlist import read as read_watchlist
 from bot.config import Settings, load_settings, unworkable
 from bot.deliver.dispatcher import Adapter
 from bot.domain.errors import BotError, ConfigError, DatabaseUnavailable, UsageError
 from bot.domain.refs import parse_channel
 from bot.logs import setup_logging
-from bot.runtime.runlock import single_runner
 from bot.service.executor import Service
 from bot.service.progress import bar as progress_bar
 from bot.sources import build_sources
@@ -216,6 +213,8 @@ def run() -> None:
     """Run the bot: scheduled checks, deliveries, and every adapter whose credentials are set."""
     # The scheduler, the ops HTTP server and Prometheus are only needed here: importing them
     # at the top would add ~0.1 s to every other command's start-up.
+    from bot.commands.watchlist import read as read_watchlist
+    from bot.runtime.runlock import single_runner
     from bot.runtime.runner import run_forever
 
     async def work(service: Service, settings: Settings) -> None:
@@ -366,6 +365,7 @@ def settings_(
 @app.command("import")
 def import_(path: Annotated[Path, typer.Argument(help="watch list (TOML)")]) -> None:
     """Apply a watch list file; re-importing changes nothing."""
+    from bot.commands.watchlist import read as read_watchlist
 
     async def work(service: Service, settings: Settings) -> None:
         listed = read_watchlist(path, settings.default_channel)
@@ -384,6 +384,7 @@ def export(
     to: Annotated[str | None, typer.Option(help="only this channel's watches")] = None,
 ) -> None:
     """Print the watches (all, or one channel's) as a watch list; import reads it back."""
+    from bot.commands.watchlist import dumps as dumps_watchlist
 
     async def work(service: Service, settings: Settings) -> str:
         channel = str(parse_channel(to)) if to else None

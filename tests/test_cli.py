@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
 from pathlib import Path
 
 from tests.clihelp import cli_env, policybot
 from tests.fakes.hub import FakeHub
+from tests.fakes.web import FakeWeb
 
 
 async def test_watch_check_list_history_unwatch(hub: FakeHub, tmp_path: Path) -> None:
@@ -99,3 +103,59 @@ async def test_import_applies_a_watch_list_idempotently(hub: FakeHub, tmp_path: 
     assert bad.code == 2 and "[[watch]] #2" in bad.err
     listing = await policybot(env, "list", cwd=tmp_path)
     assert "hf:acme/z" not in listing.out, "nothing is half-applied"
+
+
+# What `policybot check` must not import: each is needed only by some other command, by a chat
+# bot whose token is unset, or by an alert (none is posted when nothing changed). Start-up is
+# most of a quiet cycle's CPU (issue 14), so an import that creeps back in fails here.
+NOT_FOR_A_QUIET_CHECK = (
+    "slack_sdk",  # the Slack and Discord bots: only with their tokens
+    "slack_bolt",
+    "discord",
+    "alembic",  # migrations: only when the schema is behind
+    "apscheduler",  # `policybot run`'s scheduler, ops server and metrics
+    "prometheus_client",
+    "bot.runtime.runner",
+    "bot.runtime.runlock",
+    "jinja2",  # evidence pages: only the ops server, with a signing key
+    "bot.evidence.queries",
+    "bot.evidence.site",
+    "adapters.discord_embeds",  # alert rendering: only when an alert is posted
+    "adapters.slack_blocks",
+    "bot.commands.watchlist",  # watch list files and presets: import/export/run/watch preset:
+    "bot.commands.presets",
+    "tomli_w",
+    "feedparser",  # feeds: only when a feed body is parsed
+    "bs4",
+)
+
+_MODULES_AT_EXIT = """
+import atexit, json, runpy, sys
+out = sys.argv[1]
+atexit.register(lambda: open(out, "w").write(json.dumps(sorted(sys.modules))))
+sys.argv = ["policybot", *sys.argv[2:]]
+runpy.run_module("bot.cli", run_name="__main__", alter_sys=True)
+"""
+
+
+async def test_a_quiet_check_imports_only_what_it_uses(web: FakeWeb, tmp_path: Path) -> None:
+    """``policybot check`` over a page that answers 304: the modules loaded by the end."""
+    env = cli_env(f"sqlite:///{tmp_path / 'p.db'}", "http://127.0.0.1:9")
+    web.set_page("/pricing", "<html><body><main><p>Pro: $10</p></main></body></html>")
+    ran = await policybot(env, "watch", f"page:{web.url}/pricing", cwd=tmp_path)
+    assert ran.code == 0, ran.err
+    listed = tmp_path / "modules.json"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", _MODULES_AT_EXIT, str(listed), "check", env=env, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _out, err = await asyncio.wait_for(proc.communicate(), 45)
+    assert proc.returncode == 0, err.decode()
+    assert "checked 1 target: 0 changed, 0 failed" in err.decode()
+    assert web.hits("/pricing")[-1].headers.get("if-none-match"), "a conditional GET: a 304"
+    loaded = set(json.loads(listed.read_text()))
+    assert {"bot.service.executor", "aiohttp"} <= loaded, "the list is of the real run"
+    imported = sorted(
+        m for m in NOT_FOR_A_QUIET_CHECK if any(n == m or n.startswith(m + ".") for n in loaded)
+    )
+    assert imported == [], f"`policybot check` imported {imported}"

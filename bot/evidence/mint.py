@@ -13,7 +13,6 @@ from datetime import datetime
 
 from bot.config import Settings
 from bot.evidence.links import Signer
-from bot.evidence.queries import change_of_check
 from bot.store import DeliveryRow, Store
 
 
@@ -30,6 +29,9 @@ def evidence_url(store: Store, signer: Signer, row: DeliveryRow, now: datetime) 
     check recorded no change (a "recovered" notice, a feed backfill); None for a digest."""
     if row.target_id is None:
         return None
+    # Only when links are on (a signer): the evidence queries are no start-up cost otherwise.
+    from bot.evidence.queries import change_of_check
+
     change = change_of_check(store, row.target_id, row.created_at)
     if change is not None:
         return signer.url("c", change, row.channel, now)

@@ -26,7 +26,6 @@ from bot.commands import grammar as cmds
 from bot.commands.invocation import Invocation
 from bot.commands.scope import Scope
 from bot.commands.validation import check_target, check_view, option_problems
-from bot.commands.watchlist import WatchEntry
 from bot.config import Settings
 from bot.deliver.dispatcher import Adapter, Dispatcher, DispatchResult
 from bot.domain.errors import InvalidTarget, SourceError, UsageError
@@ -44,6 +43,7 @@ from bot.store.threads import call
 from bot.text.diff import unified
 
 if TYPE_CHECKING:  # the evidence site is built only by `policybot run` with a signing key
+    from bot.commands.watchlist import WatchEntry  # watch lists: import/export/run only
     from bot.evidence.links import Signer
     from bot.evidence.site import EvidenceSite
 

@@ -11,13 +11,11 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.commands import grammar as cmds
-from bot.commands import presets
 from bot.commands.invocation import Invocation
 from bot.commands.validation import view_problems
-from bot.commands.watchlist import WatchEntry
 from bot.config import Settings
 from bot.domain.errors import InvalidTarget, UsageError
 from bot.domain.model import Severity, TargetRef
@@ -27,6 +25,9 @@ from bot.net import Guard, check_webhook_url
 from bot.service.progress import Report, silent
 from bot.sources.page import view_key
 from bot.store import Store, SubscriptionRow
+
+if TYPE_CHECKING:  # imported where used: a `check` reads no watch list or preset file
+    from bot.commands.watchlist import WatchEntry
 
 _ENTRY_NUMBER = re.compile(r"\[\[watch\]\] #(\d+)")
 
@@ -66,6 +67,8 @@ class WatchLists:
                 name=name,
             )
             return [said], False
+        from bot.commands import presets
+
         preset = presets.find(name, presets.catalogue())
         entries = presets.expand(preset, [channel], command.min_severity)
         try:
@@ -86,6 +89,8 @@ class WatchLists:
         return [said, *(joined("", ["  ", line]) for line in applied)], True
 
     def presets(self, command: cmds.Presets) -> cmds.Reply:
+        from bot.commands import presets
+
         catalogue = presets.catalogue()
         if command.name is None:
             subscribe = msg("Subscribe with: watch preset:<name>")
@@ -190,6 +195,8 @@ class WatchLists:
     def _expand_presets(self, entries: Sequence[WatchEntry]) -> tuple[list[WatchEntry], list[str]]:
         """Replace ``preset:<name>`` entries by the preset's sources (same channels and
         severity); the problems found on the way."""
+        from bot.commands import presets
+
         out: list[WatchEntry] = []
         problems: list[str] = []
         for number, entry in enumerate(entries, start=1):
@@ -223,6 +230,8 @@ class WatchLists:
         """The subscriptions (of one channel, or all) as watch entries that
         :meth:`apply_watchlist` turns back into the same subscriptions. Channels that watch
         a target with the same settings share one entry."""
+        from bot.commands.watchlist import WatchEntry
+
         now = self.clock()
         grouped: dict[tuple[Any, ...], list[str]] = {}
         for sub, target in self.store.list_watches(channel):
