@@ -23,6 +23,11 @@ Usage::
 
     python bench/compare_urlwatch.py                 # everything
     python bench/compare_urlwatch.py --sizes 500 --skip-big --skip-slack
+    python bench/compare_urlwatch.py --sizes 2000 --skip-read --skip-big --skip-slack \
+        --skip-urlwatch --before /tmp/before     # no-change cycle, before and after side by side
+
+Both checkouts are byte-compiled first (``compile_checkout``; ``--no-compile`` measures them as
+they are).
 """
 
 from __future__ import annotations
@@ -168,8 +173,11 @@ asyncio.run(main())
 """
 
 
-def bench_policybot(base: str, n: int, per_host: int) -> tuple[Run, Run, str, float]:
-    """Warm-up (baseline) cycle and the measured no-change cycle of ``policybot check``."""
+def bench_policybot(
+    base: str, n: int, per_host: int, root: Path = ROOT
+) -> tuple[Run, Run, str, float]:
+    """Warm-up (baseline) cycle and the measured no-change cycle of ``policybot check``
+    (``root``: the checkout measured)."""
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         watchlist = tmp / "watches.toml"
@@ -179,21 +187,37 @@ def bench_policybot(base: str, n: int, per_host: int) -> tuple[Run, Run, str, fl
                 for i in range(n)
             )
         )
-        env = policybot_env(tmp, per_host)
+        env = policybot_env(tmp, per_host, {"PYTHONPATH": str(root)})
         cli = [sys.executable, "-m", "bot.cli"]
         subprocess.run(
-            [*cli, "import", str(watchlist)], env=env, cwd=ROOT, check=True, capture_output=True
+            [*cli, "import", str(watchlist)], env=env, cwd=root, check=True, capture_output=True
         )
-        warm, _, _ = timed([*cli, "check"], env)
+        warm, _, _ = timed([*cli, "check"], env, cwd=root)
         before = upstream_stats(base)
-        measured, _, err = median_run([*cli, "check"], env)
+        measured, _, err = median_run([*cli, "check"], env, cwd=root)
         note = f"{answered(base, before)} in {REPEAT} runs; {_summary(err)}"
         # The same cycle timed inside one process (what a `policybot run` replica does every
         # tick, start-up excluded): the figure to set beside the floor's loop.
         inner = sorted(
-            float(timed([sys.executable, "-c", _TIMED_CHECK], env)[1].strip()) for _ in range(3)
+            float(timed([sys.executable, "-c", _TIMED_CHECK], env, cwd=root)[1].strip())
+            for _ in range(3)
         )
         return warm, measured, note, inner[1]
+
+
+def compile_checkout(root: Path) -> None:
+    """Byte-compile a checkout's modules, as ``pip install`` does for an installed policybot.
+
+    Where ``PYTHONDONTWRITEBYTECODE`` is set (this machine's shells set it) an uncompiled
+    checkout compiles its ~90 modules from source in every process, about 0.2 s of CPU that
+    no installed policybot pays, while the floor process and urlwatch load their libraries
+    compiled. Stale files are harmless: Python checks each against its source."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", "bot", "adapters"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+    )
 
 
 # -- urlwatch ---------------------------------------------------------------------------------
@@ -534,14 +558,26 @@ def main() -> None:
     parser.add_argument(
         "--big", type=int, nargs=2, default=[100_000, 10_000], metavar=("TOTAL", "CYCLE")
     )
+    parser.add_argument(
+        "--no-compile",
+        action="store_true",
+        help="measure the checkouts as they are, without byte-compiling them first (see "
+        "compile_checkout: with PYTHONDONTWRITEBYTECODE set every process compiles them)",
+    )
     opts = parser.parse_args()
     if not Path(GNU_TIME).exists():
         raise SystemExit("GNU time (/usr/bin/time) is needed to measure whole processes")
     python = None if opts.skip_urlwatch else urlwatch_python()
 
+    checkouts = [ROOT] + ([opts.before] if opts.before else [])
+    if not opts.no_compile:
+        for root in checkouts:
+            compile_checkout(root)
     print(
         f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; "
-        f"policybot POLICYBOT_HTTP_PER_HOST={opts.per_host}, SQLite"
+        f"policybot POLICYBOT_HTTP_PER_HOST={opts.per_host}, SQLite; load average "
+        + " ".join(f"{x:.2f}" for x in os.getloadavg())
+        + ("; checkouts as they are" if opts.no_compile else "; checkouts byte-compiled")
     )
     header = f"{'':<34} {'wall s':>7} {'CPU s':>7} {'peak MiB':>8}"
     if not opts.skip_read:
@@ -568,6 +604,12 @@ def main() -> None:
             print(f"{'policybot check (warm-up)':<34} {warm.cells()}")
             print(f"{'policybot check':<34} {pb.cells()}   {summary}; {pb.note}")
             print(f"{'policybot, the cycle alone':<34} {inner:>7.2f}   (in-process, median of 3)")
+            if opts.before:
+                _, old_pb, old_summary, old_inner = bench_policybot(
+                    up.url, n, opts.per_host, opts.before
+                )
+                print(f"{'policybot before':<34} {old_pb.cells()}   {old_summary}; {old_pb.note}")
+                print(f"{'policybot before, the cycle alone':<34} {old_inner:>7.2f}")
             if python is not None:
                 uw_warm, uw, note = bench_urlwatch(python, up.url, n)
                 print(f"{'urlwatch 2.29 (warm-up)':<34} {uw_warm.cells()}")
@@ -585,6 +627,11 @@ def main() -> None:
             )
             if python is not None:
                 line += f"; urlwatch / policybot: {uw.wall / pb.wall:.1f}x"
+            if opts.before:
+                line += (
+                    f"; before / floor process: {old_pb.wall / floor.wall:.1f}x "
+                    f"(CPU: after {pb.cpu / floor.cpu:.1f}x, before {old_pb.cpu / floor.cpu:.1f}x)"
+                )
             print(line)
     if not opts.skip_big:
         total, due = opts.big
