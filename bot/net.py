@@ -333,7 +333,7 @@ async def request(
     ``headers``) go only to the first URL's origin: once a redirect leaves it they are
     dropped for the rest of the chain.
     """
-    origin = _origin(url)
+    first_url = url  # its origin is worked out at the first redirect (most requests have none)
     plain = {k: v for k, v in (headers or {}).items() if k.lower() not in _CREDENTIAL_HEADERS}
     secret = {k: v for k, v in (headers or {}).items() if k.lower() in _CREDENTIAL_HEADERS}
     secret.update(credentials or {})
@@ -348,7 +348,7 @@ async def request(
                     msg("a redirect was refused: {why}", why=e.message),
                     reason=FailureReason.UNSAFE_URL,
                 ) from None
-            if _origin(url) != origin:
+            if _origin(url) != _origin(first_url):
                 secret = {}
         try:
             async with session.request(
@@ -714,22 +714,25 @@ def safe_link(url: str, max_length: int = LINK_MAX) -> str | None:
 
 async def _read_capped(resp: aiohttp.ClientResponse, max_bytes: int) -> bytes:
     """Read the decoded body, stopping at ``max_bytes`` (so a gzip bomb stops at the cap)."""
-    too_large = SourceError(
-        msg(
-            "response from {host} is larger than {size} bytes",
-            host=_host(str(resp.url)),
-            size=str(max_bytes),
-        ),
-        reason=FailureReason.TOO_LARGE,
-    )
+
+    def too_large() -> SourceError:  # built only when raised: its message costs on every read
+        return SourceError(
+            msg(
+                "response from {host} is larger than {size} bytes",
+                host=_host(str(resp.url)),
+                size=str(max_bytes),
+            ),
+            reason=FailureReason.TOO_LARGE,
+        )
+
     if resp.content_length is not None and resp.content_length > max_bytes:
-        raise too_large  # decoded is never smaller than what is announced on the wire
+        raise too_large()  # decoded is never smaller than what is announced on the wire
     chunks: list[bytes] = []
     size = 0
     async for chunk in resp.content.iter_chunked(65536):
         size += len(chunk)
         if size > max_bytes:
-            raise too_large
+            raise too_large()
         chunks.append(chunk)
     return b"".join(chunks)
 
