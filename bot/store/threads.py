@@ -73,33 +73,70 @@ async def keep_renewed(
 
 R = TypeVar("R")
 
+# How long a group call waits for company, and how many items it takes at most (one
+# statement's parameters stay well under SQLite's and psycopg's limits).
+LINGER = 0.01
+MAX_BATCH = 200
+
 
 class GroupCommit(Generic[T, R]):
     """Many callers' store calls in one (a group commit; the same for grouped reads).
 
     Each :meth:`submit` waits for its own result, as if it had called the store itself; the
-    items submitted while a call is in flight go together in the next one. A lone check is
-    written at once (no waiting for a batch to fill), and a busy cycle's checks share
-    transactions instead of each paying a commit and a thread hop. ``write`` gets the items
-    in order and returns one result per item; if it raises, every item of that write gets
-    the exception.
+    items submitted while a call is in flight go together in the next one. Each call waits up
+    to ``linger`` seconds for company first (at once when ``max_batch`` items wait): checks
+    finish one by one as their answers come in, so without it a busy cycle's writes went out
+    one or two at a time — 6,600 transactions for the 10,000 first sights of one tick, at
+    0.5 ms of CPU each against 0.17 ms per record in groups of 50. A lone check waits
+    ``linger`` (a few milliseconds) longer. ``write`` gets the items in order and returns one
+    result per item; if it raises, every item of that write gets the exception.
     """
 
-    def __init__(self, write: Callable[[list[T]], Sequence[R]]) -> None:
+    def __init__(
+        self,
+        write: Callable[[list[T]], Sequence[R]],
+        *,
+        linger: float = LINGER,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
         self._write = write
+        self._linger = linger
+        self._max_batch = max_batch
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._full: asyncio.Future[None] | None = None
 
     async def submit(self, item: T) -> R:
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         if self._flusher is None or self._flusher.done():
             self._flusher = asyncio.create_task(self._flush())
+        elif len(self._pending) >= self._max_batch and self._full and not self._full.done():
+            self._full.set_result(None)
         return await future
+
+    async def _gather(self) -> None:
+        """Wait up to ``linger`` for more items, or until ``max_batch`` of them wait."""
+        if self._linger <= 0 or len(self._pending) >= self._max_batch:
+            return
+        self._full = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait([self._full], timeout=self._linger)
+        finally:
+            self._full = None
 
     async def _flush(self) -> None:
         while self._pending:
-            taken, self._pending = self._pending, []
+            try:
+                await self._gather()
+            except asyncio.CancelledError:
+                for _item, future in self._pending:
+                    future.cancel()
+                raise
+            taken, self._pending = (
+                self._pending[: self._max_batch],
+                self._pending[self._max_batch :],
+            )
             try:
                 results = await call(self._write, [item for item, _f in taken])
             except asyncio.CancelledError:
