@@ -127,6 +127,7 @@ NOT_FOR_A_QUIET_CHECK = (
     "tomli_w",
     "feedparser",  # feeds: only when a feed body is parsed
     "bs4",
+    "sqlalchemy.dialects.postgresql",  # every PostgreSQL driver's module: not on SQLite
 )
 
 _MODULES_AT_EXIT = """

@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.rows import (
     DeliveryRow,
@@ -368,9 +367,22 @@ def _upsert_channel(c: sa.Connection, channel: str, **values: Any) -> None:
     posting a channel's first alerts at once both found no row; with an update-then-insert
     the second insert broke its transaction after the post, leaving the alert unmarked (sent
     again once its lease ran out) and the rest of the batch held until then."""
-    insert = (postgresql.insert if c.dialect.name == "postgresql" else sqlite.insert)(channels)
-    c.execute(
-        insert.values(channel=channel, **values).on_conflict_do_update(
-            index_elements=[channels.c.channel], set_=values
+    # The dialect's own INSERT, imported here: ``sqlalchemy.dialects.postgresql`` loads every
+    # PostgreSQL driver's module (~45 ms), which a SQLite process never needs.
+    if c.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        upsert: sa.Executable = (
+            pg_insert(channels)
+            .values(channel=channel, **values)
+            .on_conflict_do_update(index_elements=[channels.c.channel], set_=values)
         )
-    )
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        upsert = (
+            sqlite_insert(channels)
+            .values(channel=channel, **values)
+            .on_conflict_do_update(index_elements=[channels.c.channel], set_=values)
+        )
+    c.execute(upsert)
