@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sys
+from functools import cache
 from typing import TextIO
 
 from bot.alerts.compose import severity_text, title_and_source
@@ -19,9 +20,16 @@ from bot.i18n import msg, render
 def severity_mark(severity: Severity, lang: str) -> str:
     """``[CRITICAL]``, ``[WARNING] ``: the severity word in the reader's language, padded to
     the longest one so titles line up in a terminal."""
+    return _severity_marks(lang)[severity]
+
+
+@cache
+def _severity_marks(lang: str) -> dict[Severity, str]:
+    """Every severity's mark in ``lang``, made once per language (the catalogs are read once
+    per process), not four renders per alert written."""
     marks = {s: f"[{render(severity_text(s), lang).upper()}]" for s in Severity}
     width = max(len(m) for m in marks.values())
-    return marks[severity].ljust(width)
+    return {s: m.ljust(width) for s, m in marks.items()}
 
 
 # C0 controls but tab and newline, DEL and C1 controls, and the bidi overrides that reorder

@@ -14,11 +14,13 @@ import re
 import string
 import tomllib
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import Any, cast
+from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_datetime, format_skeleton
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
@@ -38,7 +40,17 @@ from bot.detect.repo import detect_repo
 from bot.domain.facts import HubFacts, OrgFacts, RepoFacts
 from bot.domain.model import Alert, Change, ChangeKind, Severity, TargetRef
 from bot.domain.refs import parse_target
-from bot.i18n import Msg, from_data, joined, msg, nmsg, pick_language, render, to_data
+from bot.i18n import (
+    SUPPORTED,
+    Msg,
+    from_data,
+    joined,
+    msg,
+    nmsg,
+    pick_language,
+    render,
+    to_data,
+)
 from bot.i18n.catalogs import po_path
 from bot.licences.full_text import text_change
 from bot.sources.feed import FeedSource
@@ -847,3 +859,54 @@ def test_english_counts_read_as_babel_writes_them(n: int) -> None:
     assert render(nmsg("{n} change", "{n} changes", n), "en") == format_decimal(n, locale="en") + (
         " change" if n == 1 else " changes"
     )
+
+
+ZONES = [
+    None,
+    UTC,
+    timezone(timedelta(hours=5, minutes=30)),
+    timezone(timedelta(hours=-3, seconds=17)),
+    ZoneInfo("Europe/Rome"),
+]
+
+
+@pytest.mark.parametrize("tz", ZONES, ids=str)
+def test_dates_read_as_babel_writes_them_in_any_zone(tz: tzinfo | None) -> None:
+    """English dates skip Babel and each language's date is formatted once per minute (both are
+    on every alert's path); the text must be exactly Babel's, in the date's own zone."""
+    for at in [
+        datetime(2026, 11, 26, 11, 49, 59, 999_999, tzinfo=tz),
+        datetime(2026, 3, 29, 2, 30, 1, tzinfo=tz),  # Rome's clocks skip this hour
+        datetime(5, 1, 2, 3, 4, tzinfo=tz),
+    ]:
+        said = msg("detected {at} UTC", at=at)
+        english = format_datetime(at, "yyyy-MM-dd HH:mm", tzinfo=at.tzinfo, locale="en")
+        day = format_skeleton("yMMMd", at, tzinfo=at.tzinfo, locale="it")
+        hour = format_skeleton("Hm", at, tzinfo=at.tzinfo, locale="it")
+        assert str(said) == f"detected {english} UTC"
+        assert render(said, "it") == f"rilevato il {day}, {hour} UTC"
+        assert render(from_data(json.loads(json.dumps(to_data(said)))), "it") == render(said, "it")
+
+
+def test_the_same_instant_in_two_zones_reads_as_each_zones_own_time() -> None:
+    utc = datetime(2026, 11, 26, 11, 49, tzinfo=UTC)
+    india = utc.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    assert utc == india
+    for lang in SUPPORTED:
+        assert render(msg("detected {at} UTC", at=utc), lang).count("11:49") == 1
+        assert render(msg("detected {at} UTC", at=india), lang).count("17:19") == 1
+
+
+def test_every_alert_kind_reads_the_same_after_the_outbox() -> None:
+    """An alert is queued as data and made again at delivery (to_json → JSON → from_json, with
+    the English of each message said again or shared between alerts): what every formatter
+    writes from it, in each language, is what it writes from the alert as composed."""
+    built = asyncio.run(every_alert_kind())
+    assert sorted(built) == sorted(KINDS)
+    for kind, alert in built.items():
+        back = Alert.from_json(json.loads(json.dumps(alert.to_json())))
+        assert back == alert and back.to_json() == alert.to_json(), kind
+        for lang in SUPPORTED:
+            assert formatted(back, lang) == formatted(alert, lang), (kind, lang)
+        again = Alert.from_json(json.loads(json.dumps(back.to_json())))
+        assert formatted(again, "it") == formatted(alert, "it"), f"{kind}: read back twice"

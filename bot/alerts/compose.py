@@ -144,12 +144,16 @@ def _named(target: str, changes: Sequence[Change]) -> str:
     return f"{subject} · {host.removeprefix('www.')}" if host else subject
 
 
+# The buttons' labels: the same three messages on every alert, made once.
+_ACTION_LABELS = (
+    ("unwatch", msg("Unwatch")),
+    ("mute", msg("Mute 7 days")),
+    ("diff", msg("Show diff")),
+)
+
+
 def default_actions(target: str) -> tuple[Action, ...]:
-    return (
-        Action("unwatch", msg("Unwatch"), target),
-        Action("mute", msg("Mute 7 days"), target),
-        Action("diff", msg("Show diff"), target),
-    )
+    return tuple(Action(kind, label, target) for kind, label in _ACTION_LABELS)
 
 
 def display_name(target: str) -> str:

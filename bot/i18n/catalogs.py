@@ -12,9 +12,6 @@ from functools import cache
 from importlib import resources
 from io import BytesIO
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 DOMAIN = "policybot"
 
 
@@ -29,6 +26,9 @@ def translations(lang: str) -> gettext.NullTranslations:
     path = po_path(lang)
     if lang == "en" or not path.is_file():
         return gettext.NullTranslations()
+    from babel.messages.mofile import write_mo  # only when a catalog is first read
+    from babel.messages.pofile import read_po
+
     with path.open("rb") as f:
         catalog = read_po(f, locale=lang, domain=DOMAIN)
     compiled = BytesIO()
