@@ -450,7 +450,13 @@ class Checker:
                 ),
             )
             return CheckOutcome(target.ref, CheckStatus.UNCHANGED, facts=facts, message=note)
-        earlier = await self._earlier.submit((target.id, prev.id))
+        # The snapshot before the previous one, for sources whose detection reads it (a
+        # licence "reverted"); a page's does not, and it is not read (nor its JSON decoded).
+        earlier = (
+            None
+            if is_view_source(source) and not source.reads_earlier
+            else await self._earlier.submit((target.id, prev.id))
+        )
         history = History(
             earlier=earlier.facts if earlier is not None else None,
             prev_since=prev.taken_at,
@@ -540,24 +546,31 @@ class Checker:
         target = c.target
         ref = target.target_ref
         label = source.label(ref)
-        found: list[Change] = []
-        queue: list[NewDelivery] = []
         earlier = history.earlier
-        for key, subs in by_view.items():
+        told: dict[str, Change | None] = {}
+        pairs: dict[str, tuple[Any, Any, History]] = {}
+        for key in by_view:
             old, new = source.view_facts(prev, key), source.view_facts(obs.facts, key)
             if new is None:
                 continue  # subscribed while this check ran: its baseline comes next check
-            told = view_health(old, new)
-            health = [told] if told is not None else []
-            for change in health:
-                alert = alert_for(target.ref, label, [change], detected_at=now, actions=False)
-                queue.extend(self._timed(c, alert, subs, now, health=True))
-            changes: list[Change] = []
+            told[key] = view_health(old, new)
             if old is not None:  # None: the first version of this view, a silent baseline
                 view_history = replace(
                     history, earlier=source.view_facts(earlier, key) if earlier else None
                 )
-                changes = await asyncio.to_thread(source.detect, old, new, view_history)
+                pairs[key] = (old, new, view_history)
+        # Every view's diff in one job off the loop (a worker process when there are any):
+        # CPU work that, in a thread of this process, took the GIL from the event loop.
+        detected = await source.detect_views(pairs) if pairs else {}
+        found: list[Change] = []
+        queue: list[NewDelivery] = []
+        for key, change in told.items():
+            subs = by_view[key]
+            health = [change] if change is not None else []
+            for said in health:
+                alert = alert_for(target.ref, label, [said], detected_at=now, actions=False)
+                queue.extend(self._timed(c, alert, subs, now, health=True))
+            changes = detected.get(key, [])
             if changes:
                 alert = alert_for(
                     target.ref,

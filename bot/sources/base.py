@@ -102,6 +102,7 @@ class ViewSource(TypedSource[Any], Protocol):
     the other views go on. ``fetch_views`` asks for the views (a store query) only when it
     has a body to extract, so a 304 or an identical body costs nothing more. ``carry``
     keeps a failing view's last good text, so its recovery is compared with it.
+    :meth:`detect_views` compares every view of one check, off the event loop.
 
     Facts are ``Any`` here as in :class:`StreamSource`: each implementation types its own (a page:
     :class:`bot.domain.facts.PageFacts` holding one :class:`bot.domain.facts.PageView` per key).
@@ -120,6 +121,18 @@ class ViewSource(TypedSource[Any], Protocol):
     ) -> FetchResult: ...
 
     def carry(self, prev: Any, new: Any) -> Any: ...
+
+    # Whether detection reads ``History.earlier`` (the snapshot before the previous one): when
+    # it does not, the checker reads neither that snapshot nor its JSON.
+    reads_earlier: bool
+
+    async def detect_views(
+        self, pairs: Mapping[str, tuple[Any, Any, History]]
+    ) -> Mapping[str, list[Change]]:
+        """``detect`` for each view key's (previous, new, history), all of one check at once:
+        a source may send them off the event loop together (one job per check, not per view).
+        Every key of ``pairs`` is in the answer."""
+        ...
 
 
 @runtime_checkable
