@@ -1,6 +1,7 @@
 """Where a changed page's diff runs (issue 14): in a worker process when ``parse_processes``
 > 0, so its CPU never takes the GIL from the bot's event loop; in a worker thread of the
-bot's process with ``parse_processes=0`` (never on the event loop itself).
+bot's process with ``parse_processes=0`` (never on the event loop itself). Either way in the
+job that extracts the page's views: one round trip per changed page.
 
 Observed with the interpreter's own profiling hooks (``sys.setprofile`` for this thread,
 ``threading.setprofile`` for every thread started after it), which see each call of the
@@ -19,7 +20,7 @@ from types import FrameType
 from typing import Any
 
 from bot import cpu
-from bot.sources.page import detect_view
+from bot.sources.page import detect_each, detect_view, extract_and_detect
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.web import FakeWeb
 
@@ -27,14 +28,16 @@ PAGE = "<main><p id=a>Pro $20 per month</p><p id=b>Team $40 per seat</p></main>"
 
 
 @contextmanager
-def diffs_here() -> Iterator[list[str]]:
-    """The names of the threads of this process in which ``detect_view`` ran meanwhile."""
-    seen: list[str] = []
-    code = detect_view.__code__
+def diffs_here() -> Iterator[list[tuple[str, str]]]:
+    """(function, thread name) of each call, in this process meanwhile, of the page diff
+    (``detect_view``) and of the jobs that run it (``extract_and_detect``: extraction and
+    diff in one job; ``detect_each``: the diff alone)."""
+    seen: list[tuple[str, str]] = []
+    watched = {f.__code__: f.__name__ for f in (detect_view, extract_and_detect, detect_each)}
 
     def hook(frame: FrameType, event: str, arg: Any) -> None:
-        if event == "call" and frame.f_code is code:
-            seen.append(threading.current_thread().name)
+        if event == "call" and frame.f_code in watched:
+            seen.append((watched[frame.f_code], threading.current_thread().name))
 
     threading.setprofile(hook)
     sys.setprofile(hook)
@@ -91,5 +94,14 @@ async def test_without_processes_a_page_is_diffed_in_a_thread_off_the_loop(
         "Team: $40 → $45 per seat (+12 %)",
     ], found
     assert not cpu.pool_started()
-    # Both views of the one changed page: diffed in one job, in a worker thread.
-    assert len(seen) == 2 and threading.main_thread().name not in seen, seen
+    # Every job ran in a worker thread, never on the loop's (the main) thread.
+    assert threading.main_thread().name not in {thread for _f, thread in seen}, seen
+    # One job per check (each watch's first check, then the changed page), and the changed
+    # page's two views diffed in the job that extracted them: no second job for the diff.
+    assert [f for f, _t in seen] == [
+        "extract_and_detect",  # the first watch: a baseline
+        "extract_and_detect",  # the second watch: the first view's text unchanged, no diff
+        "extract_and_detect",  # the changed page: both views extracted, then diffed
+        "detect_view",
+        "detect_view",
+    ], seen

@@ -42,7 +42,7 @@ from bot.domain.model import (
 )
 from bot.i18n import msg, nmsg
 from bot.net import Fetched, HttpClient, status_error
-from bot.sources.base import Views
+from bot.sources.base import Detected, Views
 from bot.text.diff import diff_lines, pricing_points, same_text, severity_of, summarise
 from bot.text.html_text import (
     BadSelector,
@@ -88,10 +88,16 @@ class PageSource:
         return await self.fetch_views(ref, validators, one)
 
     async def fetch_views(
-        self, ref: TargetRef, validators: Validators, views: Callable[[], Awaitable[Views]]
+        self,
+        ref: TargetRef,
+        validators: Validators,
+        views: Callable[[], Awaitable[Views]],
+        previous: Callable[[], Awaitable[PageFacts | None]] | None = None,
     ) -> FetchResult:
         """One request, then one extraction per distinct view (asked for only when there is
-        a new body to extract)."""
+        a new body to extract). With ``previous``, each view is also compared with its last
+        version in the same job (:func:`extract_and_detect`): a changed page costs one
+        worker round trip, not two."""
         got = await self._http.fetch(
             ref.locator, validators=validators, headers={"Accept": _ACCEPT}
         )
@@ -101,16 +107,38 @@ class PageSource:
         if validators.body_digest and validators.body_digest == got.validators.body_digest:
             return NotModified(got.validators)  # same bytes as last time: nothing to parse
         wanted = {key: view_of(options) for key, options in (await views()).items()}
+        evidence = {"url": got.url, "bytes": len(got.body)}
+        content_type = got.headers.get("Content-Type", "")
+        if previous is not None:
+            prev = await previous()
+            before = {}
+            for key in wanted:
+                old = self.view_facts(prev, key) if prev is not None else None
+                if old is not None:
+                    before[key] = _detected_part(old)
+            facts, detected = await run_heavy(
+                self._parse_concurrency,
+                extract_and_detect,
+                got.body,
+                content_type,
+                got.url,
+                wanted or {DEFAULT_VIEW: {}},
+                before,
+                self._diff_max_lines,
+                processes=self._parse_processes,
+            )
+            return Detected(
+                facts=facts, evidence=evidence, validators=got.validators, detected=detected
+            )
         facts = await run_heavy(
             self._parse_concurrency,
             extract_views,
             got.body,
-            got.headers.get("Content-Type", ""),
+            content_type,
             got.url,
             wanted or {DEFAULT_VIEW: {}},
             processes=self._parse_processes,
         )
-        evidence = {"url": got.url, "bytes": len(got.body)}
         return Observation(facts=facts, evidence=evidence, validators=got.validators)
 
     def view_key(self, options: Mapping[str, Any]) -> str:
@@ -270,6 +298,29 @@ def extract_views(
 
 
 @process_safe
+def extract_and_detect(
+    body: bytes,
+    content_type: str,
+    url: str,
+    views: Mapping[str, Mapping[str, Any]],
+    before: Mapping[str, PageView],
+    max_lines: int,
+) -> tuple[PageFacts, dict[str, list[Change]]]:
+    """Runs in a worker process (or thread): :func:`extract_views`, then each view that has
+    a version in ``before`` compared with it (:func:`detect_view`), in one job. A view that
+    failed on its own (an ``error`` entry, no text) compares as no change, as it does once
+    the checker carried its last good text."""
+    facts = extract_views(body, content_type, url, views)
+    extracted = facts.get("views") or {}
+    detected: dict[str, list[Change]] = {}
+    for key, old in before.items():
+        new = extracted.get(key)
+        if new is not None:
+            detected[key] = [] if _same_version(old, new) else detect_view(old, new, max_lines)
+    return facts, detected
+
+
+@process_safe
 def detect_each(
     pairs: Mapping[str, tuple[PageView, PageView]], max_lines: int
 ) -> dict[str, list[Change]]:
@@ -311,8 +362,11 @@ def detect_view(prev: PageView, new: PageView, max_lines: int) -> list[Change]:
 
 
 def _detected_part(view: PageView) -> PageView:
-    """What :func:`detect_view` reads of a version: all that goes to the worker."""
+    """What :func:`detect_view` (and :func:`_same_version`) read of a version: all of it
+    that goes to the worker."""
     part: PageView = {}
+    if "sha256" in view:
+        part["sha256"] = view["sha256"]
     if "text_z" in view:
         part["text_z"] = view["text_z"]
     if "ignore" in view:
