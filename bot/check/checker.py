@@ -17,7 +17,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -53,6 +53,7 @@ from bot.domain.model import (
 )
 from bot.i18n import joined, msg, nmsg
 from bot.sources.base import (
+    Detected,
     Source,
     StreamSource,
     Views,
@@ -114,6 +115,28 @@ class CycleResult:
         if lost:
             parts.append(msg("{n} taken over by another process", n=lost))
         return joined("; ", parts)  # a message: the chat ``check`` says it in the asker's language
+
+
+class _Latest:
+    """A check's latest snapshot, read at most once, by whichever asks first: a view source
+    asks before extracting (to compare each view in the same job), the check after the
+    fetch in any case. Never read after a 304 or an identical body."""
+
+    def __init__(self, read: Callable[[], Awaitable[SnapshotRow | None]]) -> None:
+        self._read = read
+        self._row: SnapshotRow | None = None
+        self._done = False
+
+    async def get(self) -> SnapshotRow | None:
+        if not self._done:  # one check's reads come one after the other, never together
+            self._row = await self._read()
+            self._done = True
+        return self._row
+
+    async def facts(self) -> Mapping[str, Any] | None:
+        """The latest snapshot's facts (None without one), what ``fetch_views`` compares."""
+        row = await self.get()
+        return row.facts if row is not None else None
 
 
 @dataclass(slots=True)
@@ -309,9 +332,12 @@ class Checker:
             )
         ref = target.target_ref
         validators = Validators(target.etag, target.last_modified, target.body_digest)
+        latest = _Latest(lambda: self._latest(target))
         try:
-            if is_view_source(source):  # one fetch, one extraction per view
-                result = await source.fetch_views(ref, validators, lambda: self._views(c, source))
+            if is_view_source(source):  # one fetch, one extraction (and comparison) per view
+                result = await source.fetch_views(
+                    ref, validators, lambda: self._views(c, source), latest.facts
+                )
             else:
                 result = await source.fetch(ref, validators, target.options)
         except SourceError as e:
@@ -339,7 +365,7 @@ class Checker:
                     QuietCheck(target.id, now, self._next_ok(now), v.etag, v.last_modified)
                 )
             return CheckOutcome(target.ref, CheckStatus.NOT_MODIFIED)
-        prev = await self._latest(target)
+        prev = await latest.get()
         if isinstance(result, Gone):
             known_as: Literal["present", "gone"] | None = None
             if prev is not None:
@@ -417,6 +443,9 @@ class Checker:
         now: datetime,
     ) -> CheckOutcome:
         target = c.target
+        # Views a source compared already, in the job that extracted them (prev is the
+        # snapshot it compared with: read once per check, see _Latest).
+        detected = obs.detected if isinstance(obs, Detected) else {}
         facts = dict(obs.facts)
         if facts.pop("partial", False) and prev is not None:
             facts = {**prev.facts, **facts}
@@ -450,7 +479,13 @@ class Checker:
                 ),
             )
             return CheckOutcome(target.ref, CheckStatus.UNCHANGED, facts=facts, message=note)
-        earlier = await self._earlier.submit((target.id, prev.id))
+        # The snapshot before the previous one, for sources whose detection reads it (a
+        # licence "reverted"); a page's does not, and it is not read (nor its JSON decoded).
+        earlier = (
+            None
+            if is_view_source(source) and not source.reads_earlier
+            else await self._earlier.submit((target.id, prev.id))
+        )
         history = History(
             earlier=earlier.facts if earlier is not None else None,
             prev_since=prev.taken_at,
@@ -458,7 +493,7 @@ class Checker:
         )
         queue = list(recovery)
         if is_view_source(source):  # a page: each subscription's own view
-            found, owed = await self._per_view(c, source, prev.facts, obs, history, now)
+            found, owed = await self._per_view(c, source, prev.facts, obs, history, now, detected)
             queue.extend(owed)
         # A diff of big texts is CPU work: off the loop that acks commands (invariant 10).
         elif (found := await asyncio.to_thread(source.detect, prev.facts, facts, history)) and (
@@ -528,6 +563,7 @@ class Checker:
         obs: Observation,
         history: History,
         now: datetime,
+        detected: Mapping[str, list[Change]],
     ) -> tuple[list[Change], list[NewDelivery]]:
         """Each view compared on its own, and each subscription told about its own view
         only (the shape of :meth:`_per_subscription`, grouped by view). A view without a
@@ -540,24 +576,34 @@ class Checker:
         target = c.target
         ref = target.target_ref
         label = source.label(ref)
-        found: list[Change] = []
-        queue: list[NewDelivery] = []
         earlier = history.earlier
-        for key, subs in by_view.items():
+        told: dict[str, Change | None] = {}
+        pairs: dict[str, tuple[Any, Any, History]] = {}
+        for key in by_view:
             old, new = source.view_facts(prev, key), source.view_facts(obs.facts, key)
             if new is None:
                 continue  # subscribed while this check ran: its baseline comes next check
-            told = view_health(old, new)
-            health = [told] if told is not None else []
-            for change in health:
-                alert = alert_for(target.ref, label, [change], detected_at=now, actions=False)
-                queue.extend(self._timed(c, alert, subs, now, health=True))
-            changes: list[Change] = []
+            told[key] = view_health(old, new)
             if old is not None:  # None: the first version of this view, a silent baseline
                 view_history = replace(
                     history, earlier=source.view_facts(earlier, key) if earlier else None
                 )
-                changes = await asyncio.to_thread(source.detect, old, new, view_history)
+                pairs[key] = (old, new, view_history)
+        # Every view not compared yet (``detected``: by the job that extracted it), in one
+        # job off the loop (a worker process when there are any): CPU work that, in a thread
+        # of this process, took the GIL from the event loop.
+        rest = {key: pair for key, pair in pairs.items() if key not in detected}
+        if rest:
+            detected = {**detected, **(await source.detect_views(rest))}
+        found: list[Change] = []
+        queue: list[NewDelivery] = []
+        for key, change in told.items():
+            subs = by_view[key]
+            health = [change] if change is not None else []
+            for said in health:
+                alert = alert_for(target.ref, label, [said], detected_at=now, actions=False)
+                queue.extend(self._timed(c, alert, subs, now, health=True))
+            changes = detected.get(key, [])
             if changes:
                 alert = alert_for(
                     target.ref,

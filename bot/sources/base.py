@@ -8,11 +8,20 @@ A source turns one fetch into an :class:`~bot.domain.model.Observation` (normali
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, TypeGuard, TypeVar, runtime_checkable
 
 from bot.detect.history import History
-from bot.domain.model import Alert, Change, FetchResult, Link, TargetRef, Validators
+from bot.domain.model import (
+    Alert,
+    Change,
+    FetchResult,
+    Link,
+    Observation,
+    TargetRef,
+    Validators,
+)
 from bot.text.sniff import Sniffed
 
 # A source's facts type (a TypedDict of bot.domain.facts). The protocols are generic over it so that
@@ -102,6 +111,7 @@ class ViewSource(TypedSource[Any], Protocol):
     the other views go on. ``fetch_views`` asks for the views (a store query) only when it
     has a body to extract, so a 304 or an identical body costs nothing more. ``carry``
     keeps a failing view's last good text, so its recovery is compared with it.
+    :meth:`detect_views` compares every view of one check, off the event loop.
 
     Facts are ``Any`` here as in :class:`StreamSource`: each implementation types its own (a page:
     :class:`bot.domain.facts.PageFacts` holding one :class:`bot.domain.facts.PageView` per key).
@@ -116,10 +126,40 @@ class ViewSource(TypedSource[Any], Protocol):
         ...
 
     async def fetch_views(
-        self, ref: TargetRef, validators: Validators, views: Callable[[], Awaitable[Views]]
-    ) -> FetchResult: ...
+        self,
+        ref: TargetRef,
+        validators: Validators,
+        views: Callable[[], Awaitable[Views]],
+        previous: Callable[[], Awaitable[Any]] | None = None,
+    ) -> FetchResult:
+        """One fetch for every view. ``previous`` (asked for only when there is a new body)
+        gives the facts of the target's latest snapshot, or None: a source may then compare
+        each view in the same job that extracts it and answer a :class:`Detected`."""
+        ...
 
     def carry(self, prev: Any, new: Any) -> Any: ...
+
+    # Whether detection reads ``History.earlier`` (the snapshot before the previous one): when
+    # it does not, the checker reads neither that snapshot nor its JSON.
+    reads_earlier: bool
+
+    async def detect_views(
+        self, pairs: Mapping[str, tuple[Any, Any, History]]
+    ) -> Mapping[str, list[Change]]:
+        """``detect`` for each view key's (previous, new, history), all of one check at once:
+        a source may send them off the event loop together (one job per check, not per view).
+        Every key of ``pairs`` is in the answer."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Detected(Observation):
+    """An observation of a :class:`ViewSource` whose views were already compared with the
+    ``previous`` facts (in the job that extracted them: one worker round trip per changed
+    page): ``detected`` holds ``detect``'s answer by view key, for every view that had a
+    previous version to compare with."""
+
+    detected: Mapping[str, list[Change]] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -42,7 +42,7 @@ from bot.domain.model import (
 )
 from bot.i18n import msg, nmsg
 from bot.net import Fetched, HttpClient, status_error
-from bot.sources.base import Views
+from bot.sources.base import Detected, Views
 from bot.text.diff import diff_lines, pricing_points, same_text, severity_of, summarise
 from bot.text.html_text import (
     BadSelector,
@@ -88,10 +88,16 @@ class PageSource:
         return await self.fetch_views(ref, validators, one)
 
     async def fetch_views(
-        self, ref: TargetRef, validators: Validators, views: Callable[[], Awaitable[Views]]
+        self,
+        ref: TargetRef,
+        validators: Validators,
+        views: Callable[[], Awaitable[Views]],
+        previous: Callable[[], Awaitable[PageFacts | None]] | None = None,
     ) -> FetchResult:
         """One request, then one extraction per distinct view (asked for only when there is
-        a new body to extract)."""
+        a new body to extract). With ``previous``, each view is also compared with its last
+        version in the same job (:func:`extract_and_detect`): a changed page costs one
+        worker round trip, not two."""
         got = await self._http.fetch(
             ref.locator, validators=validators, headers={"Accept": _ACCEPT}
         )
@@ -101,16 +107,38 @@ class PageSource:
         if validators.body_digest and validators.body_digest == got.validators.body_digest:
             return NotModified(got.validators)  # same bytes as last time: nothing to parse
         wanted = {key: view_of(options) for key, options in (await views()).items()}
+        evidence = {"url": got.url, "bytes": len(got.body)}
+        content_type = got.headers.get("Content-Type", "")
+        if previous is not None:
+            prev = await previous()
+            before = {}
+            for key in wanted:
+                old = self.view_facts(prev, key) if prev is not None else None
+                if old is not None:
+                    before[key] = _detected_part(old)
+            facts, detected = await run_heavy(
+                self._parse_concurrency,
+                extract_and_detect,
+                got.body,
+                content_type,
+                got.url,
+                wanted or {DEFAULT_VIEW: {}},
+                before,
+                self._diff_max_lines,
+                processes=self._parse_processes,
+            )
+            return Detected(
+                facts=facts, evidence=evidence, validators=got.validators, detected=detected
+            )
         facts = await run_heavy(
             self._parse_concurrency,
             extract_views,
             got.body,
-            got.headers.get("Content-Type", ""),
+            content_type,
             got.url,
             wanted or {DEFAULT_VIEW: {}},
             processes=self._parse_processes,
         )
-        evidence = {"url": got.url, "bytes": len(got.body)}
         return Observation(facts=facts, evidence=evidence, validators=got.validators)
 
     def view_key(self, options: Mapping[str, Any]) -> str:
@@ -140,33 +168,37 @@ class PageSource:
         return out
 
     def detect(self, prev: PageView, new: PageView, history: History) -> list[Change]:
-        if not prev.get("text_z") or not new.get("text_z"):
-            return []  # a version without text (another format) is a new baseline, not a change
-        if prev.get("ignore") != new.get("ignore"):
-            # Extracted under other ignore semantics (before ignore rules dropped whole lines):
-            # the lines they now drop would read as removed. A new baseline, silently.
-            return []
-        old_lines, new_lines = unpack(prev), unpack(new)
-        if same_text(old_lines, new_lines):
-            return []  # only whitespace or line breaks moved: a new version, not a change
-        diff = diff_lines(old_lines, new_lines, max_lines=self._diff_max_lines)
-        if diff.empty:
-            return []
-        points = pricing_points(diff)
-        shown = [p.said for p in points[:MAX_POINTS]]
-        if len(points) > MAX_POINTS:
-            shown.append(msg("… and {n} more in the diff below", n=len(points) - MAX_POINTS))
-        title = new.get("title")
-        return [
-            Change(
-                ChangeKind.CONTENT,
-                severity_of(diff, points),
-                msg("Page text changed: {what}", what=summarise(diff, points=points)),
-                detail=diff.text,
-                subject=title if isinstance(title, str) and title else None,
-                points=tuple(shown),
+        return detect_view(prev, new, self._diff_max_lines)
+
+    # Detection reads only the two versions of a view: the checker need not read the
+    # snapshot before the previous one (nor decode its JSON) for a page.
+    reads_earlier = False
+
+    async def detect_views(
+        self, pairs: Mapping[str, tuple[PageView, PageView, History]]
+    ) -> dict[str, list[Change]]:
+        """Every view of one check compared in ONE job of the worker pool (a process when
+        ``parse_processes`` > 0, else a thread): diffing and reading prices is the CPU of a
+        changed page, and in the bot's process it took the GIL from the event loop (issue 14).
+        A view whose text is unchanged (same sha256) is answered here, without a job."""
+        sent: dict[str, tuple[PageView, PageView]] = {}
+        out: dict[str, list[Change]] = {}
+        for key, (old, new, _history) in pairs.items():
+            if _same_version(old, new):
+                out[key] = []
+            else:
+                sent[key] = (_detected_part(old), _detected_part(new))
+        if sent:
+            out.update(
+                await run_heavy(
+                    self._parse_concurrency,
+                    detect_each,
+                    sent,
+                    self._diff_max_lines,
+                    processes=self._parse_processes,
+                )
             )
-        ]
+        return {key: out[key] for key in pairs}
 
     def describe(self, facts: PageView) -> str:
         lines = unpack(facts)
@@ -263,6 +295,99 @@ def extract_views(
     if len(failures) == len(views):
         raise failures[0]
     return {"views": out}
+
+
+@process_safe
+def extract_and_detect(
+    body: bytes,
+    content_type: str,
+    url: str,
+    views: Mapping[str, Mapping[str, Any]],
+    before: Mapping[str, PageView],
+    max_lines: int,
+) -> tuple[PageFacts, dict[str, list[Change]]]:
+    """Runs in a worker process (or thread): :func:`extract_views`, then each view that has
+    a version in ``before`` compared with it (:func:`detect_view`), in one job. A view that
+    failed on its own (an ``error`` entry, no text) compares as no change, as it does once
+    the checker carried its last good text."""
+    facts = extract_views(body, content_type, url, views)
+    extracted = facts.get("views") or {}
+    detected: dict[str, list[Change]] = {}
+    for key, old in before.items():
+        new = extracted.get(key)
+        if new is not None:
+            detected[key] = [] if _same_version(old, new) else detect_view(old, new, max_lines)
+    return facts, detected
+
+
+@process_safe
+def detect_each(
+    pairs: Mapping[str, tuple[PageView, PageView]], max_lines: int
+) -> dict[str, list[Change]]:
+    """Runs in a worker process (or thread): :func:`detect_view` for every view of one
+    check, sent there together (one round trip per changed page)."""
+    return {key: detect_view(old, new, max_lines) for key, (old, new) in pairs.items()}
+
+
+def detect_view(prev: PageView, new: PageView, max_lines: int) -> list[Change]:
+    """What changed between two versions of one view (pure): the diff of their lines, with
+    the prices and quotas it moved."""
+    if not prev.get("text_z") or not new.get("text_z"):
+        return []  # a version without text (another format) is a new baseline, not a change
+    if prev.get("ignore") != new.get("ignore"):
+        # Extracted under other ignore semantics (before ignore rules dropped whole lines):
+        # the lines they now drop would read as removed. A new baseline, silently.
+        return []
+    old_lines, new_lines = unpack(prev), unpack(new)
+    if same_text(old_lines, new_lines):
+        return []  # only whitespace or line breaks moved: a new version, not a change
+    diff = diff_lines(old_lines, new_lines, max_lines=max_lines)
+    if diff.empty:
+        return []
+    points = pricing_points(diff)
+    shown = [p.said for p in points[:MAX_POINTS]]
+    if len(points) > MAX_POINTS:
+        shown.append(msg("… and {n} more in the diff below", n=len(points) - MAX_POINTS))
+    title = new.get("title")
+    return [
+        Change(
+            ChangeKind.CONTENT,
+            severity_of(diff, points),
+            msg("Page text changed: {what}", what=summarise(diff, points=points)),
+            detail=diff.text,
+            subject=title if isinstance(title, str) and title else None,
+            points=tuple(shown),
+        )
+    ]
+
+
+def _detected_part(view: PageView) -> PageView:
+    """What :func:`detect_view` (and :func:`_same_version`) read of a version: all of it
+    that goes to the worker."""
+    part: PageView = {}
+    if "sha256" in view:
+        part["sha256"] = view["sha256"]
+    if "text_z" in view:
+        part["text_z"] = view["text_z"]
+    if "ignore" in view:
+        part["ignore"] = view["ignore"]
+    if "title" in view:
+        part["title"] = view["title"]
+    return part
+
+
+def _same_version(old: PageView, new: PageView) -> bool:
+    """Both versions hold text, extracted the same way, with the same sha256: no change
+    (what :func:`detect_view` would answer after decompressing both)."""
+    digest = old.get("sha256")
+    return (
+        bool(old.get("text_z"))
+        and bool(new.get("text_z"))
+        and old.get("ignore") == new.get("ignore")
+        and isinstance(digest, str)
+        and bool(digest)
+        and digest == new.get("sha256")
+    )
 
 
 # Marks a version whose ignore rules dropped whole lines (the semantics since issue 13); a

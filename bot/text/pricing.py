@@ -110,6 +110,7 @@ _QUALIFIERS = (
     ("more", "than"), ("from",), ("only",), ("max",), ("maximum",), ("min",), ("minimum",),
     ("over",), ("under",), ("just",),
 )  # fmt: skip
+_QUALIFIER_ENDS = frozenset(words[-1] for words in _QUALIFIERS)
 PLAN_NAMES = frozenset(
     {"free", "hobby", "starter", "basic", "personal", "individual", "plus", "pro", "pro+",
      "premium", "team", "teams", "business", "enterprise", "growth", "scale", "standard",
@@ -315,6 +316,9 @@ def _quota(
 
 def _qualified(toks: Sequence[_Tok], i: int) -> int:
     """Index of the first token of "up to", "from", "starting at" … just before ``i``."""
+    before = toks[i - 1] if i > 0 else None
+    if before is None or before.kind != _WORD or before.low not in _QUALIFIER_ENDS:
+        return i  # most figures: no qualifier ends just before (16 % of a page's diff time)
     for words in _QUALIFIERS:
         n = len(words)
         if i >= n and all(
