@@ -629,10 +629,13 @@ class Checker:
         (:func:`bot.alerts.timing.decide`: now, in the channel's next digest, or when its quiet
         hours end), with the channels' settings the batch loaded."""
         queue: list[NewDelivery] = []
+        payload: dict[str, Any] | None = None  # one alert, as data once: every channel reads it
         for sub in audience(alert.severity, subs, now, health=health):
             timing = decide(alert.severity, sub.options, c.batch.prefs[sub.channel], now)
             due = timing.due if timing.status != "pending" else None
-            queue.append(NewDelivery(sub.channel, alert.to_json(), timing.status, due))
+            if payload is None:
+                payload = alert.to_json()
+            queue.append(NewDelivery(sub.channel, payload, timing.status, due))
         return queue
 
     def _recovery(self, c: _Check, health: Step, now: datetime) -> list[NewDelivery]:
