@@ -61,20 +61,30 @@ async def a_price_change(bot: Bot, web: FakeWeb) -> list[str]:
     return sorted(str(point) for change in outcome.changes for point in change.points)
 
 
-async def test_with_processes_a_page_is_diffed_in_a_worker_process(
-    clock: Clock, tmp_path: Path, web: FakeWeb
-) -> None:
+FOUND = ["Pro: $20 → $25 per month (+25 %)", "Team: $40 → $45 per seat (+12 %)"]
+
+
+async def price_change_with(
+    processes: int, clock: Clock, tmp_path: Path, web: FakeWeb
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """The price points a bot with ``processes`` workers found, and where it diffed."""
     cpu.shutdown()
     with diffs_here() as seen:
-        bot = Bot(make_settings(f"sqlite:///{tmp_path / 'bot.db'}", parse_processes=2), clock)
+        bot = Bot(
+            make_settings(f"sqlite:///{tmp_path / 'bot.db'}", parse_processes=processes), clock
+        )
         try:
             found = await a_price_change(bot, web)
         finally:
             await bot.close()
-    assert found == [
-        "Pro: $20 → $25 per month (+25 %)",
-        "Team: $40 → $45 per seat (+12 %)",
-    ], found
+    return found, list(seen)
+
+
+async def test_with_processes_a_page_is_diffed_in_a_worker_process(
+    clock: Clock, tmp_path: Path, web: FakeWeb
+) -> None:
+    found, seen = await price_change_with(2, clock, tmp_path, web)
+    assert found == FOUND, found
     assert cpu.pool_started()
     assert seen == [], f"diffed in this process, in {seen}"
 
@@ -82,17 +92,8 @@ async def test_with_processes_a_page_is_diffed_in_a_worker_process(
 async def test_without_processes_a_page_is_diffed_in_a_thread_off_the_loop(
     clock: Clock, tmp_path: Path, web: FakeWeb
 ) -> None:
-    cpu.shutdown()
-    with diffs_here() as seen:
-        bot = Bot(make_settings(f"sqlite:///{tmp_path / 'bot.db'}", parse_processes=0), clock)
-        try:
-            found = await a_price_change(bot, web)
-        finally:
-            await bot.close()
-    assert found == [
-        "Pro: $20 → $25 per month (+25 %)",
-        "Team: $40 → $45 per seat (+12 %)",
-    ], found
+    found, seen = await price_change_with(0, clock, tmp_path, web)
+    assert found == FOUND, found
     assert not cpu.pool_started()
     # Every job ran in a worker thread, never on the loop's (the main) thread.
     assert threading.main_thread().name not in {thread for _f, thread in seen}, seen
