@@ -64,8 +64,10 @@ class Msg(str):
         joined_parts = parts if type(parts) is tuple else tuple(parts)
         return _made(id, plural, n, held, sep, joined_parts)
 
-    def __reduce__(self) -> tuple[Any, ...]:  # copy/pickle keep the message, not just text
-        return (_rebuild, (to_data(self),))
+    def __reduce__(self) -> tuple[Any, ...]:
+        """copy/pickle keep the message, not just its text, and its English as said: the
+        changes a worker process found cross to the bot's process without being said again."""
+        return (_restore, (str.__str__(self), self.__dict__))
 
 
 def _made(
@@ -91,10 +93,10 @@ def _made(
     return self
 
 
-def _rebuild(data: Mapping[str, Any]) -> Msg:
-    out = from_data(dict(data))
-    assert isinstance(out, Msg)
-    return out
+def _restore(english: str, attributes: Mapping[str, Any]) -> Msg:
+    self = str.__new__(Msg, english)
+    self.__dict__ = dict(attributes)
+    return self
 
 
 def msg(id: str, **params: Param) -> Msg:
