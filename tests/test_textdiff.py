@@ -212,3 +212,31 @@ def test_the_diff_commands_unified_diff_of_a_huge_change_is_told_by_counts() -> 
     assert out[:2] == ["--- v1", "+++ v2"]
     assert any("too large to show line by line" in line for line in out)
     assert len(out) < 100
+
+
+def test_changed_lines_are_paired_exactly_as_difflibs_ratio_says() -> None:
+    """Pairing an old line with its new version decides what the alert marks word by word.
+    It skips difflib's matcher when bounds settle the answer (a shared prefix or suffix long
+    enough, or lengths too far apart); the answer must still be difflib's ``ratio() >= 0.6``
+    for every pair, including the edge cases (empty lines, exactly at the threshold)."""
+    import difflib
+    import random
+
+    from bot.text.diff import _similar_chars
+
+    rng = random.Random(14)
+    words = ["Pro", "$20/month", "$25/month", "per", "seat", "1,000", "requests", "10 GB", "the"]
+    pairs = [("", ""), ("", "a"), ("abc", "abd"), ("ab", "abcd"), ("abcde", "xbcdy")]
+    for _ in range(4000):
+        a = " ".join(rng.choice(words) for _ in range(rng.randint(0, 12)))
+        b = list(a)
+        for _edit in range(rng.randint(0, 8)):
+            spot = rng.randint(0, len(b))
+            if b and rng.random() < 0.5:
+                del b[min(spot, len(b) - 1)]
+            else:
+                b.insert(spot, rng.choice("ab $0123,."))
+        pairs.append((a, "".join(b)))
+    said = [_similar_chars(a, b) for a, b in pairs]
+    assert said == [difflib.SequenceMatcher(None, a, b).ratio() >= 0.6 for a, b in pairs]
+    assert 0 < sum(said) < len(said)  # both answers are exercised

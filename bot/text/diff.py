@@ -363,10 +363,30 @@ def _pair(olds: list[str], news: list[str]) -> tuple[list[tuple[int, int]], list
 def _similar(a: str, b: str) -> bool:
     """Two versions of one line? By characters for short lines, by words for long ones."""
     if len(a) <= SHORT_LINE and len(b) <= SHORT_LINE:
-        return difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
+        return _similar_chars(a, b)
     wa, wb = a.split(), b.split()
     same = sum(i2 - i1 for tag, i1, i2, _j1, _j2 in _word_opcodes(wa, wb) if tag == "equal")
     return 2 * same / max(1, len(wa) + len(wb)) >= 0.5
+
+
+def _similar_chars(a: str, b: str) -> bool:
+    """difflib's ``ratio() >= 0.6`` of two short lines, decided from bounds when they settle it.
+
+    ``ratio`` is 2·M / (len a + len b), M the characters in difflib's matching blocks. Its
+    first block is a longest common substring (no junk: autojunk needs 200 characters), so M
+    is at least the longer of the common prefix and suffix: a line with one price changed is
+    similar without running the matcher (most of a changed pricing page's detection). And
+    M is at most the shorter line (``real_quick_ratio``). Only lines between the bounds are
+    matched; the answer is difflib's in every case."""
+    total = len(a) + len(b)
+    if not total:
+        return True  # difflib: two empty sequences match completely
+    if 2.0 * min(len(a), len(b)) / total < 0.6:
+        return False
+    head, tail = _common_ends(a, b)
+    if 2.0 * max(head, tail) / total >= 0.6:
+        return True
+    return difflib.SequenceMatcher(None, a, b).ratio() >= 0.6
 
 
 def _word_opcodes(a: Sequence[str], b: Sequence[str]) -> list[_Opcode]:
