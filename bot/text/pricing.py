@@ -59,6 +59,8 @@ _CODES = {
     "pln": "PLN", "brl": "R$", "krw": "₩", "sgd": "S$", "hkd": "HK$", "nzd": "NZ$",
 }  # fmt: skip
 _CURRENCY_WORDS = {"dollar": "$", "dollars": "$", "euro": "€", "euros": "€", "yen": "¥"}
+_CURRENCY_AFTER = frozenset(_CODES) | frozenset(_CURRENCY_WORDS)  # "12 EUR", "100 dollars"
+_STARTS = frozenset(_CODES) | {"unlimited"}  # words a figure can start with ("USD 12")
 _MAGNITUDES = {
     "k": Decimal(1000), "m": Decimal(10**6), "b": Decimal(10**9), "bn": Decimal(10**9),
     "thousand": Decimal(1000), "million": Decimal(10**6), "billion": Decimal(10**9),
@@ -207,14 +209,18 @@ def figures(line: str) -> list[Figure]:
     """Every price, percentage and quota in ``line``, in order."""
     toks = _tokens(line)
     out: list[Figure] = []
-    i = 0
-    while i < len(toks):
-        found = _figure_at(line, toks, i)
-        if found is None:
-            i += 1
-            continue
-        figure, i = found
-        out.append(figure)
+    i, n = 0, len(toks)
+    while i < n:
+        tok = toks[i]
+        # Only a number, a currency sign or code, or "unlimited" starts a figure: the other
+        # tokens (most of a line) are not handed to the figure readers at all.
+        if tok.kind == _NUM or tok.kind == _CUR or (tok.kind == _WORD and tok.low in _STARTS):
+            found = _figure_at(line, toks, i)
+            if found is not None:
+                figure, i = found
+                out.append(figure)
+                continue
+        i += 1
     return out
 
 
@@ -229,7 +235,7 @@ def _figure_at(line: str, toks: Sequence[_Tok], i: int) -> tuple[Figure, int] | 
         value, j = _magnitude(toks, i)
         after = toks[j] if j < len(toks) else None
         if after is not None and (
-            after.kind == _CUR or (after.kind == _WORD and after.low in _CODES | _CURRENCY_WORDS)
+            after.kind == _CUR or (after.kind == _WORD and after.low in _CURRENCY_AFTER)
         ):
             currency = _SIGNS.get(after.text) or _CODES.get(after.low) or _CURRENCY_WORDS[after.low]
             return _price(line, toks, i, j + 1, value, currency)
@@ -345,11 +351,12 @@ def plans(line: str) -> list[str]:
     """Plan names a line mentions: "Pro plan", "free tier", or a table row headed by a plan."""
     toks = _tokens(line)
     found: list[str] = []
-    for n, tok in enumerate(toks):
-        nxt = toks[n + 1] if n + 1 < len(toks) else None
-        named = tok.kind == _WORD and tok.low in PLAN_NAMES
-        if named and nxt is not None and nxt.kind == _WORD and nxt.low in _PLAN_NOUNS:
-            found.append(f"{tok.low} {nxt.low.rstrip('s')}")
+    for n in range(len(toks) - 1):  # a plan name and a plan noun just after it
+        tok = toks[n]
+        if tok.low in PLAN_NAMES and tok.kind == _WORD:
+            nxt = toks[n + 1]
+            if nxt.kind == _WORD and nxt.low in _PLAN_NOUNS:
+                found.append(f"{tok.low} {nxt.low.rstrip('s')}")
     head = row_head(line)
     if (
         head is not None
