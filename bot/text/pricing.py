@@ -159,23 +159,27 @@ class Point:
         return msg("{label}: {text}", label=self.label, text=self.text) if self.label else self.text
 
 
-@dataclass(frozen=True, slots=True)
 class _Tok:
-    kind: int
-    text: str
-    start: int
-    end: int
-    low: str = ""
+    """One token of a line; never changed once made (the cache below shares it). A plain
+    class with slots, not a frozen dataclass: a line's reading makes one per word, and the
+    dataclass's __init__ (an object.__setattr__ per field, then __post_init__) was most of
+    the reading of a line not seen before."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "low", self.text.casefold())
+    __slots__ = ("end", "kind", "low", "start", "text")
+
+    def __init__(self, kind: int, text: str, start: int, end: int) -> None:
+        self.kind = kind
+        self.text = text
+        self.start = start
+        self.end = end
+        self.low = text.casefold()
 
 
 @lru_cache(maxsize=4096)
 def _tokens(line: str) -> tuple[_Tok, ...]:
     """The line's tokens; cached, as one line is read for figures, plans and its label."""
     return tuple(
-        _Tok(m.lastindex or 0, m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(line)
+        [_Tok(m.lastindex or 0, m.group(), m.start(), m.end()) for m in _TOKEN.finditer(line)]
     )
 
 
