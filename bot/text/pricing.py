@@ -119,6 +119,11 @@ PLAN_NAMES = frozenset(
      "developer", "startup", "essentials", "professional", "ultimate", "max", "education"}
 )  # fmt: skip
 _PLAN_NOUNS = frozenset({"plan", "plans", "tier", "tiers", "edition", "subscription"})
+# Cheap tests that let a line skip tokenising: a figure has a digit (or is "unlimited"), a
+# "Pro plan" has a plan noun. A token's casefold is a part of its line's casefold (casefold
+# maps each character on its own), so a line failing them has no such token.
+_DIGIT = re.compile(r"\d")  # what the number token starts with
+_PLAN_NOUN = re.compile("|".join(sorted(_PLAN_NOUNS)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +216,8 @@ def parse_number(text: str) -> Decimal | None:
 
 def figures(line: str) -> list[Figure]:
     """Every price, percentage and quota in ``line``, in order."""
+    if _DIGIT.search(line) is None and "unlimited" not in line.casefold():
+        return []  # no number and no "unlimited": most lines of terms, left untokenised
     toks = _tokens(line)
     out: list[Figure] = []
     i, n = 0, len(toks)
@@ -353,8 +360,8 @@ def _trim(value: Decimal) -> str:
 
 def plans(line: str) -> list[str]:
     """Plan names a line mentions: "Pro plan", "free tier", or a table row headed by a plan."""
-    toks = _tokens(line)
     found: list[str] = []
+    toks = _tokens(line) if _PLAN_NOUN.search(line.casefold()) else ()
     for n in range(len(toks) - 1):  # a plan name and a plan noun just after it
         tok = toks[n]
         if tok.low in PLAN_NAMES and tok.kind == _WORD:
