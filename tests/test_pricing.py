@@ -97,6 +97,33 @@ def test_a_moved_line_is_no_change_and_boilerplate_raises_nothing() -> None:
     assert points_of(boilerplate, [], []) == []
 
 
+def test_a_line_whose_figures_and_plans_only_moved_within_it_changes_nothing() -> None:
+    old = "Team | $12 per user per month | up to 10 projects | 20% off | Pro plan, Team plan"
+    new = "Team | up to 10 projects | 20% off | $12 per user per month | Team plan, Pro plan"
+    assert points_of([(old, new)], [], []) == []
+
+
+def test_a_figure_or_plan_said_twice_in_a_line_is_counted_twice() -> None:
+    twice = "Pro: $10 a month, or $10 a month billed yearly"
+    once = "Pro: $10 a month, or $8 a month billed yearly"
+    plans = ("Pro plan, Pro plan and Team plan", "Pro plan and Team plan")
+    points = points_of([(twice, once), plans], [], [])
+    assert [str(p) for p in points] == [
+        "Pro: $10 → $8 per month (−20 %)",
+        "no longer mentions the pro plan",
+    ]
+
+
+def test_unlimited_quotas_need_no_digit_and_a_renamed_plan_is_one_change() -> None:
+    points = points_of(
+        [("Unlimited seats on the Pro plan", "Unlimited projects on the Team plan")], [], []
+    )
+    assert [str(p) for p in points] == [
+        "Unlimited seats → Unlimited projects",
+        "pro plan → team plan",
+    ]
+
+
 def test_a_changed_figure_in_a_long_terms_line_is_a_warning_naming_it() -> None:
     old = ["Liability is capped at the greater of the fees paid or ONE HUNDRED DOLLARS ($100)."]
     new = ["Liability is capped at the greater of the fees paid or FIFTY DOLLARS ($50)."]

@@ -59,6 +59,8 @@ _CODES = {
     "pln": "PLN", "brl": "R$", "krw": "₩", "sgd": "S$", "hkd": "HK$", "nzd": "NZ$",
 }  # fmt: skip
 _CURRENCY_WORDS = {"dollar": "$", "dollars": "$", "euro": "€", "euros": "€", "yen": "¥"}
+_CURRENCY_AFTER = frozenset(_CODES) | frozenset(_CURRENCY_WORDS)  # "12 EUR", "100 dollars"
+_STARTS = frozenset(_CODES) | {"unlimited"}  # words a figure can start with ("USD 12")
 _MAGNITUDES = {
     "k": Decimal(1000), "m": Decimal(10**6), "b": Decimal(10**9), "bn": Decimal(10**9),
     "thousand": Decimal(1000), "million": Decimal(10**6), "billion": Decimal(10**9),
@@ -117,6 +119,11 @@ PLAN_NAMES = frozenset(
      "developer", "startup", "essentials", "professional", "ultimate", "max", "education"}
 )  # fmt: skip
 _PLAN_NOUNS = frozenset({"plan", "plans", "tier", "tiers", "edition", "subscription"})
+# Cheap tests that let a line skip tokenising: a figure has a digit (or is "unlimited"), a
+# "Pro plan" has a plan noun. A token's casefold is a part of its line's casefold (casefold
+# maps each character on its own), so a line failing them has no such token.
+_DIGIT = re.compile(r"\d")  # what the number token starts with
+_PLAN_NOUN = re.compile("|".join(sorted(_PLAN_NOUNS)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,23 +164,27 @@ class Point:
         return msg("{label}: {text}", label=self.label, text=self.text) if self.label else self.text
 
 
-@dataclass(frozen=True, slots=True)
 class _Tok:
-    kind: int
-    text: str
-    start: int
-    end: int
-    low: str = ""
+    """One token of a line; never changed once made (the cache below shares it). A plain
+    class with slots, not a frozen dataclass: a line's reading makes one per word, and the
+    dataclass's __init__ (an object.__setattr__ per field, then __post_init__) was most of
+    the reading of a line not seen before."""
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "low", self.text.casefold())
+    __slots__ = ("end", "kind", "low", "start", "text")
+
+    def __init__(self, kind: int, text: str, start: int, end: int) -> None:
+        self.kind = kind
+        self.text = text
+        self.start = start
+        self.end = end
+        self.low = text.casefold()
 
 
 @lru_cache(maxsize=4096)
 def _tokens(line: str) -> tuple[_Tok, ...]:
     """The line's tokens; cached, as one line is read for figures, plans and its label."""
     return tuple(
-        _Tok(m.lastindex or 0, m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(line)
+        [_Tok(m.lastindex or 0, m.group(), m.start(), m.end()) for m in _TOKEN.finditer(line)]
     )
 
 
@@ -205,16 +216,22 @@ def parse_number(text: str) -> Decimal | None:
 
 def figures(line: str) -> list[Figure]:
     """Every price, percentage and quota in ``line``, in order."""
+    if _DIGIT.search(line) is None and "unlimited" not in line.casefold():
+        return []  # no number and no "unlimited": most lines of terms, left untokenised
     toks = _tokens(line)
     out: list[Figure] = []
-    i = 0
-    while i < len(toks):
-        found = _figure_at(line, toks, i)
-        if found is None:
-            i += 1
-            continue
-        figure, i = found
-        out.append(figure)
+    i, n = 0, len(toks)
+    while i < n:
+        tok = toks[i]
+        # Only a number, a currency sign or code, or "unlimited" starts a figure: the other
+        # tokens (most of a line) are not handed to the figure readers at all.
+        if tok.kind == _NUM or tok.kind == _CUR or (tok.kind == _WORD and tok.low in _STARTS):
+            found = _figure_at(line, toks, i)
+            if found is not None:
+                figure, i = found
+                out.append(figure)
+                continue
+        i += 1
     return out
 
 
@@ -229,7 +246,7 @@ def _figure_at(line: str, toks: Sequence[_Tok], i: int) -> tuple[Figure, int] | 
         value, j = _magnitude(toks, i)
         after = toks[j] if j < len(toks) else None
         if after is not None and (
-            after.kind == _CUR or (after.kind == _WORD and after.low in _CODES | _CURRENCY_WORDS)
+            after.kind == _CUR or (after.kind == _WORD and after.low in _CURRENCY_AFTER)
         ):
             currency = _SIGNS.get(after.text) or _CODES.get(after.low) or _CURRENCY_WORDS[after.low]
             return _price(line, toks, i, j + 1, value, currency)
@@ -343,13 +360,14 @@ def _trim(value: Decimal) -> str:
 
 def plans(line: str) -> list[str]:
     """Plan names a line mentions: "Pro plan", "free tier", or a table row headed by a plan."""
-    toks = _tokens(line)
     found: list[str] = []
-    for n, tok in enumerate(toks):
-        nxt = toks[n + 1] if n + 1 < len(toks) else None
-        named = tok.kind == _WORD and tok.low in PLAN_NAMES
-        if named and nxt is not None and nxt.kind == _WORD and nxt.low in _PLAN_NOUNS:
-            found.append(f"{tok.low} {nxt.low.rstrip('s')}")
+    toks = _tokens(line) if _PLAN_NOUN.search(line.casefold()) else ()
+    for n in range(len(toks) - 1):  # a plan name and a plan noun just after it
+        tok = toks[n]
+        if tok.low in PLAN_NAMES and tok.kind == _WORD:
+            nxt = toks[n + 1]
+            if nxt.kind == _WORD and nxt.low in _PLAN_NOUNS:
+                found.append(f"{tok.low} {nxt.low.rstrip('s')}")
     head = row_head(line)
     if (
         head is not None
@@ -412,43 +430,84 @@ def _shown(figure: Figure) -> str:
     return figure.text
 
 
-def _line_points(old: str, new: str) -> list[Point]:
+_Same = tuple[Kind, str, str, Decimal | None]  # Figure.same
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    """A line as read once in one :func:`points_of` call, which looks at most lines more than
+    once (figures, then plans; a lone line's figures against the other side, then its own)."""
+
+    text: str
+    figures: tuple[Figure, ...]
+    same: tuple[_Same, ...]  # each figure's ``same``: two lines with equal ones differ in none
+    plans: tuple[str, ...]
+
+
+class _Lines(dict[str, _Line]):
+    """The lines of one :func:`points_of` call, each read on first use. Per call, not per
+    process: a worker sees each page's lines once, so a longer memory would only hold them."""
+
+    def __missing__(self, text: str) -> _Line:
+        found = tuple(figures(text))
+        line = _Line(text, found, tuple(f.same for f in found), tuple(plans(text)))
+        self[text] = line
+        return line
+
+
+def _line_points(old: _Line, new: _Line) -> list[Point]:
     """What changed in figures and plan names between two versions of one line."""
     points: list[Point] = []
-    olds, news = figures(old), figures(new)
-    gone, came = _unmatched(olds, news)
-    paired, gone, came = _pair_slots(gone, came)
-    for a, b in paired:
-        points.append(Point(b.kind, label_of(new, b), _changed(a, b)))
-    points.extend(Point(f.kind, label_of(old, f), _removed(f)) for f in gone)
-    points.extend(Point(f.kind, label_of(new, f), _new(f)) for f in came)
-    lost = Counter(plans(old)) - Counter(plans(new))
-    won = Counter(plans(new)) - Counter(plans(old))
-    if len(lost) == 1 and len(won) == 1:
-        points.append(Point(Kind.PLAN, "", f"{next(iter(lost))} → {next(iter(won))}"))
-    else:
-        points.extend(Point(Kind.PLAN, "", _no_longer_mentions(p)) for p in lost)
-        points.extend(Point(Kind.PLAN, "", _now_mentions(p)) for p in won)
+    if old.same != new.same:  # else every figure has its equal on the other side, in order
+        gone, came = _unmatched(old, new)
+        paired, gone, came = _pair_slots(gone, came)
+        for a, b in paired:
+            points.append(Point(b.kind, label_of(new.text, b), _changed(a, b)))
+        points.extend(Point(f.kind, label_of(old.text, f), _removed(f)) for f in gone)
+        points.extend(Point(f.kind, label_of(new.text, f), _new(f)) for f in came)
+    if old.plans != new.plans:  # else neither mentions a plan more often than the other
+        lost = _more(old.plans, new.plans)
+        won = _more(new.plans, old.plans)
+        if len(lost) == 1 and len(won) == 1:
+            points.append(Point(Kind.PLAN, "", f"{lost[0]} → {won[0]}"))
+        else:
+            points.extend(Point(Kind.PLAN, "", _no_longer_mentions(p)) for p in lost)
+            points.extend(Point(Kind.PLAN, "", _now_mentions(p)) for p in won)
     return points
 
 
-def _unmatched(olds: Sequence[Figure], news: Sequence[Figure]) -> tuple[list[Figure], list[Figure]]:
-    """Figures each side has that the other does not (same kind, unit and value), in order."""
-    left = Counter(f.same for f in olds) - Counter(f.same for f in news)
-    right = Counter(f.same for f in news) - Counter(f.same for f in olds)
-    return _take(olds, left), _take(news, right)
+def _unmatched(old: _Line, new: _Line) -> tuple[list[Figure], list[Figure]]:
+    """Figures each side has that the other does not (same kind, unit and value), in order:
+    of a value one side has n more times, its first n there. One plain dict of counts for
+    both sides: this runs for every changed line, and six Counters a line cost more."""
+    extra: dict[_Same, int] = {}  # > 0: the old line has more; < 0: the new one
+    for key in old.same:
+        extra[key] = extra.get(key, 0) + 1
+    for key in new.same:
+        extra[key] = extra.get(key, 0) - 1
+    gone: list[Figure] = []
+    for f, key in zip(old.figures, old.same, strict=True):
+        if extra[key] > 0:
+            extra[key] -= 1
+            gone.append(f)
+    came: list[Figure] = []
+    for f, key in zip(new.figures, new.same, strict=True):
+        if extra[key] < 0:
+            extra[key] += 1
+            came.append(f)
+    return gone, came
 
 
-def _take(
-    items: Sequence[Figure], wanted: Counter[tuple[Kind, str, str, Decimal | None]]
-) -> list[Figure]:
-    left = Counter(wanted)
-    out = []
-    for f in items:
-        if left[f.same] > 0:
-            left[f.same] -= 1
-            out.append(f)
-    return out
+def _more(these: Sequence[str], those: Sequence[str]) -> list[str]:
+    """Each plan ``these`` mentions more often than ``those``, once, in order of first mention
+    (what ``Counter(these) - Counter(those)`` lists)."""
+    count: dict[str, int] = {}
+    for plan in these:
+        count[plan] = count.get(plan, 0) + 1
+    for plan in those:
+        if plan in count:
+            count[plan] -= 1
+    return [plan for plan, n in count.items() if n > 0]
 
 
 def _pair_slots(
@@ -480,8 +539,11 @@ def points_of(
     line with the same label are one line rewritten (a table row re-rendered).
     """
     points: list[Point] = []
+    lines = _Lines()
     for old, new in pairs:
-        points.extend(_line_points(old, new))
+        points.extend(_line_points(lines[old], lines[new]))
+    if not removed and not added:
+        return points  # most changed pages: every changed line has its other version
     both = Counter(" ".join(x.split()) for x in removed) & Counter(
         " ".join(x.split()) for x in added
     )
@@ -491,17 +553,17 @@ def points_of(
     by_label_new = {_row_key(x): x for x in came_lines if _row_key(x)}
     rewritten = [k for k in by_label_old if k in by_label_new]
     for key in rewritten:
-        points.extend(_line_points(by_label_old[key], by_label_new[key]))
+        points.extend(_line_points(lines[by_label_old[key]], lines[by_label_new[key]]))
     gone_lines = [x for x in gone_lines if _row_key(x) not in rewritten]
     came_lines = [x for x in came_lines if _row_key(x) not in rewritten]
-    gone = [(x, f) for x in gone_lines for f in figures(x)]
-    came = [(x, f) for x in came_lines for f in figures(x)]
-    left = Counter(f.same for _, f in gone) - Counter(f.same for _, f in came)
-    right = Counter(f.same for _, f in came) - Counter(f.same for _, f in gone)
-    lost = Counter(p for x in gone_lines for p in plans(x))
-    won = Counter(p for x in came_lines for p in plans(x))
-    points.extend(_lone(gone_lines, left, lost - won, removed=True))
-    points.extend(_lone(came_lines, right, won - lost, removed=False))
+    gone = [lines[x] for x in gone_lines]
+    came = [lines[x] for x in came_lines]
+    left = Counter(k for x in gone for k in x.same) - Counter(k for x in came for k in x.same)
+    right = Counter(k for x in came for k in x.same) - Counter(k for x in gone for k in x.same)
+    lost = Counter(p for x in gone for p in x.plans)
+    won = Counter(p for x in came for p in x.plans)
+    points.extend(_lone(gone, left, lost - won, removed=True))
+    points.extend(_lone(came, right, won - lost, removed=False))
     return points
 
 
@@ -524,8 +586,8 @@ def _row_key(line: str) -> str:
 
 
 def _lone(
-    lines: Sequence[str],
-    wanted: Counter[tuple[Kind, str, str, Decimal | None]],
+    lines: Sequence[_Line],
+    wanted: Counter[_Same],
     mentions: Counter[str],
     *,
     removed: bool,
@@ -537,11 +599,11 @@ def _lone(
     named = Counter(mentions)
     for line in lines:
         own = []
-        for f in figures(line):
-            if left[f.same] > 0:
-                left[f.same] -= 1
+        for f, key in zip(line.figures, line.same, strict=True):
+            if left[key] > 0:
+                left[key] -= 1
                 own.append(f)
-        head = row_head(line)
+        head = row_head(line.text)
         if head is not None and head.casefold() in PLAN_NAMES:
             shown = ", ".join(_shown(f) for f in own)
             text: str
@@ -553,8 +615,8 @@ def _lone(
             continue
         for f in own:
             text = _removed(f) if removed else _new(f)
-            points.append(Point(f.kind, label_of(line, f), text))
-        for plan in plans(line):
+            points.append(Point(f.kind, label_of(line.text, f), text))
+        for plan in line.plans:
             if named[plan] > 0:
                 named[plan] -= 1
                 said = _no_longer_mentions(plan) if removed else _now_mentions(plan)
