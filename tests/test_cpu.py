@@ -57,3 +57,29 @@ async def test_a_page_check_extracts_every_view_in_a_worker_process(
         assert target is not None and target.last_error_reason == "selector-empty"
     finally:
         await bot.close()
+
+
+# What a worker process must never import: the bot's I/O, settings and chat libraries (the
+# first parse of a cycle waited ~0.3 s for them, issue 14), nor the sources that bring them.
+HEAVY = ("aiohttp", "pydantic", "pydantic_settings", "sqlalchemy", "typer", "slack_sdk", "discord")
+HEAVY_OF_OURS = ("bot.config", "bot.net", "bot.sources")
+
+
+async def test_a_worker_imports_the_parsers_and_nothing_of_the_bots_io() -> None:
+    """Asked of a fresh worker: what its fork server preloaded, then what it holds once every
+    job marked process_safe has reached it (a function arrives by reference: unpickling it
+    imports its module, as it does when that job runs)."""
+    import bot.sources  # noqa: F401  (its sources mark their jobs, as in the bot)
+
+    jobs = tuple(cpu._process_safe)  # every job the bot may send, and this file's own
+    assert {"extract_views", "extract_and_detect", "detect_each", "parse_body"} <= {
+        job.__name__ for job in jobs
+    }
+    cpu.shutdown()  # a new pool: workers that ran no other test's jobs
+    preloaded = await cpu.run_heavy(2, cpu_jobs.loaded_modules, processes=1)
+    assert set(cpu.PRELOAD) <= set(preloaded), "the fork server imported every preload module"
+    after_jobs = await cpu.run_heavy(2, cpu_jobs.loaded_modules, *jobs, processes=1)
+    for modules in (preloaded, after_jobs):
+        heavy = [m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY_OF_OURS)]
+        assert heavy == [], f"a worker imported {heavy[:10]}"
+    assert set(after_jobs) - set(preloaded) == set(), "every job's module was preloaded"
