@@ -24,14 +24,16 @@ die (a parse killed by the OOM killer) break the pool: the call fails with
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing
 import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # imported where used: a worker runs _trampoline, and needs no event loop
+    import asyncio
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,6 +68,8 @@ async def run_heavy(limit: int, fn: Callable[..., T], /, *args: object, processe
     """``fn(*args)`` off the loop once one of ``limit`` slots (per loop) is free: in the
     process pool (of ``processes`` workers) when ``fn`` is :func:`process_safe` and
     ``processes`` > 0, else in a worker thread. Exceptions reach the caller as raised."""
+    import asyncio  # loaded already (the caller awaits); at the top, 34 ms of every worker
+
     loop = asyncio.get_running_loop()
     slots = _slots.get(loop)
     if slots is None:

@@ -60,8 +60,18 @@ async def test_a_page_check_extracts_every_view_in_a_worker_process(
 
 
 # What a worker process must never import: the bot's I/O, settings and chat libraries (the
-# first parse of a cycle waited ~0.3 s for them, issue 14), nor the sources that bring them.
-HEAVY = ("aiohttp", "pydantic", "pydantic_settings", "sqlalchemy", "typer", "slack_sdk", "discord")
+# first parse of a cycle waited ~0.3 s for them, issue 14), nor the sources that bring them,
+# nor an event loop it never runs.
+HEAVY = (
+    "aiohttp",
+    "pydantic",
+    "pydantic_settings",
+    "sqlalchemy",
+    "typer",
+    "slack_sdk",
+    "discord",
+    "asyncio",
+)
 HEAVY_OF_OURS = ("bot.config", "bot.net", "bot.sources")
 
 
