@@ -10,7 +10,8 @@ numbers from separate runs).
 
 Usage::
 
-    python bench/worker_start.py [--runs 5] [--processes 2] [--before /tmp/before]
+    python bench/worker_start.py [--runs 5] [--processes 2] [--before /tmp/before] \
+        [--as-console-script]
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,13 +31,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # Runs in a fresh process of the measured checkout. The page job is looked up on
 # bot.sources.page, where the PageSource that sends it finds it in every version.
 _FIRST_JOB = r"""
-import asyncio, sys, time
-import bot.sources.page as page
-from bot import cpu
+import sys, time
 
 BODY = b"<html><main><h1>Pricing</h1><p>Pro $20 per month</p></main></html>"
 
 async def main(processes):
+    import bot.sources.page as page
+    from bot import cpu
     t0 = time.perf_counter()
     await cpu.run_heavy(2, page.extract_views, BODY, "text/html", "https://a.test/", {"{}": {}},
                         processes=processes)
@@ -44,9 +47,24 @@ async def main(processes):
     t2 = time.perf_counter()
     print(f"{(t1 - t0) * 1000:.1f} {(t2 - t1) * 1000:.1f}")
 
-asyncio.run(main(int(sys.argv[1])))
-cpu.shutdown()
+if __name__ == "__main__":  # a worker imports the main module again (as __mp_main__)
+    import asyncio
+    import bot.sources.page  # loaded before the clock starts, as in the bot
+    from bot import cpu
+    asyncio.run(main(int(sys.argv[1])))
+    cpu.shutdown()
 """
+
+
+def console_script(root: Path, where: Path) -> Path:
+    """The same, as the main script pip writes for ``root``'s ``policybot`` entry point: it
+    imports the entry point's module first, and each worker imports the script again (as
+    ``__mp_main__``) before its first job."""
+    scripts = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    module, function = scripts["scripts"]["policybot"].split(":")
+    script = where / f"policybot_{abs(hash(str(root)))}.py"
+    script.write_text(f"from {module} import {function}\n" + _FIRST_JOB)
+    return script
 
 
 def preload_of(root: Path) -> list[str]:
@@ -91,10 +109,12 @@ def import_ms(root: Path) -> float:
     return total / 1000
 
 
-def first_job_ms(root: Path, processes: int) -> tuple[float, float]:
-    """(first job, second job) in milliseconds, in a fresh process of ``root``."""
+def first_job_ms(root: Path, processes: int, script: Path | None) -> tuple[float, float]:
+    """(first job, second job) in milliseconds, in a fresh process of ``root``: ``python -c``
+    (no main module for the workers to import), or the main ``script``."""
+    source = ["-c", _FIRST_JOB] if script is None else [str(script)]
     proc = subprocess.run(
-        [sys.executable, "-c", _FIRST_JOB, str(processes)],
+        [sys.executable, *source, str(processes)],
         cwd=root,
         env=_env(root),
         capture_output=True,
@@ -110,8 +130,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--processes", type=int, default=2)
     parser.add_argument("--before", type=Path)
+    parser.add_argument(
+        "--as-console-script",
+        action="store_true",
+        help="run from the main script pip writes for the `policybot` entry point",
+    )
     opts = parser.parse_args()
     sides = [("after", ROOT)] + ([("before", opts.before)] if opts.before else [])
+    tmp = Path(tempfile.mkdtemp())
+    scripts = {
+        root: console_script(root, tmp) if opts.as_console_script else None for _, root in sides
+    }
     for _, root in sides:
         subprocess.run([sys.executable, "-m", "compileall", "-q", "bot"], cwd=root, check=True)
     got: dict[str, dict[str, list[float]]] = {
@@ -120,10 +149,11 @@ def main() -> None:
     for _ in range(opts.runs):
         for name, root in sides:
             got[name]["import"].append(import_ms(root))
-            first, second = first_job_ms(root, opts.processes)
+            first, second = first_job_ms(root, opts.processes, scripts[root])
             got[name]["first"].append(first)
             got[name]["second"].append(second)
-    print(f"load average {os.getloadavg()[0]:.2f}; medians of {opts.runs} runs, alternating")
+    how = "from the policybot console script" if opts.as_console_script else "python -c"
+    print(f"load average {os.getloadavg()[0]:.2f}; medians of {opts.runs} runs, alternating; {how}")
     for name, root in sides:
         row = {k: statistics.median(v) for k, v in got[name].items()}
         print(
