@@ -35,8 +35,9 @@ from bot.detect.repo import detect_repo
 from bot.domain.facts import PageView, RepoFacts
 from bot.domain.model import Alert, Change, Severity, TargetRef
 from bot.sources.hub import HubSource
-from bot.sources.page import PageSource, pack
+from bot.sources.page import PageSource
 from bot.text.feed_entries import Entry
+from bot.text.page_views import pack
 
 T0 = datetime(2026, 11, 26, 11, 49, 7, 123456, tzinfo=UTC)
 

@@ -2,7 +2,8 @@
 
 Everything runs on this machine against ``bench/upstream.py`` (its own process, 127.0.0.1):
 
-1. ``policybot check`` over N page targets (``python -m bot.cli check``, SQLite in a temp
+1. ``policybot check`` over N page targets (the console script pip writes for the checkout's
+   entry point, :func:`policybot_command`), SQLite in a temp
    dir, watches imported with ``policybot import`` from a generated TOML with
    ``select = "main"``); one warm-up cycle takes the baselines and ETags, then the measured
    cycle is the no-change one (every request conditional, every answer a 304);
@@ -40,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.request
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -173,6 +175,21 @@ asyncio.run(main())
 """
 
 
+def policybot_command(root: Path, tmp: Path) -> list[str]:
+    """``policybot`` as users run it: the console script pip writes for ``root``'s entry point
+    (pyproject). Not ``python -m bot.cli``: the worker processes import the main module again
+    (multiprocessing's forkserver), so what it imports is paid once per worker."""
+    module, function = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))[
+        "project"
+    ]["scripts"]["policybot"].split(":")
+    script = tmp / "policybot"
+    script.write_text(
+        f"import sys\nfrom {module} import {function}\n"
+        f"if __name__ == '__main__':\n    sys.exit({function}())\n"
+    )
+    return [sys.executable, str(script)]
+
+
 def bench_policybot(
     base: str, n: int, per_host: int, root: Path = ROOT
 ) -> tuple[Run, Run, str, float]:
@@ -188,7 +205,7 @@ def bench_policybot(
             )
         )
         env = policybot_env(tmp, per_host, {"PYTHONPATH": str(root)})
-        cli = [sys.executable, "-m", "bot.cli"]
+        cli = policybot_command(root, tmp)
         subprocess.run(
             [*cli, "import", str(watchlist)], env=env, cwd=root, check=True, capture_output=True
         )
@@ -307,7 +324,7 @@ class PolicybotSide:
     def __init__(self, root: Path, tmp: Path, base: str, n: int, per_host: int) -> None:
         self.root, self.tmp = root, tmp
         self.env = policybot_env(tmp, per_host, {"PYTHONPATH": str(root)})
-        self.cli = [sys.executable, "-m", "bot.cli"]
+        self.cli = policybot_command(root, tmp)
         watchlist = tmp / "watches.toml"
         watchlist.write_text(
             "".join(

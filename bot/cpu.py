@@ -9,7 +9,9 @@ a multi-core machine it also runs beside the loop instead of taking turns with i
 first sight of 10,000 pages). So:
 
 * a function marked :func:`process_safe` (top-level, picklable arguments and result, pure)
-  runs in a process pool when the caller's ``processes`` setting is above 0;
+  runs in a process pool when the caller's ``processes`` setting is above 0. A worker imports
+  the module of every job it runs, so jobs live in pure modules (``bot.text``, ``bot.detect``),
+  listed in :data:`PRELOAD`; the sources that send them mark them (``process_safe(job)``);
 * anything else, or with ``processes=0``, runs in a thread (``asyncio.to_thread``).
 
 The pool is created on the first such call (commands that never parse never start it), from
@@ -22,20 +24,24 @@ die (a parse killed by the OOM killer) break the pool: the call fails with
 
 from __future__ import annotations
 
-import asyncio
 import multiprocessing
 import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:  # imported where used: a worker runs _trampoline, and needs no event loop
+    import asyncio
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Modules a worker imports once, in the fork server, before any job (the parsers).
-PRELOAD = ["bot.text.html_text", "bot.text.feed_entries", "bot.sources.page", "bot.sources.feed"]
+# Modules a worker imports once, in the fork server, before any job: the pure modules that hold
+# the jobs (and the parsers they import), and this one (its _trampoline runs every job). Never
+# the sources: they bring aiohttp, pydantic and the settings, ~0.3 s the first parse waited for.
+PRELOAD = ["bot.cpu", "bot.text.page_views", "bot.detect.page", "bot.text.feed_entries"]
 
 # One semaphore per event loop: asyncio primitives belong to the loop that first waits on them.
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
@@ -52,7 +58,8 @@ class HeavyWorkFailed(RuntimeError):
 
 def process_safe(fn: F) -> F:
     """Mark ``fn`` as fit for a worker process: a top-level function of picklable arguments
-    whose result is picklable and which touches no state of the calling process."""
+    whose result is picklable and which touches no state of the calling process. Its module
+    should import no I/O library (a worker imports it) and be in :data:`PRELOAD`."""
     _process_safe.add(fn)
     return fn
 
@@ -61,6 +68,8 @@ async def run_heavy(limit: int, fn: Callable[..., T], /, *args: object, processe
     """``fn(*args)`` off the loop once one of ``limit`` slots (per loop) is free: in the
     process pool (of ``processes`` workers) when ``fn`` is :func:`process_safe` and
     ``processes`` > 0, else in a worker thread. Exceptions reach the caller as raised."""
+    import asyncio  # loaded already (the caller awaits); at the top, 34 ms of every worker
+
     loop = asyncio.get_running_loop()
     slots = _slots.get(loop)
     if slots is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 from bot.cpu import process_safe
 from bot.domain.errors import FailureReason, SourceError
@@ -25,3 +26,11 @@ def die(_: object = None) -> None:
 
 def not_marked() -> int:
     return os.getpid()
+
+
+@process_safe
+def loaded_modules(*jobs: object) -> list[str]:
+    """The modules this worker has imported: its preload, this module, and the modules of
+    ``jobs`` (functions arrive by reference: unpickling one imports its module, as it does
+    for the job itself)."""
+    return sorted(sys.modules)

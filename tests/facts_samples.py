@@ -14,8 +14,9 @@ from typing import Any
 from bot.domain.model import Validators
 from bot.net import Fetched
 from bot.sources import github as github_source
-from bot.sources import github_org, hub, hub_org, page
+from bot.sources import github_org, hub, hub_org
 from bot.text import feed_entries as feeds
+from bot.text import page_views
 
 _MIT = (
     "MIT License\n\nCopyright (c) 2024 Example\n\nPermission is hereby granted, free of charge..."
@@ -95,13 +96,13 @@ _HTML = b"""<html><head><title>Acme terms</title></head><body><main><h1>Terms</h
 
 def page_facts() -> Mapping[str, Any]:
     views = {
-        page.view_key({}): {},
-        page.view_key({"select": "main", "ignore": ["Updated:"]}): page.view_of(
+        page_views.view_key({}): {},
+        page_views.view_key({"select": "main", "ignore": ["Updated:"]}): page_views.view_of(
             {"select": "main", "ignore": ["Updated:"]}
         ),
-        page.view_key({"select": "#gone"}): page.view_of({"select": "#gone"}),
+        page_views.view_key({"select": "#gone"}): page_views.view_of({"select": "#gone"}),
     }
-    return page.extract_views(_HTML, "text/html", "https://acme.test/terms", views)
+    return page_views.extract_views(_HTML, "text/html", "https://acme.test/terms", views)
 
 
 def hub_org_facts() -> Mapping[str, Any]:

@@ -18,9 +18,10 @@ from bot.detect.repo import detect_repo
 from bot.domain.facts import GithubFacts, HubFacts, PageView, RepoFacts
 from bot.domain.model import Severity
 from bot.licences.classify import LicenceSet, classify_hub, identify_text
-from bot.sources.page import IGNORE_DROPS_LINES, PageSource, pack
+from bot.sources.page import PageSource
 from bot.text.diff import diff_lines
 from bot.text.html_text import apply_ignore, compile_ignore, page_title, text_lines
+from bot.text.page_views import IGNORE_DROPS_LINES, pack
 from tests.conftest import Bot, Clock, corpus_path, make_settings
 from tests.fakes.web import FakeWeb
 from tests.test_page_noise import OTA_SERIES

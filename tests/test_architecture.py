@@ -119,6 +119,7 @@ LAYERS = {
     "bot.runtime": 14,
     "adapters": 15,
     "bot.cli": 16,
+    "bot.__main__": 17,  # the console script's entry point: imports bot.cli when it runs
 }
 PURE = ("bot.i18n", "bot.domain", "bot.text", "bot.licences", "bot.alerts", "bot.detect")
 IO_LIBRARIES = ("aiohttp", "sqlalchemy", "alembic", "huggingface_hub", "socket", "urllib.request")

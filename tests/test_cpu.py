@@ -4,7 +4,11 @@ job and the next job gets a fresh pool, and nothing unmarked or with ``processes
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -57,3 +61,77 @@ async def test_a_page_check_extracts_every_view_in_a_worker_process(
         assert target is not None and target.last_error_reason == "selector-empty"
     finally:
         await bot.close()
+
+
+# What a worker process must never import: the bot's I/O, settings and chat libraries (the
+# first parse of a cycle waited ~0.3 s for them, issue 14), nor the sources that bring them,
+# nor an event loop it never runs.
+HEAVY = (
+    "aiohttp",
+    "pydantic",
+    "pydantic_settings",
+    "sqlalchemy",
+    "typer",
+    "slack_sdk",
+    "discord",
+    "asyncio",
+)
+HEAVY_OF_OURS = ("bot.config", "bot.net", "bot.sources")
+
+
+async def test_a_worker_imports_the_parsers_and_nothing_of_the_bots_io() -> None:
+    """Asked of a fresh worker: what its fork server preloaded, then what it holds once every
+    job marked process_safe has reached it (a function arrives by reference: unpickling it
+    imports its module, as it does when that job runs)."""
+    import bot.sources  # noqa: F401  (its sources mark their jobs, as in the bot)
+
+    jobs = tuple(cpu._process_safe)  # every job the bot may send, and this file's own
+    assert {"extract_views", "extract_and_detect", "detect_each", "parse_body"} <= {
+        job.__name__ for job in jobs
+    }
+    cpu.shutdown()  # a new pool: workers that ran no other test's jobs
+    preloaded = await cpu.run_heavy(2, cpu_jobs.loaded_modules, processes=1)
+    assert set(cpu.PRELOAD) <= set(preloaded), "the fork server imported every preload module"
+    after_jobs = await cpu.run_heavy(2, cpu_jobs.loaded_modules, *jobs, processes=1)
+    for modules in (preloaded, after_jobs):
+        heavy = [m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY_OF_OURS)]
+        assert heavy == [], f"a worker imported {heavy[:10]}"
+    assert set(after_jobs) - set(preloaded) == set(), "every job's module was preloaded"
+
+
+# The console script pip writes for an entry point, with the call under its guard replaced by a
+# question to a worker (which imports this script again, as __mp_main__, before its first job).
+CONSOLE_SCRIPT = """import sys
+from {module} import {function}
+if __name__ == "__main__":
+    import asyncio, json
+    import bot.sources
+    from bot import cpu
+    from tests import cpu_jobs
+    jobs = tuple(cpu._process_safe)
+    print(json.dumps(asyncio.run(cpu.run_heavy(1, cpu_jobs.loaded_modules, *jobs, processes=1))))
+    cpu.shutdown()
+"""
+
+
+def test_a_worker_of_the_policybot_command_imports_nothing_of_the_bots_io(tmp_path: Path) -> None:
+    """multiprocessing's forkserver makes a worker import its parent's main module again: for
+    ``policybot``, the console script of pyproject's entry point. Its module must be as light
+    as the preload, or every worker imports the whole bot after the fork."""
+    root = Path(__file__).resolve().parents[1]
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    module, function = pyproject["project"]["scripts"]["policybot"].split(":")
+    script = tmp_path / "policybot"
+    script.write_text(CONSOLE_SCRIPT.format(module=module, function=function))
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    modules = json.loads(done.stdout)
+    heavy = [m for m in modules if m.split(".")[0] in HEAVY or m.startswith(HEAVY_OF_OURS)]
+    assert heavy == [], f"a worker of `policybot` imported {heavy[:10]}"

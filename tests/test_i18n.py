@@ -56,8 +56,9 @@ from bot.licences.full_text import text_change
 from bot.sources.feed import FeedSource
 from bot.sources.hub import HubSource, licence_file_change
 from bot.sources.hub_org import HubOrgSource
-from bot.sources.page import PageSource, pack
+from bot.sources.page import PageSource
 from bot.text.feed_entries import Entry
+from bot.text.page_views import pack
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.hub import FakeHub
 from tests.fakes.web import FakeWeb

@@ -5,7 +5,7 @@ job that extracts the page's views: one round trip per changed page.
 
 Observed with the interpreter's own profiling hooks (``sys.setprofile`` for this thread,
 ``threading.setprofile`` for every thread started after it), which see each call of the
-page diff (:func:`bot.sources.page.detect_view`) made in this process, and in which thread.
+page diff (:func:`bot.detect.page.detect_view`) made in this process, and in which thread.
 Nothing of ours is replaced.
 """
 
@@ -20,7 +20,7 @@ from types import FrameType
 from typing import Any
 
 from bot import cpu
-from bot.sources.page import detect_each, detect_view, extract_and_detect
+from bot.detect.page import detect_each, detect_view, extract_and_detect
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.web import FakeWeb
 

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 from bot.commands import watchlist
 from bot.commands.invocation import Invocation
 from bot.domain.model import TargetRef, facts_digest
-from bot.sources.page import pack
 from bot.store import Store
 from bot.store.engine import create_engine
 from bot.store.migrate import current_revision, head_revision, upgrade
 from bot.text.html_text import compile_ignore, html_lines
+from bot.text.page_views import pack
 from tests.conftest import Bot, Clock, make_settings
 from tests.fakes.hub import FakeHub
 from tests.fakes.slack import FakeSlack, Posted

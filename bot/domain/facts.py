@@ -111,7 +111,7 @@ class PageView(TypedDict, total=False):
     lines: int
     sha256: str
     title: str
-    ignore: str  # bot.sources.page.IGNORE_DROPS_LINES when ignore rules dropped whole lines
+    ignore: str  # bot.text.page_views.IGNORE_DROPS_LINES when ignore rules dropped whole lines
     error: ViewError
 
 

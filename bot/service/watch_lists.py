@@ -23,8 +23,8 @@ from bot.domain.refs import parse_channel, preset_name
 from bot.i18n import joined, msg
 from bot.net import Guard, check_webhook_url
 from bot.service.progress import Report, silent
-from bot.sources.page import view_key
 from bot.store import Store, SubscriptionRow
+from bot.text.page_views import view_key
 
 if TYPE_CHECKING:  # imported where used: a `check` reads no watch list or preset file
     from bot.commands.watchlist import WatchEntry

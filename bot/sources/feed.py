@@ -2,10 +2,11 @@
 
 The shell of a feed check: one guarded GET (SSRF guard, size cap, timeouts, ETag /
 Last-Modified), then the skip rules, then feedparser in a worker process (:mod:`bot.cpu`;
-it is CPU-bound and synchronous). A 304, or a 200 whose body hashes to the digest of the last
-successful check, is :class:`~bot.domain.model.NotModified` and is never parsed again: parsing
-costs milliseconds per feed, hashing microseconds. Everything that decides lives in
-:mod:`bot.text.feed_entries` and :mod:`bot.detect.feed`.
+it is CPU-bound and synchronous: :func:`bot.text.feed_entries.parse_body`). A 304, or a 200
+whose body hashes to the digest of the last successful check, is
+:class:`~bot.domain.model.NotModified` and is never parsed again: parsing costs milliseconds
+per feed, hashing microseconds. Everything that decides lives in :mod:`bot.text.feed_entries`
+and :mod:`bot.detect.feed`.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ ACCEPT = (
     "application/xml;q=0.9,text/xml;q=0.2,*/*;q=0.1"
 )
 SNIFF_ACCEPT = ACCEPT.replace("*/*;q=0.1", "text/html;q=0.1,*/*;q=0.1")
+
+# The worker pool's feed job, in the pure parser's module: a worker process imports only the
+# parsers (bot.cpu.PRELOAD), never this module's HTTP client, settings and siblings.
+process_safe(feeds.parse_body)
 
 
 class FeedSource:
@@ -99,7 +104,7 @@ class FeedSource:
         feeds.count_parse()
         parsed = await run_heavy(
             self.parse_concurrency,
-            parse_body,
+            feeds.parse_body,
             resp.body,
             content_type,
             resp.url,
@@ -278,12 +283,3 @@ def _header(resp: Response, name: str) -> str | None:
         if key.lower() == name:
             return value or None
     return None
-
-
-@process_safe
-def parse_body(
-    body: bytes, content_type: str | None, url: str, max_entries: int
-) -> feeds.ParsedFeed:
-    """feedparser in a worker process (or thread): a 5 MB feed's expat callbacks would
-    otherwise take turns with the event loop for the GIL."""
-    return feeds.parse_feed(body, content_type=content_type, url=url, max_entries=max_entries)

@@ -182,6 +182,13 @@ def parse_feed(
     )
 
 
+def parse_body(body: bytes, content_type: str | None, url: str, max_entries: int) -> ParsedFeed:
+    """:func:`parse_feed` as the worker pool's job (:mod:`bot.sources.feed` sends it there):
+    a 5 MB feed's expat callbacks would otherwise take turns with the event loop for the GIL.
+    Here, in a pure module, because a worker process imports the module of each job it runs."""
+    return parse_feed(body, content_type=content_type, url=url, max_entries=max_entries)
+
+
 def facts_of(parsed: ParsedFeed, *, max_entries: int, remember: int) -> FeedFacts:
     """The facts one fetch can know (``seen`` holds only this body's entries until
     :func:`carry` folds the previous snapshot in)."""
