@@ -208,9 +208,10 @@ class Settings(BaseSettings):
         "has not for this long, other replicas take its leased work back",
     )
     concurrency: int = Field(
-        20,
+        64,
         gt=0,
-        description="checks in flight at once, all sources together",
+        description="checks in flight at once, all sources together (each holds at most one "
+        "body, POLICYBOT_HTTP_MAX_BYTES; politeness to one host is POLICYBOT_HTTP_PER_HOST)",
     )
     hub_concurrency: int = Field(8, gt=0)
     hub_timeout: float = Field(15.0, gt=0)
