@@ -19,7 +19,9 @@ the ``forkserver`` context where there is one (``spawn`` elsewhere: never ``fork
 process running threads and an event loop), preloading only the parsing modules. Workers that
 die (a parse killed by the OOM killer) break the pool: the call fails with
 :class:`HeavyWorkFailed` and the next call starts a fresh pool. A per-loop semaphore of
-``limit`` slots bounds how many bodies are held for parsing at once (~150 MB for a 5 MB feed).
+``limit`` slots bounds how many bodies are parsed at once in threads (~150 MB for a 5 MB feed);
+a worker process parses one at a time, and holds the next one queued (its bytes only), so the
+pool takes up to ``QUEUED_PER_WORKER`` jobs per worker when that is more than ``limit``.
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ PRELOAD = ["bot.cpu", "bot.text.page_views", "bot.detect.page", "bot.text.feed_e
 _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
+_pool_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+QUEUED_PER_WORKER = 2  # jobs handed to each worker process at once: the one it runs, the next
 _process_safe: set[Callable[..., Any]] = set()
 _pool: ProcessPoolExecutor | None = None
 _pool_lock = threading.Lock()
@@ -65,17 +71,24 @@ def process_safe(fn: F) -> F:
 
 
 async def run_heavy(limit: int, fn: Callable[..., T], /, *args: object, processes: int = 0) -> T:
-    """``fn(*args)`` off the loop once one of ``limit`` slots (per loop) is free: in the
-    process pool (of ``processes`` workers) when ``fn`` is :func:`process_safe` and
-    ``processes`` > 0, else in a worker thread. Exceptions reach the caller as raised."""
+    """``fn(*args)`` off the loop once a slot (per loop) is free: in the process pool (of
+    ``processes`` workers, ``QUEUED_PER_WORKER`` slots each or ``limit`` if more) when ``fn``
+    is :func:`process_safe` and ``processes`` > 0, else in a worker thread (``limit`` slots).
+    Exceptions reach the caller as raised."""
     import asyncio  # loaded already (the caller awaits); at the top, 34 ms of every worker
 
     loop = asyncio.get_running_loop()
-    slots = _slots.get(loop)
+    to_pool = processes > 0 and fn in _process_safe
+    table = _pool_slots if to_pool else _slots
+    slots = table.get(loop)
     if slots is None:
-        slots = _slots[loop] = asyncio.Semaphore(limit)
+        # A worker process parses one body at a time whatever ``limit`` says; one more
+        # queued beside it (its bytes only) means it never idles while its last answer
+        # travels back and the loop gets round to sending the next.
+        size = max(limit, QUEUED_PER_WORKER * processes) if to_pool else limit
+        slots = table[loop] = asyncio.Semaphore(size)
     async with slots:
-        if processes > 0 and fn in _process_safe:
+        if to_pool:
             pool = _get_pool(processes)
             try:
                 ok, value = await loop.run_in_executor(pool, _trampoline, fn, args)
