@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.store.prepared import Prepared
 from bot.store.rows import (
     DeliveryRow,
     StoreBase,
@@ -274,8 +275,10 @@ class OutboxQueries(StoreBase):
 
 
 # The statements of every sent alert, built once (only their bind parameters vary): building
-# them per alert was most of the dispatcher's own CPU in a cycle that sends thousands.
-_THREAD_PARENT = (
+# them per alert was most of the dispatcher's own CPU in a cycle that sends thousands. They
+# run Prepared (compiled once per dialect, executed on the driver's path): Core's per-execute
+# work was most of a sent alert's store CPU.
+_THREAD_PARENT = Prepared(
     sa.select(deliveries.c.message_id)
     .where(
         deliveries.c.target_id == sa.bindparam("p_target", type_=deliveries.c.target_id.type),
@@ -313,8 +316,8 @@ def _mark_sent_statement(fenced: bool) -> sa.UpdateBase:
     )
 
 
-_MARK_SENT = {fenced: _mark_sent_statement(fenced) for fenced in (False, True)}
-_RENEW_ONE = (
+_MARK_SENT = {fenced: Prepared(_mark_sent_statement(fenced)) for fenced in (False, True)}
+_RENEW_ONE = Prepared(
     deliveries.update()
     .where(
         deliveries.c.id == _ID,
@@ -324,7 +327,7 @@ _RENEW_ONE = (
     )
     .values(lease_until=sa.bindparam("d_until", type_=deliveries.c.lease_until.type))
 )
-_POSTED = (
+_POSTED = Prepared(
     channels.update()
     .where(channels.c.channel == sa.bindparam("c_channel", type_=channels.c.channel.type))
     .values(last_post_at=sa.bindparam("c_at", type_=channels.c.last_post_at.type))
@@ -332,7 +335,7 @@ _POSTED = (
 
 
 def _thread_parent(c: sa.Connection, target_id: int, channel: str) -> str | None:
-    return c.execute(_THREAD_PARENT, {"p_target": target_id, "p_channel": channel}).scalar()
+    return _THREAD_PARENT.execute(c, {"p_target": target_id, "p_channel": channel}).scalar()
 
 
 def _renew_one(
@@ -340,7 +343,7 @@ def _renew_one(
 ) -> bool:
     """:meth:`OutboxQueries.renew_deliveries` of one delivery; whether it is still held."""
     params = {"d_id": delivery_id, "d_owner": owner, "d_now": now, "d_until": now + lease}
-    return bool(c.execute(_RENEW_ONE, params).rowcount)
+    return bool(_RENEW_ONE.execute(c, params).rowcount)
 
 
 def _mark_sent(
@@ -354,10 +357,10 @@ def _mark_sent(
     params = {"d_id": delivery_id, "d_now": now, "d_message": message_id, "d_reply": reply_to}
     if owner is not None:
         params["d_owner"] = owner
-    channel = c.execute(_MARK_SENT[owner is not None], params).scalar()
+    channel = _MARK_SENT[owner is not None].execute(c, params).scalar()
     if channel is None:
         return False
-    if not c.execute(_POSTED, {"c_channel": channel, "c_at": now}).rowcount:
+    if not _POSTED.execute(c, {"c_channel": channel, "c_at": now}).rowcount:
         _upsert_channel(c, channel, last_post_at=now)  # the channel's first post
     return True
 
