@@ -122,7 +122,7 @@ class CheckQueries(StoreBase):
         found: dict[int, SnapshotRow] = {}
         with self.engine.connect() as c:
             for chunk in _chunks(sorted(set(ids))):
-                for row in c.execute(sa.select(snapshots).where(snapshots.c.id.in_(chunk))):
+                for row in c.execute(_SNAPSHOTS_BY_ID, {"ids": chunk}):
                     found[row.id] = _row(SnapshotRow, row)
         return [found.get(i) for i in ids]
 
@@ -359,6 +359,12 @@ class CheckQueries(StoreBase):
                 .limit(limit)
             )
             return [_row(SnapshotRow, r) for r in rows]
+
+
+# Built once (only the ids vary): building the query per call was a third of its CPU.
+_SNAPSHOTS_BY_ID = sa.select(snapshots).where(
+    snapshots.c.id.in_(sa.bindparam("ids", expanding=True))
+)
 
 
 def _chunks(ids: Sequence[X], size: int = 500) -> Iterator[Sequence[X]]:
