@@ -34,11 +34,11 @@ class Prepared:
 
     def __init__(self, statement: sa.ClauseElement) -> None:
         self.statement = statement
-        self._by_dialect: dict[str, _Compiled] = {}
+        self._by_dialect: dict[str, _Compiled] = {}  # by "backend+driver" (its paramstyle)
 
     def execute(self, c: sa.Connection, params: Mapping[str, Any]) -> sa.CursorResult[Any]:
         """Run the statement with ``params`` (by bind parameter name) on ``c``."""
-        compiled = self._by_dialect.get(c.dialect.name) or self._compile(c.dialect)
+        compiled = self._by_dialect.get(c.dialect.dialect_description) or self._compile(c.dialect)
         values = dict(compiled.fixed)
         processors = compiled.processors
         for name, value in params.items():
@@ -46,7 +46,7 @@ class Prepared:
             values[name] = value if process is None else process(value)
         if compiled.positional is None:
             return c.exec_driver_sql(compiled.sql, values)
-        return c.exec_driver_sql(compiled.sql, tuple(values[n] for n in compiled.positional))
+        return c.exec_driver_sql(compiled.sql, tuple(map(values.__getitem__, compiled.positional)))
 
     def _compile(self, dialect: sa.Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
@@ -72,5 +72,5 @@ class Prepared:
             fixed=fixed,
             processors=processors,
         )
-        self._by_dialect[dialect.name] = prepared
+        self._by_dialect[dialect.dialect_description] = prepared
         return prepared
