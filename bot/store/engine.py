@@ -66,6 +66,10 @@ def create_engine(url: str) -> sa.Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # Reads straight from the OS's page cache instead of a copy into SQLite's own 2 MiB
+            # cache per page read: a claim of the outbox scans every pending delivery (a few
+            # KiB each); with thousands pending that copying was most of the claim's CPU.
+            cur.execute("PRAGMA mmap_size=268435456")
             cur.close()
 
         return engine

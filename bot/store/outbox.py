@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from bot.store.prepared import Prepared
 from bot.store.rows import (
     DeliveryRow,
     StoreBase,
@@ -57,49 +58,9 @@ class OutboxQueries(StoreBase):
     ) -> list[DeliveryRow]:
         """Lease pending deliveries that are due, oldest first (one ``UPDATE … RETURNING``,
         so two claims can never both take a delivery, on SQLite as on PostgreSQL)."""
-        due = deliveries.alias("due")
-        free = sa.or_(due.c.lease_until.is_(None), due.c.lease_until < now)
-        # Per-channel order: a delivery waits while an earlier one in its channel is waiting
-        # (retry later) or is being sent by someone else. Each channel's first such blocker is
-        # found once per claim (one pass over the pending rows), not per candidate: a
-        # per-candidate "any earlier blocker?" scan cost a claim 1.3 s with 2,000 alerts
-        # pending in one channel (quadratic in a channel's backlog).
-        blocker = deliveries.alias("blocker")
-        first_blocker = (
-            sa.select(blocker.c.channel, sa.func.min(blocker.c.id).label("first_id"))
-            .where(
-                blocker.c.status == "pending",
-                sa.or_(blocker.c.next_attempt_at > now, blocker.c.lease_until >= now),
-            )
-            .group_by(blocker.c.channel)
-            .subquery("first_blocker")
-        )
-        query = (
-            sa.select(due.c.id)
-            .select_from(due.outerjoin(first_blocker, first_blocker.c.channel == due.c.channel))
-            .where(
-                due.c.status == "pending",
-                due.c.next_attempt_at <= now,
-                free,
-                sa.or_(first_blocker.c.first_id.is_(None), due.c.id < first_blocker.c.first_id),
-                ~paused_channel(due.c.channel),  # held while its workspace is uninstalled
-            )
-            .order_by(due.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True, of=due)
-        )
-        claim = (
-            deliveries.update()
-            .where(
-                deliveries.c.id.in_(query.scalar_subquery()),
-                deliveries.c.status == "pending",
-                sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < now),
-            )
-            .values(lease_owner=owner, lease_until=now + lease)
-            .returning(*deliveries.c)
-        )
+        params = {"c_now": now, "c_owner": owner, "c_until": now + lease, "c_limit": limit}
         with self.engine.begin() as c:
-            rows = [_row(DeliveryRow, r) for r in c.execute(claim)]
+            rows = [_row(DeliveryRow, r) for r in c.execute(_CLAIM, params)]
         return sorted(rows, key=lambda d: d.id)
 
     def renew_deliveries(
@@ -273,9 +234,67 @@ class OutboxQueries(StoreBase):
             return [_row(DeliveryRow, r) for r in c.execute(query)]
 
 
+# The claim, built once (only its bind parameters vary): its aliases and subqueries cost
+# each claim more CPU to build and cache-key than SQLite spends running it.
+_CLAIM_NOW = sa.bindparam("c_now", type_=deliveries.c.lease_until.type)
+_CLAIM_UNTIL = sa.bindparam("c_until", type_=deliveries.c.lease_until.type)
+_CLAIM_OWNER = sa.bindparam("c_owner", type_=deliveries.c.lease_owner.type)
+_CLAIM_LIMIT = sa.bindparam("c_limit", type_=sa.Integer)
+
+
+def _claim_statement() -> sa.UpdateBase:
+    """:meth:`OutboxQueries.claim_deliveries`' ``UPDATE … RETURNING``."""
+    due = deliveries.alias("due")
+    free = sa.or_(due.c.lease_until.is_(None), due.c.lease_until < _CLAIM_NOW)
+    # Per-channel order: a delivery waits while an earlier one in its channel is waiting
+    # (retry later) or is being sent by someone else. Each channel's first such blocker is
+    # found once per claim (one pass over the pending rows), not per candidate: a
+    # per-candidate "any earlier blocker?" scan cost a claim 1.3 s with 2,000 alerts
+    # pending in one channel (quadratic in a channel's backlog).
+    blocker = deliveries.alias("blocker")
+    first_blocker = (
+        sa.select(blocker.c.channel, sa.func.min(blocker.c.id).label("first_id"))
+        .where(
+            blocker.c.status == "pending",
+            sa.or_(blocker.c.next_attempt_at > _CLAIM_NOW, blocker.c.lease_until >= _CLAIM_NOW),
+        )
+        .group_by(blocker.c.channel)
+        .subquery("first_blocker")
+    )
+    query = (
+        sa.select(due.c.id)
+        .select_from(due.outerjoin(first_blocker, first_blocker.c.channel == due.c.channel))
+        .where(
+            due.c.status == "pending",
+            due.c.next_attempt_at <= _CLAIM_NOW,
+            free,
+            sa.or_(first_blocker.c.first_id.is_(None), due.c.id < first_blocker.c.first_id),
+            ~paused_channel(due.c.channel),  # held while its workspace is uninstalled
+        )
+        .order_by(due.c.id)
+        .limit(_CLAIM_LIMIT)
+        .with_for_update(skip_locked=True, of=due)
+    )
+    return (
+        deliveries.update()
+        .where(
+            deliveries.c.id.in_(query.scalar_subquery()),
+            deliveries.c.status == "pending",
+            sa.or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < _CLAIM_NOW),
+        )
+        .values(lease_owner=_CLAIM_OWNER, lease_until=_CLAIM_UNTIL)
+        .returning(*deliveries.c)
+    )
+
+
+_CLAIM = _claim_statement()
+
+
 # The statements of every sent alert, built once (only their bind parameters vary): building
-# them per alert was most of the dispatcher's own CPU in a cycle that sends thousands.
-_THREAD_PARENT = (
+# them per alert was most of the dispatcher's own CPU in a cycle that sends thousands. They
+# run Prepared (compiled once per dialect, executed on the driver's path): Core's per-execute
+# work was most of a sent alert's store CPU.
+_THREAD_PARENT = Prepared(
     sa.select(deliveries.c.message_id)
     .where(
         deliveries.c.target_id == sa.bindparam("p_target", type_=deliveries.c.target_id.type),
@@ -313,8 +332,8 @@ def _mark_sent_statement(fenced: bool) -> sa.UpdateBase:
     )
 
 
-_MARK_SENT = {fenced: _mark_sent_statement(fenced) for fenced in (False, True)}
-_RENEW_ONE = (
+_MARK_SENT = {fenced: Prepared(_mark_sent_statement(fenced)) for fenced in (False, True)}
+_RENEW_ONE = Prepared(
     deliveries.update()
     .where(
         deliveries.c.id == _ID,
@@ -324,7 +343,7 @@ _RENEW_ONE = (
     )
     .values(lease_until=sa.bindparam("d_until", type_=deliveries.c.lease_until.type))
 )
-_POSTED = (
+_POSTED = Prepared(
     channels.update()
     .where(channels.c.channel == sa.bindparam("c_channel", type_=channels.c.channel.type))
     .values(last_post_at=sa.bindparam("c_at", type_=channels.c.last_post_at.type))
@@ -332,7 +351,7 @@ _POSTED = (
 
 
 def _thread_parent(c: sa.Connection, target_id: int, channel: str) -> str | None:
-    return c.execute(_THREAD_PARENT, {"p_target": target_id, "p_channel": channel}).scalar()
+    return _THREAD_PARENT.execute(c, {"p_target": target_id, "p_channel": channel}).scalar()
 
 
 def _renew_one(
@@ -340,7 +359,7 @@ def _renew_one(
 ) -> bool:
     """:meth:`OutboxQueries.renew_deliveries` of one delivery; whether it is still held."""
     params = {"d_id": delivery_id, "d_owner": owner, "d_now": now, "d_until": now + lease}
-    return bool(c.execute(_RENEW_ONE, params).rowcount)
+    return bool(_RENEW_ONE.execute(c, params).rowcount)
 
 
 def _mark_sent(
@@ -354,10 +373,10 @@ def _mark_sent(
     params = {"d_id": delivery_id, "d_now": now, "d_message": message_id, "d_reply": reply_to}
     if owner is not None:
         params["d_owner"] = owner
-    channel = c.execute(_MARK_SENT[owner is not None], params).scalar()
+    channel = _MARK_SENT[owner is not None].execute(c, params).scalar()
     if channel is None:
         return False
-    if not c.execute(_POSTED, {"c_channel": channel, "c_at": now}).rowcount:
+    if not _POSTED.execute(c, {"c_channel": channel, "c_at": now}).rowcount:
         _upsert_channel(c, channel, last_post_at=now)  # the channel's first post
     return True
 
