@@ -31,7 +31,7 @@ from tests.fakes.hub import FakeHub, populate_bench, serve_in_thread  # noqa: E4
 
 def measure(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     """Run ``policybot ARGS``; return wall seconds, peak RSS in MiB and its stderr tail."""
-    cmd = ["/usr/bin/time", "-f", "TIME %e %M", sys.executable, "-m", "bot.cli", *args]
+    cmd = ["/usr/bin/time", "-f", "TIME %e %M", sys.executable, "-m", "bot", *args]
     start = time.perf_counter()
     proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -67,7 +67,7 @@ def main() -> None:
             "PYTHONPATH": str(ROOT),
         }
         subprocess.run(
-            [sys.executable, "-m", "bot.cli", "import", str(watchlist)],
+            [sys.executable, "-m", "bot", "import", str(watchlist)],
             env=env,
             cwd=ROOT,
             check=True,

@@ -57,7 +57,7 @@ def main() -> None:
             return
         out = tmp / "cycle.prof"
         subprocess.run(
-            [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "bot.cli", "check"],
+            [sys.executable, "-m", "cProfile", "-o", str(out), "-m", "bot", "check"],
             env=side.env,
             cwd=ROOT,
             check=True,
@@ -85,7 +85,7 @@ def spy(side: PolicybotSide, out: Path, top: int) -> None:
         str(out),
     ]
     subprocess.run(
-        [str(py_spy), *record, "--", sys.executable, "-m", "bot.cli", "check"],
+        [str(py_spy), *record, "--", sys.executable, "-m", "bot", "check"],
         env=side.env,
         cwd=ROOT,
         check=True,
