@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 
 import pytest
@@ -182,20 +183,13 @@ def test_the_diff_commands_unified_diff_is_exact_on_every_small_edit() -> None:
     """Cutting the common ends first loses nothing: the diff turns the old version into the
     new one with the hunk positions it states, and reads as difflib's when lines are unique."""
     import difflib
-    import random
 
     from bot.text.diff import unified
 
     rng = random.Random(7)
     for _ in range(300):
         old = [rng.choice("abcdef") for _ in range(rng.randint(0, 30))]
-        new = list(old)
-        for _edit in range(rng.randint(1, 3)):
-            spot = rng.randint(0, len(new))
-            if new and rng.random() < 0.5:
-                del new[min(spot, len(new) - 1)]
-            else:
-                new.insert(spot, rng.choice("abcdefXYZ"))
+        new = _edited(rng, old, rng.randint(1, 3), "abcdefXYZ")
         assert _patched(old, unified(old, new, ("v1", "v2"))) == new, (old, new)
     old = [f"line {i}" for i in range(40)]
     new = [*old[:10], "new", *old[11:30], *old[31:]]
@@ -220,7 +214,6 @@ def test_changed_lines_are_paired_exactly_as_difflibs_ratio_says() -> None:
     enough, or lengths too far apart); the answer must still be difflib's ``ratio() >= 0.6``
     for every pair, including the edge cases (empty lines, exactly at the threshold)."""
     import difflib
-    import random
 
     from bot.text.diff import _similar_chars
 
@@ -229,14 +222,19 @@ def test_changed_lines_are_paired_exactly_as_difflibs_ratio_says() -> None:
     pairs = [("", ""), ("", "a"), ("abc", "abd"), ("ab", "abcd"), ("abcde", "xbcdy")]
     for _ in range(4000):
         a = " ".join(rng.choice(words) for _ in range(rng.randint(0, 12)))
-        b = list(a)
-        for _edit in range(rng.randint(0, 8)):
-            spot = rng.randint(0, len(b))
-            if b and rng.random() < 0.5:
-                del b[min(spot, len(b) - 1)]
-            else:
-                b.insert(spot, rng.choice("ab $0123,."))
-        pairs.append((a, "".join(b)))
+        pairs.append((a, "".join(_edited(rng, list(a), rng.randint(0, 8), "ab $0123,."))))
     said = [_similar_chars(a, b) for a, b in pairs]
     assert said == [difflib.SequenceMatcher(None, a, b).ratio() >= 0.6 for a, b in pairs]
     assert 0 < sum(said) < len(said)  # both answers are exercised
+
+
+def _edited(rng: random.Random, items: list[str], edits: int, alphabet: str) -> list[str]:
+    """``items`` with ``edits`` random deletions or insertions (from ``alphabet``)."""
+    out = list(items)
+    for _edit in range(edits):
+        spot = rng.randint(0, len(out))
+        if out and rng.random() < 0.5:
+            del out[min(spot, len(out) - 1)]
+        else:
+            out.insert(spot, rng.choice(alphabet))
+    return out

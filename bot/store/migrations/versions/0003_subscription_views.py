@@ -12,8 +12,9 @@ snapshots become the version of that one view (digests recomputed), old page cha
 tagged with it. Downgrade is lossy where channels had different views: the target takes the
 view of its oldest subscription.
 
-The canonical JSON below is a frozen copy of ``bot.sources.page.view_key`` and
-``bot.domain.model.facts_digest``: a migration must not change when the code does.
+The canonical JSON below is a frozen copy of ``view_key`` (then in ``bot.sources.page``, now
+in ``bot.text.page_views``) and ``bot.domain.model.facts_digest``: a migration must not change
+when the code does.
 
 Revision ID: 0003
 Revises: 0002
