@@ -14,10 +14,12 @@ first sight of 10,000 pages). So:
   listed in :data:`PRELOAD`; the sources that send them mark them (``process_safe(job)``);
 * anything else, or with ``processes=0``, runs in a thread (``asyncio.to_thread``).
 
-The pool is created on the first such call (commands that never parse never start it), from
-the ``forkserver`` context where there is one (``spawn`` elsewhere: never ``fork`` from a
-process running threads and an event loop), preloading only the parsing modules. Workers that
-die (a parse killed by the OOM killer) break the pool: the call fails with
+The pool is started on the first such call (commands that never parse never start it), in a
+thread of its own: the fork server's start and the forks block for 0.1-0.4 s, which the event
+loop must not wait out (invariant 10); its callers await the start. It comes from the
+``forkserver`` context where there is one (``spawn`` elsewhere: never ``fork`` from a process
+running threads and an event loop), preloading only the parsing modules. Workers that die (a
+parse killed by the OOM killer) break the pool: the call fails with
 :class:`HeavyWorkFailed` and the next call starts a fresh pool. A per-loop semaphore of
 ``limit`` slots bounds how many bodies are parsed at once in threads (~150 MB for a 5 MB feed);
 a worker process parses one at a time, and holds the next one queued (its bytes only), so the
@@ -30,7 +32,7 @@ import multiprocessing
 import threading
 import weakref
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -54,7 +56,7 @@ _pool_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaph
 )
 QUEUED_PER_WORKER = 2  # jobs handed to each worker process at once: the one it runs, the next
 _process_safe: set[Callable[..., Any]] = set()
-_pool: ProcessPoolExecutor | None = None
+_starting: Future[ProcessPoolExecutor] | None = None  # the pool, running or being started
 _pool_lock = threading.Lock()
 
 
@@ -89,11 +91,12 @@ async def run_heavy(limit: int, fn: Callable[..., T], /, *args: object, processe
         slots = table[loop] = asyncio.Semaphore(size)
     async with slots:
         if to_pool:
-            pool = _get_pool(processes)
-            try:
+            started = _start_pool(processes)
+            try:  # started: no hop through the loop for every job once the pool runs
+                pool = started.result() if started.done() else await asyncio.wrap_future(started)
                 ok, value = await loop.run_in_executor(pool, _trampoline, fn, args)
             except BrokenProcessPool:
-                _drop_pool(pool)
+                _drop_started(started)
                 raise HeavyWorkFailed(
                     f"the worker process running {fn.__name__} died before it answered"
                 ) from None
@@ -103,37 +106,74 @@ async def run_heavy(limit: int, fn: Callable[..., T], /, *args: object, processe
         return await asyncio.to_thread(fn, *args)
 
 
+def _start_pool(processes: int) -> Future[ProcessPoolExecutor]:
+    """The pool of ``processes`` workers, started in a thread of its own unless it is started
+    (or starting) already; every caller gets the same future until the pool breaks. Starting
+    blocks (the fork server imports the parsers, then forks each worker): done by the first
+    job's ``submit`` on the event loop's thread, it stalled the loop once per pool."""
+    global _starting
+    with _pool_lock:
+        if _starting is None:
+            _starting = Future()
+            threading.Thread(
+                target=_start, args=(_starting, processes), name="cpu-start", daemon=True
+            ).start()
+        return _starting
+
+
 def pool_started() -> bool:
     """Whether this process has started its worker processes (tests and benches ask)."""
-    return _pool is not None
+    return _starting is not None
 
 
 def shutdown() -> None:
     """Stop the worker processes (they are also stopped at interpreter exit)."""
-    global _pool
+    global _starting
     with _pool_lock:
-        pool, _pool = _pool, None
-    if pool is not None:
-        pool.shutdown(wait=True, cancel_futures=True)
+        started, _starting = _starting, None
+    if started is None:
+        return
+    try:
+        pool = started.result()
+    except BaseException:  # it never started: nothing to stop
+        return
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _get_pool(processes: int) -> ProcessPoolExecutor:
-    global _pool
+def _start(started: Future[ProcessPoolExecutor], processes: int) -> None:
+    """Runs in its own thread: the pool, with every worker forked and answering."""
+    global _starting
+    try:
+        methods = multiprocessing.get_all_start_methods()
+        ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        if ctx.get_start_method() == "forkserver":
+            ctx.set_forkserver_preload(PRELOAD)  # not __main__: the CLI's imports stay out
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx)
+        # Each job submitted while no worker is idle forks one more, up to ``processes``.
+        for ready in [pool.submit(_ready) for _ in range(processes)]:
+            ready.result()
+    except BaseException as e:  # a later call tries again
+        with _pool_lock:
+            if _starting is started:
+                _starting = None
+        started.set_exception(e)
+        return
+    started.set_result(pool)
+
+
+def _ready() -> None:
+    """A worker's first job: it answers, so it runs."""
+
+
+def _drop_started(started: Future[ProcessPoolExecutor]) -> None:
+    """Forget a pool that broke (its next caller starts a fresh one) and end its workers."""
+    global _starting
     with _pool_lock:
-        if _pool is None:
-            methods = multiprocessing.get_all_start_methods()
-            ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-            if ctx.get_start_method() == "forkserver":
-                ctx.set_forkserver_preload(PRELOAD)  # not __main__: the CLI's imports stay out
-            _pool = ProcessPoolExecutor(max_workers=processes, mp_context=ctx)
-        return _pool
-
-
-def _drop_pool(pool: ProcessPoolExecutor) -> None:
-    global _pool
-    with _pool_lock:
-        if _pool is pool:
-            _pool = None
+        if _starting is started:
+            _starting = None
+    if not started.done() or started.exception() is not None:
+        return  # it never ran: nothing to end
+    pool = started.result()
     # On Python 3.11 the broken pool's manager thread joins the surviving workers, which
     # wait forever on a queue nobody feeds (the interpreter then hangs at exit): end them.
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
