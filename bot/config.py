@@ -256,7 +256,7 @@ class Settings(BaseSettings):
         ge=1,
         description="page and feed bodies parsed at once in threads (a 5 MB feed "
         "costs seconds of CPU and ~150 MB while it is parsed); worker processes parse one "
-        "each, with the next one queued",
+        "each, with a few more queued",
     )
     parse_processes: int = Field(
         default_factory=lambda: _default_parse_processes(),

@@ -22,8 +22,8 @@ running threads and an event loop), preloading only the parsing modules. Workers
 parse killed by the OOM killer) break the pool: the call fails with
 :class:`HeavyWorkFailed` and the next call starts a fresh pool. A per-loop semaphore of
 ``limit`` slots bounds how many bodies are parsed at once in threads (~150 MB for a 5 MB feed);
-a worker process parses one at a time, and holds the next one queued (its bytes only), so the
-pool takes up to ``QUEUED_PER_WORKER`` jobs per worker when that is more than ``limit``.
+a worker process parses one at a time, with the next few queued for it (their bytes only), so
+the pool takes up to ``QUEUED_PER_WORKER`` jobs per worker when that is more than ``limit``.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ _slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] 
 _pool_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
-QUEUED_PER_WORKER = 2  # jobs handed to each worker process at once: the one it runs, the next
+QUEUED_PER_WORKER = 4  # jobs handed to each worker process at once: the one it runs, 3 queued
 _process_safe: set[Callable[..., Any]] = set()
 _starting: Future[ProcessPoolExecutor] | None = None  # the pool, running or being started
 _pool_lock = threading.Lock()
@@ -84,8 +84,8 @@ async def run_heavy(limit: int, fn: Callable[..., T], /, *args: object, processe
     table = _pool_slots if to_pool else _slots
     slots = table.get(loop)
     if slots is None:
-        # A worker process parses one body at a time whatever ``limit`` says; one more
-        # queued beside it (its bytes only) means it never idles while its last answer
+        # A worker process parses one body at a time whatever ``limit`` says; a few more
+        # queued for it (their bytes only) mean it never idles while its last answer
         # travels back and the loop gets round to sending the next.
         size = max(limit, QUEUED_PER_WORKER * processes) if to_pool else limit
         slots = table[loop] = asyncio.Semaphore(size)
