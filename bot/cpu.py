@@ -92,7 +92,7 @@ async def run_heavy(limit: int, fn: Callable[..., T], /, *args: object, processe
     async with slots:
         if to_pool:
             started = _start_pool(processes)
-            try:  # started: no hop through the loop for every job once the pool runs
+            try:  # once started, the pool is read without a hop through the loop
                 pool = started.result() if started.done() else await asyncio.wrap_future(started)
                 ok, value = await loop.run_in_executor(pool, _trampoline, fn, args)
             except BrokenProcessPool:
@@ -143,6 +143,7 @@ def shutdown() -> None:
 def _start(started: Future[ProcessPoolExecutor], processes: int) -> None:
     """Runs in its own thread: the pool, with every worker forked and answering."""
     global _starting
+    pool: ProcessPoolExecutor | None = None
     try:
         methods = multiprocessing.get_all_start_methods()
         ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
@@ -156,6 +157,8 @@ def _start(started: Future[ProcessPoolExecutor], processes: int) -> None:
         with _pool_lock:
             if _starting is started:
                 _starting = None
+        if pool is not None:
+            _end(pool)
         started.set_exception(e)
         return
     started.set_result(pool)
@@ -171,11 +174,14 @@ def _drop_started(started: Future[ProcessPoolExecutor]) -> None:
     with _pool_lock:
         if _starting is started:
             _starting = None
-    if not started.done() or started.exception() is not None:
-        return  # it never ran: nothing to end
-    pool = started.result()
-    # On Python 3.11 the broken pool's manager thread joins the surviving workers, which
-    # wait forever on a queue nobody feeds (the interpreter then hangs at exit): end them.
+    if started.done() and started.exception() is None:  # else its start ended it
+        _end(started.result())
+
+
+def _end(pool: ProcessPoolExecutor) -> None:
+    """Stop a broken pool without waiting. On Python 3.11 its manager thread joins the
+    surviving workers, which wait forever on a queue nobody feeds (the interpreter then hangs
+    at exit): they are terminated first."""
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         if proc.is_alive():
             proc.terminate()
